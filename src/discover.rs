@@ -1,0 +1,178 @@
+//! Which files a run looks at: `*.nix` and `inventory.json` under the given paths,
+//! walked without following symlinks, skipping `.git`, hidden directories and
+//! `result*` links. A path named explicitly is always processed.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// A path that was not processed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A path that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoFailure {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Files to analyse, sorted, without duplicates.
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<IoFailure>,
+}
+
+/// Whether a walked file is one the tool reads.
+pub fn is_candidate(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name == "inventory.json" || path.extension().is_some_and(|e| e == "nix")
+}
+
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut found = Discovery::default();
+    for path in paths {
+        match fs::metadata(path) {
+            Err(err) => found.errors.push(IoFailure {
+                path: path.clone(),
+                message: describe_io_error(&err),
+            }),
+            Ok(meta) if meta.is_dir() => walk(path, &mut found),
+            Ok(meta) if meta.is_file() => found.files.push(path.clone()),
+            Ok(_) => found.errors.push(IoFailure {
+                path: path.clone(),
+                message: "not a regular file or directory (a FIFO, socket or device is never read)"
+                    .into(),
+            }),
+        }
+    }
+    found.files.sort();
+    found.files.dedup();
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    found.skipped.dedup();
+    found
+}
+
+fn walk(root: &Path, found: &mut Discovery) {
+    let walker = WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || !(entry.file_type().is_dir()
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| n.starts_with('.')))
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+                let message = err
+                    .io_error()
+                    .map_or_else(|| err.to_string(), describe_io_error);
+                found.errors.push(IoFailure { path, message });
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
+            continue;
+        }
+        let file_type = entry.file_type();
+        let path = entry.path();
+        if file_type.is_symlink() {
+            let name = entry.file_name().to_string_lossy();
+            if name.starts_with("result") {
+                continue; // build outputs in the Nix store
+            }
+            if is_candidate(path) || fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+                found.skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: "symbolic link, not followed (name it explicitly to check it)".into(),
+                });
+            }
+        } else if file_type.is_file() {
+            if is_candidate(path) {
+                found.files.push(path.to_path_buf());
+            }
+        } else if !file_type.is_dir() && is_candidate(path) {
+            found.skipped.push(Skipped {
+                path: path.to_path_buf(),
+                reason: "not a regular file".into(),
+            });
+        }
+    }
+}
+
+/// An IO error as a message without the OS error number noise.
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = err.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(
+            normalize(Path::new("./a/./b/../c.nix")),
+            PathBuf::from("a/c.nix")
+        );
+        assert_eq!(
+            normalize(Path::new("../x/../../y")),
+            PathBuf::from("../../y")
+        );
+    }
+
+    #[test]
+    fn candidates_by_name() {
+        assert!(is_candidate(Path::new("a/b.nix")));
+        assert!(is_candidate(Path::new("inventory.json")));
+        assert!(!is_candidate(Path::new("flake.lock")));
+        assert!(!is_candidate(Path::new("other.json")));
+    }
+}

@@ -1,0 +1,116 @@
+//! Legacy `services` in an `inventory.json` (the file the clan CLI writes).
+
+use super::{
+    EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, Span, UnmigratableForm,
+    UnmigratableReason,
+};
+use crate::inventory::naming::nix_attr_path;
+use crate::json_tree::{JsonMember, JsonNode, JsonValue};
+
+/// Detects legacy instances in a parsed `inventory.json`.
+pub fn detect(root: &JsonNode) -> LegacyFacts {
+    let mut facts = LegacyFacts::default();
+    let Some(services) = root.get("services") else {
+        return facts;
+    };
+    let JsonValue::Object(by_service) = &services.value.value else {
+        facts
+            .unmigratable
+            .push(not_an_object(services, &["services"], Level::Services));
+        return facts;
+    };
+    if by_service.is_empty() {
+        facts.empty.push(EmptyLegacyServices {
+            span: key_span(services),
+            binding: member_span(services),
+            service: None,
+        });
+        return facts;
+    }
+    for service in by_service {
+        let JsonValue::Object(instances) = &service.value.value else {
+            facts.unmigratable.push(not_an_object(
+                service,
+                &["services", &service.key],
+                Level::Service,
+            ));
+            continue;
+        };
+        if instances.is_empty() {
+            facts.empty.push(EmptyLegacyServices {
+                span: key_span(service),
+                binding: member_span(service),
+                service: Some(service.key.clone()),
+            });
+        }
+        for instance in instances {
+            facts.add_instance_binding(
+                &service.key,
+                &instance.key,
+                InstanceBinding {
+                    binding: member_span(instance),
+                    label: key_span(instance),
+                },
+                false,
+            );
+        }
+    }
+    facts
+}
+
+fn key_span(member: &JsonMember) -> Span {
+    Span::new(member.key_start, member.key_end)
+}
+
+fn member_span(member: &JsonMember) -> Span {
+    Span::new(member.key_start, member.value.end)
+}
+
+fn not_an_object(member: &JsonMember, path: &[&str], level: Level) -> UnmigratableForm {
+    UnmigratableForm {
+        span: key_span(member),
+        path: nix_attr_path(path.iter().copied()),
+        reason: UnmigratableReason::NotAnObject { level },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json_tree::parse;
+
+    #[test]
+    fn one_instance_per_service_instance_pair() {
+        let text = r#"{"machines": {}, "services": {"sshd": {"a": {}, "b": {"roles": {}}}, "admin": {"x": {}}}}"#;
+        let facts = detect(&parse(text).unwrap());
+        let found: Vec<_> = facts
+            .instances
+            .iter()
+            .map(|i| {
+                (
+                    i.service.as_str(),
+                    i.instance.as_str(),
+                    &text[i.bindings[0].label.start..i.bindings[0].label.end],
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("sshd", "a", "\"a\""),
+                ("sshd", "b", "\"b\""),
+                ("admin", "x", "\"x\"")
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_malformed_services() {
+        let facts = detect(&parse(r#"{"services": {}}"#).unwrap());
+        assert_eq!(facts.empty.len(), 1);
+        let facts = detect(&parse(r#"{"services": []}"#).unwrap());
+        assert_eq!(facts.unmigratable.len(), 1);
+        let facts = detect(&parse(r#"{"instances": {"a": {}}}"#).unwrap());
+        assert_eq!(facts, LegacyFacts::default());
+    }
+}

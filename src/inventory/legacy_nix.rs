@@ -1,0 +1,607 @@
+//! Finds legacy `inventory.services` definitions in a Nix syntax tree by their
+//! *logical* attribute path: nested sets, dotted paths, quoted keys, `${"literal"}`
+//! keys and parentheses all give the same path.
+//!
+//! Paths are measured from an *anchor*: an attribute set that is not itself the
+//! value of an attribute (a file's top-level set, a function argument such as
+//! `clan-core.lib.clan { … }`, a list element, a `let` value). Bindings of `let`
+//! are variables, not attributes, and never match. A file can also be *mounted*
+//! at a logical path by the file that imports it (`inventory = import ./x.nix;`
+//! mounts `x.nix` at `inventory`): its top-level set then starts there.
+
+use std::collections::HashMap;
+
+use rnix::ast::{self, HasEntry};
+use rnix::{SyntaxKind, SyntaxNode};
+use rowan::ast::AstNode;
+
+use super::{
+    EmptyLegacyServices, InstanceBinding, InventoryImport, LegacyFacts, LegacyRead, Level,
+    SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+};
+use crate::syntax::{
+    Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
+    strip_parens,
+};
+
+/// Where an attribute set sits in the logical tree.
+#[derive(Debug, Clone)]
+struct SetContext {
+    /// Logical path of the set's contents, from its anchor.
+    path: Vec<Key>,
+    /// The set is the file's top-level value, or inside it.
+    under_file_top: bool,
+    /// Path length at which a `//` update was crossed, if any.
+    update_at: Option<usize>,
+}
+
+/// Detects legacy definitions in a parsed file. `mounts` are the logical paths at
+/// which other files import this one (the empty path always applies).
+pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
+    let mut facts = LegacyFacts::default();
+    let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
+    let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
+    for m in mounts {
+        let m: Vec<Key> = m.iter().map(|s| Key::Static(s.clone())).collect();
+        if !m.is_empty() && !all_mounts.contains(&m) {
+            all_mounts.push(m);
+        }
+    }
+
+    for node in root.descendants() {
+        match node.kind() {
+            SyntaxKind::NODE_ATTR_SET => {
+                let ctx = set_context(&node, &contexts);
+                contexts.insert(node, ctx);
+            }
+            SyntaxKind::NODE_ATTRPATH_VALUE => {
+                let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                    continue; // a `let` binding, or a broken tree
+                };
+                if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
+                    for mount in mounts_for(ctx, &all_mounts) {
+                        visit_binding(&binding, ctx, mount, &mut facts);
+                    }
+                }
+            }
+            SyntaxKind::NODE_INHERIT => {
+                let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                    continue;
+                };
+                if let Some(inherit) = ast::Inherit::cast(node.clone()) {
+                    for mount in mounts_for(ctx, &all_mounts) {
+                        visit_inherit(&inherit, ctx, mount, &mut facts);
+                    }
+                }
+            }
+            SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
+                if let Some(read) = legacy_read(&node) {
+                    facts.reads.push(read);
+                }
+            }
+            _ => {}
+        }
+    }
+    facts
+}
+
+fn mounts_for<'a>(ctx: &SetContext, all: &'a [Vec<Key>]) -> &'a [Vec<Key>] {
+    if ctx.under_file_top { all } else { &all[..1] }
+}
+
+fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
+    let mut child = set.clone();
+    let mut crossed_update = false;
+    while let Some(parent) = child.parent() {
+        match parent.kind() {
+            SyntaxKind::NODE_PAREN => child = parent,
+            SyntaxKind::NODE_BIN_OP if is_update(&parent) => {
+                crossed_update = true;
+                child = parent;
+            }
+            SyntaxKind::NODE_ATTRPATH_VALUE => {
+                let binding_ctx = parent
+                    .parent()
+                    .and_then(|owner| contexts.get(&owner))
+                    .zip(ast::AttrpathValue::cast(parent.clone()));
+                let Some((owner, binding)) = binding_ctx else {
+                    break; // value of a `let` binding: a new anchor
+                };
+                let mut path = owner.path.clone();
+                if let Some(attrpath) = binding.attrpath() {
+                    path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
+                }
+                let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
+                return SetContext {
+                    path,
+                    under_file_top: owner.under_file_top,
+                    update_at,
+                };
+            }
+            _ => break,
+        }
+    }
+    SetContext {
+        path: Vec::new(),
+        under_file_top: is_file_top(set),
+        update_at: None,
+    }
+}
+
+fn is_update(node: &SyntaxNode) -> bool {
+    ast::BinOp::cast(node.clone()).and_then(|b| b.operator()) == Some(ast::BinOpKind::Update)
+}
+
+/// Whether a set is the file's value, possibly behind a function header,
+/// `let … in`, `with …;`, `assert …;`, parentheses or a `//` update.
+fn is_file_top(set: &SyntaxNode) -> bool {
+    let mut child = set.clone();
+    while let Some(parent) = child.parent() {
+        let through = match parent.kind() {
+            SyntaxKind::NODE_ROOT => return true,
+            SyntaxKind::NODE_PAREN => true,
+            SyntaxKind::NODE_BIN_OP => is_update(&parent),
+            SyntaxKind::NODE_LAMBDA => ast::Lambda::cast(parent.clone())
+                .and_then(|l| l.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_LET_IN => ast::LetIn::cast(parent.clone())
+                .and_then(|l| l.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_WITH => ast::With::cast(parent.clone())
+                .and_then(|w| w.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_ASSERT => ast::Assert::cast(parent.clone())
+                .and_then(|a| a.body())
+                .is_some_and(|b| b.syntax() == &child),
+            _ => false,
+        };
+        if !through {
+            return false;
+        }
+        child = parent;
+    }
+    false
+}
+
+/// The length of the services prefix that `path` starts with.
+fn services_prefix_len(path: &[&Key]) -> Option<usize> {
+    SERVICES_PREFIXES
+        .iter()
+        .find(|prefix| path.len() >= prefix.len() && prefix.iter().zip(path).all(|(p, k)| k.is(p)))
+        .map(|prefix| prefix.len())
+}
+
+/// Whether `path` is exactly the `inventory` part of a services prefix.
+fn is_inventory_path(path: &[&Key]) -> bool {
+    SERVICES_PREFIXES.iter().any(|prefix| {
+        let inv = &prefix[..prefix.len() - 1];
+        path.len() == inv.len() && inv.iter().zip(path).all(|(p, k)| k.is(p))
+    })
+}
+
+fn static_path(path: &[&Key]) -> Option<Vec<String>> {
+    path.iter()
+        .map(|k| k.as_static().map(str::to_owned))
+        .collect()
+}
+
+fn display_path(path: &[&Key]) -> String {
+    path.iter()
+        .map(|k| match k {
+            Key::Static(s) => crate::inventory::naming::nix_attr(s),
+            Key::Dynamic => "${…}".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn visit_binding(
+    binding: &ast::AttrpathValue,
+    ctx: &SetContext,
+    mount: &[Key],
+    facts: &mut LegacyFacts,
+) {
+    let Some(attrpath) = binding.attrpath() else {
+        return;
+    };
+    let segs: Vec<KeySeg> = attrpath_keys(&attrpath);
+    if segs.is_empty() {
+        return;
+    }
+    let full: Vec<&Key> = mount
+        .iter()
+        .chain(&ctx.path)
+        .chain(segs.iter().map(|s| &s.key))
+        .collect();
+    let base = mount.len() + ctx.path.len();
+    let value = binding.value();
+    let binding_span = Span::from(binding.syntax().text_range());
+
+    // Inventory files pulled in by literal imports.
+    if let Some(value) = &value {
+        record_imports(&full, value, binding_span, facts);
+    }
+
+    let Some(k) = services_prefix_len(&full) else {
+        return;
+    };
+    if base > k + 1 {
+        return; // inside an instance
+    }
+    let seg_at = |index: usize| &segs[index - base];
+    let update_at = ctx.update_at.map(|d| d + mount.len());
+
+    if full.len() == k {
+        check_level_value(
+            value.as_ref(),
+            &full,
+            binding_span,
+            seg_at(k - 1),
+            Level::Services,
+            None,
+            facts,
+        );
+        return;
+    }
+    // full.len() > k: the service name is known here.
+    let service = full[k];
+    if base <= k && matches!(service, Key::Dynamic) {
+        push_unmigratable(
+            facts,
+            seg_at(k),
+            &full[..=k],
+            UnmigratableReason::DynamicKey {
+                level: Level::Service,
+            },
+        );
+        return;
+    }
+    let Key::Static(service) = service else {
+        return;
+    };
+    if full.len() == k + 1 {
+        check_level_value(
+            value.as_ref(),
+            &full,
+            binding_span,
+            seg_at(k),
+            Level::Service,
+            Some(service),
+            facts,
+        );
+        return;
+    }
+    let instance = full[k + 1];
+    if base <= k + 1 && matches!(instance, Key::Dynamic) {
+        push_unmigratable(
+            facts,
+            seg_at(k + 1),
+            &full[..k + 2],
+            UnmigratableReason::DynamicKey {
+                level: Level::Instance,
+            },
+        );
+        return;
+    }
+    let Key::Static(instance) = instance else {
+        return;
+    };
+    if update_at.is_some_and(|d| d <= k + 1) {
+        return; // the `//` at `services` or the service is reported instead
+    }
+    let first = &segs[0];
+    let label = Span::new(
+        usize::from(first.range.start()),
+        usize::from(seg_at(k + 1).range.end()),
+    );
+    facts.add_instance_binding(
+        service,
+        instance,
+        InstanceBinding {
+            binding: binding_span,
+            label,
+        },
+        update_at.is_some(),
+    );
+}
+
+/// `services = <value>` or `services.<svc> = <value>`: a set is walked on its own;
+/// `import ./x.nix` mounts the file; an empty set is a leftover; anything else cannot
+/// be migrated statically.
+fn check_level_value(
+    value: Option<&ast::Expr>,
+    full: &[&Key],
+    binding: Span,
+    seg: &KeySeg,
+    level: Level,
+    service: Option<&str>,
+    facts: &mut LegacyFacts,
+) {
+    let Some(value) = value else {
+        return;
+    };
+    match strip_parens(value.clone()) {
+        ast::Expr::AttrSet(set) => {
+            if set.entries().next().is_none() && set.rec_token().is_none() {
+                facts.empty.push(EmptyLegacyServices {
+                    span: Span::from(seg.range),
+                    binding,
+                    service: service.map(str::to_owned),
+                });
+            }
+        }
+        other => {
+            if let (Some(path_text), Some(mount)) =
+                (import_of_literal_path(&other), static_path(full))
+            {
+                facts.imports.push(InventoryImport {
+                    path_text,
+                    mount,
+                    span: Span::from(other.syntax().text_range()),
+                });
+                return;
+            }
+            push_unmigratable(
+                facts,
+                seg,
+                full,
+                UnmigratableReason::NonLiteral {
+                    level,
+                    what: describe_expr(&other),
+                },
+            );
+        }
+    }
+}
+
+fn push_unmigratable(
+    facts: &mut LegacyFacts,
+    seg: &KeySeg,
+    path: &[&Key],
+    reason: UnmigratableReason,
+) {
+    facts.unmigratable.push(UnmigratableForm {
+        span: Span::from(seg.range),
+        path: display_path(path),
+        reason,
+    });
+}
+
+fn record_imports(full: &[&Key], value: &ast::Expr, binding: Span, facts: &mut LegacyFacts) {
+    // `inventory = import ./x.nix;`
+    if is_inventory_path(full) {
+        if let (Some(path_text), Some(mount)) = (import_of_literal_path(value), static_path(full)) {
+            facts.imports.push(InventoryImport {
+                path_text,
+                mount,
+                span: binding,
+            });
+        }
+        return;
+    }
+    // `inventory.imports = [ ./x.nix ];`
+    let Some((last, parent)) = full.split_last() else {
+        return;
+    };
+    if !last.is("imports") || !is_inventory_path(parent) {
+        return;
+    }
+    let (ast::Expr::List(list), Some(mount)) = (strip_parens(value.clone()), static_path(parent))
+    else {
+        return;
+    };
+    for item in list.items() {
+        let path_text = literal_relative_path(&item).or_else(|| import_of_literal_path(&item));
+        if let Some(path_text) = path_text {
+            facts.imports.push(InventoryImport {
+                path_text,
+                mount: mount.clone(),
+                span: Span::from(item.syntax().text_range()),
+            });
+        }
+    }
+}
+
+fn visit_inherit(inherit: &ast::Inherit, ctx: &SetContext, mount: &[Key], facts: &mut LegacyFacts) {
+    let from = inherit
+        .from()
+        .and_then(|f| f.expr())
+        .map(|e| e.syntax().text().to_string());
+    for attr in inherit.attrs() {
+        let key = crate::syntax::attr_key(&attr);
+        let full: Vec<&Key> = mount.iter().chain(&ctx.path).chain([&key]).collect();
+        let Some(k) = services_prefix_len(&full) else {
+            continue;
+        };
+        let seg = KeySeg {
+            key: key.clone(),
+            range: attr.syntax().text_range(),
+        };
+        let level = match full.len().checked_sub(k) {
+            Some(0) => Level::Services,
+            Some(1) => Level::Service,
+            Some(2) => {
+                if let (Key::Static(service), Key::Static(instance)) = (full[k], full[k + 1]) {
+                    facts.add_instance_binding(
+                        service,
+                        instance,
+                        InstanceBinding {
+                            binding: Span::from(inherit.syntax().text_range()),
+                            label: Span::from(attr.syntax().text_range()),
+                        },
+                        ctx.update_at.is_some(),
+                    );
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        push_unmigratable(
+            facts,
+            &seg,
+            &full,
+            UnmigratableReason::Inherited {
+                level,
+                from: from.clone(),
+            },
+        );
+    }
+}
+
+/// `x.inventory.services…` or `inventory.services…` read in an expression (the
+/// outermost selection of a chain only).
+fn legacy_read(node: &SyntaxNode) -> Option<LegacyRead> {
+    if let Some(parent) = node.parent()
+        && let Some(select) = ast::Select::cast(parent)
+        && select.expr().is_some_and(|e| e.syntax() == node)
+    {
+        return None;
+    }
+    let (expr, attrpath) = match ast::Expr::cast(node.clone())? {
+        ast::Expr::Select(s) => (s.expr(), s.attrpath()?),
+        ast::Expr::HasAttr(h) => (h.expr(), h.attrpath()?),
+        _ => return None,
+    };
+    let mut keys = expr.map(|e| select_chain(&e)).unwrap_or_default();
+    keys.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
+    let found = keys
+        .windows(2)
+        .any(|w| w[0].is("inventory") && w[1].is("services"));
+    found.then(|| LegacyRead {
+        span: Span::from(node.text_range()),
+    })
+}
+
+/// The keys of `a.b.c` (an identifier followed by selections without `or`).
+fn select_chain(expr: &ast::Expr) -> Vec<Key> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::Ident(ident) => vec![Key::Static(crate::syntax::ident_text(&ident))],
+        ast::Expr::Select(select) if select.default_expr().is_none() => {
+            let mut keys = select.expr().map(|e| select_chain(&e)).unwrap_or_default();
+            if let Some(path) = select.attrpath() {
+                keys.extend(attrpath_keys(&path).into_iter().map(|k| k.key));
+            }
+            keys
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> LegacyFacts {
+        let parse = rnix::Root::parse(src);
+        assert!(parse.errors().is_empty(), "{:?}", parse.errors());
+        detect(&parse.syntax(), &[])
+    }
+
+    fn names(f: &LegacyFacts) -> Vec<String> {
+        f.instances
+            .iter()
+            .map(|i| format!("{}.{}", i.service, i.instance))
+            .collect()
+    }
+
+    #[test]
+    fn all_spellings_give_the_same_instances() {
+        for src in [
+            "{ inventory.services.borgbackup.main.roles.server.machines = [ \"a\" ]; }",
+            "{ inventory = { services = { borgbackup = { main = { }; }; }; }; }",
+            "{ inventory.services = { borgbackup.main = { }; }; }",
+            "{ \"inventory\".services = ({ borgbackup.\"main\" = { }; }); }",
+            "{ inventory.${\"services\"}.borgbackup.${\"main\"} = { }; }",
+            "{ self, ... }: { clan.inventory.services.borgbackup.main = { }; }",
+            "{ flake.clan = { inventory.services.borgbackup.main = { }; }; }",
+            "{ clan = { inventory = { services.borgbackup.main = { }; }; }; }",
+            "clan-core.lib.clan { inventory.services.borgbackup.main = { }; }",
+            "let x = 1; in { inventory.services.borgbackup.main = { }; }",
+        ] {
+            assert_eq!(names(&facts(src)), vec!["borgbackup.main"], "{src}");
+        }
+    }
+
+    #[test]
+    fn split_instances_are_one_instance_with_every_binding() {
+        let f = facts(
+            "{ inventory.services.zerotier.net.roles.controller.machines = [ \"a\" ];
+               inventory.services.zerotier.net.roles.peer.tags = [ \"all\" ];
+               inventory.services.zerotier = { net.machines.a.config = { }; }; }",
+        );
+        assert_eq!(names(&f), vec!["zerotier.net"]);
+        assert_eq!(f.instances[0].bindings.len(), 3);
+    }
+
+    #[test]
+    fn false_positives_are_not_reported() {
+        for src in [
+            "{ services.openssh.enable = true; }",
+            "{ nodes.x.services.syncthing.enable = true; }",
+            "let inventory.services.a.b = { }; in { }",
+            "{ foo.inventory.services.a.b = { }; }",
+            "{ inventory.machines.a.services = { }; }",
+            "# inventory.services.a.b = { };\n{ }",
+            "{ x = \"inventory.services.a.b\"; }",
+            "{ inventory.instances.a.roles.default.machines.x = { }; }",
+        ] {
+            let f = facts(src);
+            assert_eq!(f, LegacyFacts::default(), "{src}");
+        }
+    }
+
+    #[test]
+    fn unmigratable_forms_are_reported_with_reason() {
+        let f = facts("{ inventory.services.${name}.x = { }; }");
+        assert!(matches!(
+            f.unmigratable[0].reason,
+            UnmigratableReason::DynamicKey {
+                level: Level::Service
+            }
+        ));
+        let f = facts("{ inventory.services = base // { a.b = { }; }; }");
+        assert_eq!(f.unmigratable.len(), 1);
+        assert!(f.instances.is_empty());
+        let f = facts("{ inventory = { inherit (x) services; }; }");
+        assert!(matches!(
+            f.unmigratable[0].reason,
+            UnmigratableReason::Inherited { .. }
+        ));
+        let f = facts("{ inventory.services = lib.mkIf c { a.b = { }; }; }");
+        assert_eq!(f.unmigratable.len(), 1);
+        assert!(f.instances.is_empty());
+    }
+
+    #[test]
+    fn imports_are_recorded_with_their_mount_point() {
+        let f = facts("{ inventory = import ./inv.nix; }");
+        assert_eq!(f.imports[0].mount, vec!["inventory"]);
+        let f = facts("{ clan.inventory.imports = [ ./a.nix (import ./b.nix) ]; }");
+        assert_eq!(f.imports.len(), 2);
+        assert_eq!(f.imports[1].mount, vec!["clan", "inventory"]);
+        let f = facts("{ inventory.services = import ./s.nix; }");
+        assert_eq!(f.imports[0].mount, vec!["inventory", "services"]);
+        assert!(f.unmigratable.is_empty());
+    }
+
+    #[test]
+    fn mounted_files_start_at_their_mount_point() {
+        let parse = rnix::Root::parse("{ lib, ... }: { services.sshd.x = { }; }");
+        let f = detect(&parse.syntax(), &[vec!["inventory".into()]]);
+        assert_eq!(names(&f), vec!["sshd.x"]);
+        let parse = rnix::Root::parse("{ sshd.x = { }; }");
+        let f = detect(
+            &parse.syntax(),
+            &[vec!["inventory".into(), "services".into()]],
+        );
+        assert_eq!(names(&f), vec!["sshd.x"]);
+    }
+
+    #[test]
+    fn reads_are_found() {
+        let f = facts(
+            "{ config, ... }: { x = config.clan.inventory.services.sshd or { }; y = inventory.services; }",
+        );
+        assert_eq!(f.reads.len(), 2);
+    }
+}

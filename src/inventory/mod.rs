@@ -1,0 +1,162 @@
+//! The inventory as the tool understands it: where legacy `inventory.services`
+//! instances are defined, in Nix files and in `inventory.json`.
+
+pub mod legacy_json;
+pub mod legacy_nix;
+pub mod naming;
+
+use rnix::TextRange;
+
+/// Logical attribute paths under which legacy instances live: `<prefix>.<service>.<instance>`.
+pub const SERVICES_PREFIXES: &[&[&str]] = &[
+    &["inventory", "services"],
+    &["clan", "inventory", "services"],
+    &["flake", "clan", "inventory", "services"],
+];
+
+/// A byte range into a source text (without a byte-order mark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+}
+
+impl From<TextRange> for Span {
+    fn from(r: TextRange) -> Self {
+        Span {
+            start: usize::from(r.start()),
+            end: usize::from(r.end()),
+        }
+    }
+}
+
+/// One legacy `services.<service>.<instance>`, possibly split over several bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyInstance {
+    pub service: String,
+    pub instance: String,
+    /// Every binding that defines part of the instance, in source order.
+    pub bindings: Vec<InstanceBinding>,
+    /// The instance is inside a `//` update above `services`, so its final value
+    /// depends on the other operand.
+    pub inside_update: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceBinding {
+    /// The whole binding (`a.b = …;`), or the member (`"a": …`) in JSON.
+    pub binding: Span,
+    /// The keys that name the instance in this binding (`inventory.services.x.y`, `y`, `"y"`).
+    pub label: Span,
+}
+
+/// A legacy definition that no tool can migrate without evaluating Nix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmigratableForm {
+    pub span: Span,
+    /// The logical path up to the problem, e.g. `inventory.services`.
+    pub path: String,
+    pub reason: UnmigratableReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnmigratableReason {
+    /// `${expr}` (or an interpolated string) where a service or instance name belongs.
+    DynamicKey { level: Level },
+    /// `services = <expr>` where `<expr>` is not an attribute set literal.
+    NonLiteral { level: Level, what: &'static str },
+    /// `inherit services;` / `inherit (x) services;`.
+    Inherited { level: Level, from: Option<String> },
+    /// In `inventory.json`: a value that is not a JSON object.
+    NotAnObject { level: Level },
+}
+
+/// Which level of `services.<service>.<instance>` a form is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Services,
+    Service,
+    Instance,
+}
+
+impl Level {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Level::Services => "`services`",
+            Level::Service => "a service name",
+            Level::Instance => "an instance name",
+        }
+    }
+}
+
+/// `inventory.services = { }` or `services.<svc> = { }`: no instance, but any
+/// definition of `inventory.services` fails evaluation since clan 26.05.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyLegacyServices {
+    pub span: Span,
+    /// The binding or member to delete.
+    pub binding: Span,
+    /// `None` for `services` itself, the service name otherwise.
+    pub service: Option<String>,
+}
+
+/// A read of `….inventory.services…` in an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyRead {
+    pub span: Span,
+}
+
+/// A file that the inventory pulls in with a literal relative path, and the logical
+/// path at which its top-level value is mounted (e.g. `inventory` for
+/// `inventory = import ./inventory.nix;`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryImport {
+    pub path_text: String,
+    pub mount: Vec<String>,
+    pub span: Span,
+}
+
+/// Everything the detector found in one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LegacyFacts {
+    pub instances: Vec<LegacyInstance>,
+    pub unmigratable: Vec<UnmigratableForm>,
+    pub empty: Vec<EmptyLegacyServices>,
+    pub reads: Vec<LegacyRead>,
+    pub imports: Vec<InventoryImport>,
+}
+
+impl LegacyFacts {
+    /// Adds a binding to the instance `(service, instance)`, creating it on first sight.
+    pub(crate) fn add_instance_binding(
+        &mut self,
+        service: &str,
+        instance: &str,
+        binding: InstanceBinding,
+        inside_update: bool,
+    ) {
+        if let Some(existing) = self
+            .instances
+            .iter_mut()
+            .find(|i| i.service == service && i.instance == instance)
+        {
+            if !existing.bindings.contains(&binding) {
+                existing.bindings.push(binding);
+            }
+            existing.inside_update |= inside_update;
+        } else {
+            self.instances.push(LegacyInstance {
+                service: service.to_owned(),
+                instance: instance.to_owned(),
+                bindings: vec![binding],
+                inside_update,
+            });
+        }
+    }
+}

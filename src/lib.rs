@@ -1,0 +1,15 @@
+//! clan-migrate: find legacy Clan `inventory.services` definitions and migrate them
+//! to `inventory.instances`.
+
+pub mod analysis;
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod discover;
+pub mod inventory;
+pub mod json_tree;
+pub mod lints;
+pub mod report;
+pub mod source;
+pub mod suppress;
+pub mod syntax;

@@ -1,0 +1,117 @@
+//! The rules registry. Each rule lives in its own file, named after the rule, with
+//! its code, severity and documentation (shown by `clan-migrate explain CODE`).
+
+pub mod empty_legacy_services;
+pub mod legacy_service_instance;
+pub mod legacy_services_read;
+pub mod parse_error;
+pub mod unmigratable_legacy_form;
+pub mod unused_suppression;
+
+use serde::Serialize;
+
+use crate::diagnostic::Severity;
+
+/// Whether `clan-migrate fix` can repair what a rule reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fixability {
+    /// `fix` repairs every instance of it.
+    Always,
+    /// `fix` repairs it when the mapping is certain, and explains otherwise.
+    Sometimes,
+    /// Needs a human.
+    Never,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable code, e.g. `CM001`, used in suppressions and `--format json`.
+    pub code: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    pub fix: Fixability,
+    /// Markdown with `## What it does`, `## Why`, `## Example`.
+    pub docs: &'static str,
+}
+
+/// Every rule, in code order.
+pub static RULES: &[&Rule] = &[
+    &parse_error::RULE,
+    &legacy_service_instance::RULE,
+    &legacy_services_read::RULE,
+    &unmigratable_legacy_form::RULE,
+    &unused_suppression::RULE,
+    &empty_legacy_services::RULE,
+];
+
+/// A rule by code (`CM001`, any case) or by name (`legacy-service-instance`).
+pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// The findings of every legacy-definition rule for one file's facts.
+pub fn legacy_findings(
+    facts: &crate::inventory::LegacyFacts,
+    kind: crate::source::FileKind,
+) -> Vec<crate::diagnostic::Finding> {
+    let mut findings = Vec::new();
+    findings.extend(
+        facts
+            .instances
+            .iter()
+            .filter_map(|i| legacy_service_instance::finding(i, kind)),
+    );
+    findings.extend(facts.reads.iter().map(legacy_services_read::finding));
+    findings.extend(
+        facts
+            .unmigratable
+            .iter()
+            .map(unmigratable_legacy_form::finding),
+    );
+    findings.extend(facts.empty.iter().map(empty_legacy_services::finding));
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_and_docs_complete() {
+        for (i, a) in RULES.iter().enumerate() {
+            for b in &RULES[i + 1..] {
+                assert_ne!(a.code, b.code);
+                assert_ne!(a.name, b.name);
+            }
+            for heading in ["## What it does", "## Why", "## Example"] {
+                assert!(a.docs.contains(heading), "{} lacks {heading}", a.code);
+            }
+            assert!(a.code.starts_with("CM") && a.code.len() == 5, "{}", a.code);
+        }
+    }
+
+    #[test]
+    fn rules_are_listed_in_code_order() {
+        let codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn lookup_by_code_or_name() {
+        assert_eq!(find_rule("cm001").map(|r| r.code), Some("CM001"));
+        assert_eq!(
+            find_rule("legacy-service-instance").map(|r| r.code),
+            Some("CM001")
+        );
+        assert!(find_rule("CM999").is_none());
+    }
+}

@@ -1,0 +1,69 @@
+//! GitHub Actions workflow commands (`::error file=…,line=…::message`).
+
+use std::io::{self, Write};
+
+use super::span_positions;
+use crate::check::Report;
+use crate::diagnostic::Severity;
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for error in &report.errors {
+        writeln!(
+            out,
+            "::error file={},title={}::{}",
+            escape_property(&error.path.display().to_string()),
+            escape_property("clan-migrate: unreadable file"),
+            escape_data(&error.message)
+        )?;
+    }
+    for (source, finding) in report.findings() {
+        let (start, end) = span_positions(source, finding.primary.span);
+        let level = match finding.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut message = finding.message.clone();
+        if let Some(help) = &finding.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        let mut position = format!("line={},col={}", start.line, start.column);
+        if end.line == start.line {
+            position.push_str(&format!(",endColumn={}", end.column));
+        } else {
+            position.push_str(&format!(",endLine={}", end.line));
+        }
+        writeln!(
+            out,
+            "::{level} file={},{position},title={}::{}",
+            escape_property(&source.path.display().to_string()),
+            escape_property(&format!("{} {}", finding.rule.code, finding.rule.name)),
+            escape_data(&message)
+        )?;
+    }
+    Ok(())
+}
+
+/// Escaping for the message part of a workflow command.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping for a property value (`file=`, `title=`).
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_workflow_command_syntax() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

@@ -1,0 +1,219 @@
+//! rustc-style diagnostics: code, message, location, source snippet with primary
+//! (`^^^`) and secondary (`---`) labels, notes and a `help:` line.
+
+use std::io::{self, Write};
+
+use owo_colors::{OwoColorize, Style};
+
+use crate::check::Report;
+use crate::diagnostic::{Finding, Severity};
+use crate::source::SourceFile;
+
+const TAB_WIDTH: usize = 4;
+
+struct Palette {
+    enabled: bool,
+}
+
+impl Palette {
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.enabled {
+            text.style(style).to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> Style {
+        match severity {
+            Severity::Error => Style::new().red().bold(),
+            Severity::Warning => Style::new().yellow().bold(),
+            Severity::Info => Style::new().cyan().bold(),
+        }
+    }
+
+    fn gutter(&self) -> Style {
+        Style::new().blue().bold()
+    }
+}
+
+pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let palette = Palette { enabled: color };
+    let error_style = palette.severity(Severity::Error);
+    for error in &report.errors {
+        writeln!(
+            out,
+            "{}: {}: {}\n",
+            palette.paint("error", error_style),
+            error.path.display(),
+            error.message
+        )?;
+    }
+    for (source, finding) in report.findings() {
+        render_finding(source, finding, &palette, out)?;
+    }
+    Ok(())
+}
+
+/// One label as it is drawn on its first line.
+struct Mark<'a> {
+    line: usize,
+    /// Display columns (0-based) of the underline.
+    from: usize,
+    width: usize,
+    primary: bool,
+    message: &'a str,
+}
+
+fn render_finding(
+    source: &SourceFile,
+    finding: &Finding,
+    palette: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let severity = finding.severity();
+    let sev_style = palette.severity(severity);
+    let bold = Style::new().bold();
+    writeln!(
+        out,
+        "{}{}",
+        palette.paint(
+            &format!("{}[{}]", severity.as_str(), finding.rule.code),
+            sev_style
+        ),
+        palette.paint(&format!(": {}", finding.message), bold)
+    )?;
+
+    let mut marks: Vec<Mark<'_>> = std::iter::once((&finding.primary, true))
+        .chain(finding.secondary.iter().map(|l| (l, false)))
+        .map(|(label, primary)| {
+            mark(
+                source,
+                label.span.start,
+                label.span.end,
+                primary,
+                &label.message,
+            )
+        })
+        .collect();
+    marks.sort_by_key(|m| (m.line, m.from, !m.primary));
+
+    let start = source.position(finding.primary.span.start);
+    let last_line = marks.iter().map(|m| m.line).max().unwrap_or(start.line);
+    let width = last_line.to_string().len();
+    let pad = " ".repeat(width);
+    let gutter = palette.gutter();
+    let bar = palette.paint("|", gutter);
+
+    writeln!(
+        out,
+        "{pad}{} {}:{}:{}",
+        palette.paint("-->", gutter),
+        source.path.display(),
+        start.line,
+        start.column
+    )?;
+    writeln!(out, "{pad} {bar}")?;
+
+    let mut lines: Vec<usize> = marks.iter().map(|m| m.line).collect();
+    lines.dedup();
+    let mut previous: Option<usize> = None;
+    for &line in &lines {
+        if let Some(prev) = previous {
+            if line == prev + 2 {
+                write_source_line(source, prev + 1, width, palette, out)?;
+            } else if line > prev + 2 {
+                writeln!(out, "{}", palette.paint("...", gutter))?;
+            }
+        }
+        write_source_line(source, line, width, palette, out)?;
+        for m in marks.iter().filter(|m| m.line == line) {
+            let (ch, style) = if m.primary {
+                ('^', sev_style)
+            } else {
+                ('-', gutter)
+            };
+            let mut underline = ch.to_string().repeat(m.width.max(1));
+            if !m.message.is_empty() {
+                underline.push(' ');
+                underline.push_str(m.message);
+            }
+            writeln!(
+                out,
+                "{pad} {bar} {}{}",
+                " ".repeat(m.from),
+                palette.paint(&underline, style)
+            )?;
+        }
+        previous = Some(line);
+    }
+    writeln!(out, "{pad} {bar}")?;
+    for note in &finding.notes {
+        writeln!(
+            out,
+            "{pad} {} {}: {note}",
+            palette.paint("=", gutter),
+            palette.paint("note", bold)
+        )?;
+    }
+    if let Some(help) = &finding.help {
+        writeln!(
+            out,
+            "{pad} {} {}: {help}",
+            palette.paint("=", gutter),
+            palette.paint("help", bold)
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_source_line(
+    source: &SourceFile,
+    line: usize,
+    width: usize,
+    palette: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text = expand_tabs(source.line_text(line));
+    let number = palette.paint(&format!("{line:>width$} |"), palette.gutter());
+    if text.is_empty() {
+        writeln!(out, "{number}")
+    } else {
+        writeln!(out, "{number} {text}")
+    }
+}
+
+fn mark<'a>(
+    source: &SourceFile,
+    start: usize,
+    end: usize,
+    primary: bool,
+    message: &'a str,
+) -> Mark<'a> {
+    let position = source.position(start);
+    let line_text = source.line_text(position.line);
+    let line_start = source.line_start(position.line);
+    let from_byte = start.saturating_sub(line_start).min(line_text.len());
+    let to_byte = end
+        .saturating_sub(line_start)
+        .clamp(from_byte, line_text.len());
+    let before = line_text.get(..from_byte).unwrap_or("");
+    let inside = line_text.get(from_byte..to_byte).unwrap_or("");
+    Mark {
+        line: position.line,
+        from: display_width(before),
+        width: display_width(inside),
+        primary,
+        message,
+    }
+}
+
+fn expand_tabs(text: &str) -> String {
+    text.replace('\t', &" ".repeat(TAB_WIDTH))
+}
+
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if c == '\t' { TAB_WIDTH } else { 1 })
+        .sum()
+}

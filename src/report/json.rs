@@ -1,0 +1,158 @@
+//! One JSON document per run; the schema is documented in `docs/json-format.md`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::check::Report;
+use crate::diagnostic::{Finding, Label, Severity};
+use crate::source::SourceFile;
+
+/// Bumped on any incompatible change to the document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    errors: Vec<JsonError>,
+    skipped: Vec<JsonSkipped>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    path: String,
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    message: &'a str,
+    start: Location,
+    end: Location,
+    labels: Vec<JsonLabel<'a>>,
+    help: Option<&'a str>,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonLabel<'a> {
+    primary: bool,
+    message: &'a str,
+    start: Location,
+    end: Location,
+}
+
+#[derive(Serialize)]
+struct Location {
+    /// Byte offset in the file as stored (a byte-order mark counts).
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    path: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct JsonSkipped {
+    path: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files_scanned: usize,
+    findings: usize,
+    errors: usize,
+    skipped: usize,
+    by_code: serde_json::Map<String, serde_json::Value>,
+    exit_code: u8,
+}
+
+fn location(source: &SourceFile, offset: usize) -> Location {
+    let p = source.position(offset);
+    Location {
+        offset: source.file_offset(offset),
+        line: p.line,
+        column: p.column,
+    }
+}
+
+fn label<'a>(source: &SourceFile, label: &'a Label, primary: bool) -> JsonLabel<'a> {
+    JsonLabel {
+        primary,
+        message: &label.message,
+        start: location(source, label.span.start),
+        end: location(source, label.span.end),
+    }
+}
+
+fn finding<'a>(source: &SourceFile, f: &'a Finding) -> JsonFinding<'a> {
+    let mut labels = vec![label(source, &f.primary, true)];
+    labels.extend(f.secondary.iter().map(|l| label(source, l, false)));
+    JsonFinding {
+        path: source.path.display().to_string(),
+        code: f.rule.code,
+        name: f.rule.name,
+        severity: f.severity(),
+        message: &f.message,
+        start: location(source, f.primary.span.start),
+        end: location(source, f.primary.span.end),
+        labels,
+        help: f.help.as_deref(),
+        notes: &f.notes,
+    }
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let findings: Vec<JsonFinding<'_>> = report.findings().map(|(s, f)| finding(s, f)).collect();
+    let by_code = report
+        .counts_by_code()
+        .into_iter()
+        .map(|(code, n)| (code.to_owned(), serde_json::Value::from(n)))
+        .collect();
+    let document = Document {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        summary: Summary {
+            files_scanned: report.files_scanned,
+            findings: findings.len(),
+            errors: report.errors.len(),
+            skipped: report.skipped.len(),
+            by_code,
+            exit_code: report.exit_code(),
+        },
+        findings,
+        errors: report
+            .errors
+            .iter()
+            .map(|e| JsonError {
+                path: e.path.display().to_string(),
+                message: e.message.clone(),
+            })
+            .collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| JsonSkipped {
+                path: s.path.display().to_string(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}

@@ -1,0 +1,210 @@
+//! Helpers over the rnix CST: the logical key of an attribute (`foo`, `"foo"`,
+//! `${"foo"}` are the same key), parentheses, literal relative paths.
+
+use rnix::ast::{self, InterpolPart};
+use rnix::{SyntaxKind, SyntaxNode, TextRange};
+use rowan::ast::AstNode;
+
+/// One segment of an attribute path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A name known without evaluation.
+    Static(String),
+    /// `${expr}` or an interpolated string whose value needs evaluation.
+    Dynamic,
+}
+
+impl Key {
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            Key::Static(s) => Some(s),
+            Key::Dynamic => None,
+        }
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        self.as_static() == Some(name)
+    }
+}
+
+/// A key with the source range of the attribute that spells it.
+#[derive(Debug, Clone)]
+pub struct KeySeg {
+    pub key: Key,
+    pub range: TextRange,
+}
+
+/// The logical key of an attribute.
+pub fn attr_key(attr: &ast::Attr) -> Key {
+    match attr {
+        ast::Attr::Ident(ident) => Key::Static(ident.syntax().text().to_string()),
+        ast::Attr::Str(s) => str_literal(s).map_or(Key::Dynamic, Key::Static),
+        ast::Attr::Dynamic(d) => match d.expr().map(strip_parens) {
+            Some(ast::Expr::Str(s)) => str_literal(&s).map_or(Key::Dynamic, Key::Static),
+            _ => Key::Dynamic,
+        },
+    }
+}
+
+/// The segments of an attribute path, in order.
+pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
+    path.attrs()
+        .map(|attr| KeySeg {
+            key: attr_key(&attr),
+            range: attr.syntax().text_range(),
+        })
+        .collect()
+}
+
+/// The value of a string without interpolation of non-literal expressions.
+/// `"a${"b"}"` is `ab`; `"a${x}"` is not literal.
+pub fn str_literal(s: &ast::Str) -> Option<String> {
+    let mut out = String::new();
+    for part in s.normalized_parts() {
+        match part {
+            InterpolPart::Literal(text) => out.push_str(&text),
+            InterpolPart::Interpolation(interpol) => match interpol.expr().map(strip_parens) {
+                Some(ast::Expr::Str(inner)) => out.push_str(&str_literal(&inner)?),
+                _ => return None,
+            },
+        }
+    }
+    Some(out)
+}
+
+/// The expression inside any number of parentheses.
+pub fn strip_parens(mut expr: ast::Expr) -> ast::Expr {
+    while let ast::Expr::Paren(paren) = &expr {
+        match paren.expr() {
+            Some(inner) => expr = inner,
+            None => break,
+        }
+    }
+    expr
+}
+
+/// The nearest ancestor that is not a parenthesis, with the last node climbed.
+pub fn parent_skipping_parens(node: &SyntaxNode) -> Option<(SyntaxNode, SyntaxNode)> {
+    let mut child = node.clone();
+    loop {
+        let parent = child.parent()?;
+        if parent.kind() == SyntaxKind::NODE_PAREN {
+            child = parent;
+        } else {
+            return Some((parent, child));
+        }
+    }
+}
+
+/// The text of a relative path literal without interpolation (`./x.nix`, `../a/b`).
+pub fn literal_relative_path(expr: &ast::Expr) -> Option<String> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::PathRel(p) => {
+            let node = p.syntax();
+            let literal = node
+                .children_with_tokens()
+                .all(|c| c.kind() == SyntaxKind::TOKEN_PATH_REL);
+            literal.then(|| node.text().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `import ./x.nix` (or `import (./x.nix)`): the path text.
+pub fn import_of_literal_path(expr: &ast::Expr) -> Option<String> {
+    let ast::Expr::Apply(apply) = strip_parens(expr.clone()) else {
+        return None;
+    };
+    match apply.lambda().map(strip_parens)? {
+        ast::Expr::Ident(ident) if ident.syntax().text() == "import" => {}
+        _ => return None,
+    }
+    literal_relative_path(&apply.argument()?)
+}
+
+/// The text of an ident token, or of a whole node for anything else.
+pub fn ident_text(ident: &ast::Ident) -> String {
+    ident.ident_token().map_or_else(
+        || ident.syntax().text().to_string(),
+        |t| t.text().to_owned(),
+    )
+}
+
+/// A short description of the kind of an expression, for messages.
+pub fn describe_expr(expr: &ast::Expr) -> &'static str {
+    match strip_parens(expr.clone()) {
+        ast::Expr::AttrSet(_) => "an attribute set",
+        ast::Expr::Apply(_) => "a function call",
+        ast::Expr::Select(_) => "an attribute selection",
+        ast::Expr::Ident(_) => "a variable",
+        ast::Expr::BinOp(b) if b.operator() == Some(ast::BinOpKind::Update) => {
+            "a `//` update of attribute sets"
+        }
+        ast::Expr::BinOp(_) => "an operator expression",
+        ast::Expr::IfElse(_) => "an `if` expression",
+        ast::Expr::LetIn(_) => "a `let` expression",
+        ast::Expr::With(_) => "a `with` expression",
+        ast::Expr::Lambda(_) => "a function",
+        ast::Expr::List(_) => "a list",
+        ast::Expr::Str(_) => "a string",
+        ast::Expr::PathAbs(_)
+        | ast::Expr::PathRel(_)
+        | ast::Expr::PathHome(_)
+        | ast::Expr::PathSearch(_) => "a path",
+        _ => "an expression that needs evaluation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_attrpath(src: &str) -> ast::Attrpath {
+        let root = rnix::Root::parse(src).syntax();
+        root.descendants()
+            .find_map(ast::Attrpath::cast)
+            .expect("test source has an attrpath")
+    }
+
+    fn keys(src: &str) -> Vec<Key> {
+        attrpath_keys(&first_attrpath(src))
+            .into_iter()
+            .map(|k| k.key)
+            .collect()
+    }
+
+    fn s(x: &str) -> Key {
+        Key::Static(x.to_owned())
+    }
+
+    #[test]
+    fn quoted_and_literal_dynamic_keys_are_static() {
+        assert_eq!(
+            keys(r#"{ inventory."services".${"sshd"}."a${"b"}" = 1; }"#),
+            vec![s("inventory"), s("services"), s("sshd"), s("ab")]
+        );
+        assert_eq!(keys(r#"{ "a\"b" = 1; }"#), vec![s("a\"b")]);
+        assert_eq!(keys(r#"{ ${("x")} = 1; }"#), vec![s("x")]);
+    }
+
+    #[test]
+    fn interpolated_keys_are_dynamic() {
+        assert_eq!(
+            keys(r#"{ inventory.services.${name}."x-${y}" = 1; }"#),
+            vec![s("inventory"), s("services"), Key::Dynamic, Key::Dynamic]
+        );
+    }
+
+    #[test]
+    fn recognises_literal_imports() {
+        let root = rnix::Root::parse("import (./a/b.nix)").tree();
+        assert_eq!(
+            import_of_literal_path(&root.expr().unwrap()).as_deref(),
+            Some("./a/b.nix")
+        );
+        let root = rnix::Root::parse("import ./${x}.nix").tree();
+        assert_eq!(import_of_literal_path(&root.expr().unwrap()), None);
+        let root = rnix::Root::parse("import <nixpkgs>").tree();
+        assert_eq!(import_of_literal_path(&root.expr().unwrap()), None);
+    }
+}
