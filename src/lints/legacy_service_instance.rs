@@ -79,8 +79,7 @@ pub fn finding(instance: &LegacyInstance, kind: FileKind) -> Option<Finding> {
         FileKind::InventoryJson => format!("`instances` as {}", nix_string(&target)),
     };
     finding = finding.with_help(format!(
-        "migrate it to {target_text} with `module.name = {}` (see `clan-migrate explain CM001`)",
-        nix_string(&instance.service)
+        "migrate it to {target_text} (see `clan-migrate explain CM001`)"
     ));
     if instance.inside_update {
         finding = finding.with_note(

@@ -40,39 +40,24 @@ Fix the syntax (for example with `nix-instantiate --parse file.nix`), then run
 "#,
 };
 
-/// Stop after this many errors in one file: later ones are mostly echoes of the first.
-const MAX_ERRORS_PER_FILE: usize = 10;
-
-/// Findings for rnix parse errors; `text_len` places errors at the end of input.
+/// The finding for the first parse error; later errors are mostly consequences of
+/// the first (rnix recovers and re-synchronises), so they are only counted.
 pub fn nix_findings(errors: &[ParseError], text_len: usize) -> Vec<Finding> {
     let eof = TextRange::empty(TextSize::try_from(text_len).unwrap_or_default());
-    let mut seen = Vec::new();
-    let mut findings = Vec::new();
-    for error in errors {
-        let (range, message) = describe(error, eof);
-        if seen.contains(&range) {
-            continue;
-        }
-        seen.push(range);
-        findings.push(Finding::new(
-            &RULE,
-            message,
-            Label::new(Span::from(range), ""),
+    let Some(first) = errors.first() else {
+        return Vec::new();
+    };
+    let (range, message) = describe(first, eof);
+    let mut finding = Finding::new(&RULE, message, Label::new(Span::from(range), ""))
+        .with_help("fix the syntax; this file is not analysed and never rewritten");
+    if errors.len() > 1 {
+        let more = errors.len() - 1;
+        finding = finding.with_note(format!(
+            "the parser reported {more} more error{} after this one; they may be consequences of it",
+            if more == 1 { "" } else { "s" }
         ));
     }
-    if findings.len() > MAX_ERRORS_PER_FILE {
-        let hidden = findings.len() - MAX_ERRORS_PER_FILE;
-        findings.truncate(MAX_ERRORS_PER_FILE);
-        if let Some(last) = findings.last_mut() {
-            last.notes.push(format!(
-                "{hidden} more syntax errors in this file are not shown"
-            ));
-        }
-    }
-    if let Some(first) = findings.first_mut() {
-        first.help = Some("fix the syntax; this file is not analysed and never rewritten".into());
-    }
-    findings
+    vec![finding]
 }
 
 /// A finding for an `inventory.json` that is not valid JSON.

@@ -1,0 +1,10 @@
+{ ... }:
+{
+  machines.printer = { };
+  services = {
+    packages.office = {
+      roles.default.machines = [ "printer" ];
+      config.packages = [ "cups" ];
+    };
+  };
+}

@@ -1,0 +1,21 @@
+# Half-migrated by hand: new instances next to the old services.
+{
+  inventory.instances = {
+    admin = {
+      module.name = "admin";
+      roles.default.tags.all = { };
+    };
+    users-root = {
+      module.name = "users";
+      roles.default.tags = [ "all" ];
+      roles.default.settings.user = "root";
+    };
+  };
+
+  inventory.services = {
+    user-password.rpqt = {
+      roles.default.machines = [ "lenovo" "pi" ];
+      config.user = "rpqt";
+    };
+  };
+}

@@ -1,0 +1,355 @@
+//! The real binary: exit codes, machine formats, stdin, explicit vs walked paths.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use common::{run, run_in};
+
+const LEGACY: &str = "{ inventory.services.sshd.default.roles.server.tags = [ \"all\" ]; }\n";
+const CLEAN: &str = "{ services.openssh.enable = true; }\n";
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}"))
+}
+
+#[test]
+fn exit_codes_follow_the_documented_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.nix");
+    let legacy = dir.path().join("legacy.nix");
+    let broken = dir.path().join("broken.nix");
+    fs::write(&clean, CLEAN).unwrap();
+    fs::write(&legacy, LEGACY).unwrap();
+    fs::write(&broken, "{ a = ; }").unwrap();
+    let p = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+    assert_eq!(run(&["check", &p(&clean)]).code, 0);
+    assert_eq!(run(&["check", &p(&legacy)]).code, 1);
+    assert_eq!(run(&["check", &p(&broken)]).code, 2);
+    assert_eq!(run(&["check", &p(&legacy), &p(&broken)]).code, 2);
+    assert_eq!(run(&["check", &p(&dir.path().join("missing.nix"))]).code, 2);
+    assert_eq!(run(&["check", "--format", "nope"]).code, 2);
+    assert_eq!(run(&["frobnicate"]).code, 2);
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = run(&["check", "--help"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
+    assert!(out.stdout.contains("2  usage error"), "{}", out.stdout);
+}
+
+#[test]
+fn json_output_is_one_document_even_with_errors() {
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "testdata/before",
+        "testdata/does-not-exist",
+    ]);
+    assert_eq!(out.code, 2);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["schema_version"], 1);
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "CM000"),
+        "parse errors are findings"
+    );
+    assert_eq!(doc["errors"][0]["path"], "testdata/does-not-exist");
+    assert_eq!(doc["summary"]["exit_code"], 2);
+    assert_eq!(
+        doc["summary"]["findings"].as_u64().unwrap() as usize,
+        findings.len()
+    );
+    let first = &findings[0];
+    for key in [
+        "path", "code", "name", "severity", "message", "start", "end", "labels",
+    ] {
+        assert!(first.get(key).is_some(), "finding lacks {key}: {first}");
+    }
+    // The human summary goes to stderr only.
+    assert!(out.stderr.starts_with("checked "), "{}", out.stderr);
+}
+
+#[test]
+fn json_offsets_count_the_byte_order_mark() {
+    let out = run(&["check", "--format", "json", "testdata/before/bom.nix"]);
+    let doc = json(&out.stdout);
+    let start = &doc["findings"][0]["start"];
+    let bytes = fs::read(common::repo_root().join("testdata/before/bom.nix")).unwrap();
+    let offset = start["offset"].as_u64().unwrap() as usize;
+    assert!(bytes[offset..].starts_with(b"inventory.services.mumble"));
+    assert_eq!(
+        (start["line"].as_u64(), start["column"].as_u64()),
+        (Some(2), Some(3))
+    );
+}
+
+#[test]
+fn stdin_is_read_and_named() {
+    let out = run_in(
+        None,
+        &[
+            "check",
+            "--format",
+            "concise",
+            "--stdin-filename",
+            "clan/flake-module.nix",
+            "-",
+        ],
+        Some(LEGACY.as_bytes()),
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.starts_with("clan/flake-module.nix:1:3: CM001"),
+        "{}",
+        out.stdout
+    );
+
+    // An inventory.nix name makes the top level an inventory.
+    let out = run_in(
+        None,
+        &[
+            "check",
+            "--format",
+            "concise",
+            "--stdin-filename",
+            "inventory.nix",
+            "-",
+        ],
+        Some(b"{ services.admin.default = { }; }"),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+
+    let out = run_in(None, &["check", "-"], Some(CLEAN.as_bytes()));
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("1 file"), "{}", out.stderr);
+
+    let out = run_in(None, &["check", "-", "other.nix"], Some(b""));
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn walking_skips_hidden_dirs_and_symlinks_but_explicit_paths_are_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join(".hidden")).unwrap();
+    fs::create_dir_all(root.join(".git")).unwrap();
+    fs::create_dir_all(root.join("real")).unwrap();
+    fs::write(root.join(".hidden/legacy.nix"), LEGACY).unwrap();
+    fs::write(root.join(".git/legacy.nix"), LEGACY).unwrap();
+    fs::write(root.join("real/legacy.nix"), LEGACY).unwrap();
+    fs::write(root.join("real/notes.txt"), LEGACY).unwrap();
+    symlink(root.join("real/legacy.nix"), root.join("link.nix")).unwrap();
+    symlink(root.join("real"), root.join("result")).unwrap();
+
+    let out = run_in(Some(root), &["check", "--format", "json", "."], None);
+    let doc = json(&out.stdout);
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["./real/legacy.nix"], "{}", out.stdout);
+    let skipped: Vec<&str> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skipped,
+        vec!["./link.nix"],
+        "the link is reported, `result` is not"
+    );
+
+    // Named explicitly: the hidden file, the symlink, and a file with another extension.
+    for explicit in [
+        ".hidden/legacy.nix",
+        "link.nix",
+        "real/notes.txt",
+        ".hidden",
+    ] {
+        let out = run_in(
+            Some(root),
+            &["check", "--format", "concise", explicit],
+            None,
+        );
+        assert_eq!(out.code, 1, "{explicit}: {}{}", out.stdout, out.stderr);
+    }
+}
+
+#[test]
+fn output_order_is_sorted_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["b.nix", "a.nix", "c/a.nix"] {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, LEGACY).unwrap();
+    }
+    let out = run_in(
+        Some(dir.path()),
+        &["check", "--format", "concise", "c", "b.nix", "a.nix"],
+        None,
+    );
+    let files: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(files, vec!["a.nix", "b.nix", "c/a.nix"]);
+}
+
+#[test]
+fn imported_inventory_files_are_only_legacy_through_their_importer() {
+    let alone = run(&[
+        "check",
+        "--format",
+        "concise",
+        "testdata/before/inventory-import/clan-inventory.nix",
+    ]);
+    assert_eq!(
+        alone.code, 0,
+        "on its own it is just an attribute set: {}",
+        alone.stdout
+    );
+    let with_importer = run(&[
+        "check",
+        "--format",
+        "concise",
+        "testdata/before/inventory-import",
+    ]);
+    assert_eq!(with_importer.code, 1);
+    assert_eq!(
+        with_importer.stdout.lines().count(),
+        2,
+        "{}",
+        with_importer.stdout
+    );
+}
+
+#[test]
+fn colour_is_used_only_when_asked_or_on_a_terminal() {
+    let path = "testdata/before/crlf.nix";
+    assert!(
+        !run(&["check", path]).stdout.contains('\x1b'),
+        "not a terminal"
+    );
+    assert!(
+        run(&["check", "--color", "always", path])
+            .stdout
+            .contains('\x1b')
+    );
+    assert!(
+        !run(&["check", "--color", "never", path])
+            .stdout
+            .contains('\x1b')
+    );
+}
+
+#[test]
+fn github_annotations() {
+    let out = run(&[
+        "check",
+        "--format",
+        "github",
+        "testdata/before/split-dotted.nix",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.starts_with(
+            "::error file=testdata/before/split-dotted.nix,line=5,col=3,endColumn=40,title=CM001 legacy-service-instance::"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "newlines in messages are escaped"
+    );
+}
+
+#[test]
+fn invalid_json_and_non_utf8_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("inventory.json"),
+        "{\n  \"services\": {,\n}",
+    )
+    .unwrap();
+    let out = run_in(
+        Some(dir.path()),
+        &["check", "--format", "concise", "."],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stdout,
+        "./inventory.json:2:16: CM000 invalid JSON: expected an object key (a string in double quotes)\n"
+    );
+
+    fs::write(dir.path().join("inventory.json"), "{}").unwrap();
+    fs::write(dir.path().join("latin1.nix"), b"{ a = \"caf\xe9\"; }").unwrap();
+    let out = run_in(
+        Some(dir.path()),
+        &["check", "--format", "concise", "."],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains(
+            "./latin1.nix: error: file is not valid UTF-8 (first invalid byte at line 1, column 11"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rules_and_explain() {
+    let out = run(&["rules"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("CM001  legacy-service-instance"),
+        "{}",
+        out.stdout
+    );
+    let rules = json(&run(&["rules", "--format", "json"]).stdout);
+    assert!(rules.as_array().unwrap().len() >= 6);
+
+    let out = run(&["explain", "cm001"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("## Why"));
+    let out = run(&["explain", "legacy-services-read"]);
+    assert!(out.stdout.starts_with("CM002"));
+    assert_eq!(run(&["explain", "CM999"]).code, 2);
+}
+
+#[test]
+fn whole_testdata_run_matches_the_per_file_runs() {
+    // Cross-file facts must not depend on which other files are in the run.
+    let whole = run(&["check", "--format", "concise", "--quiet", "testdata/before"]);
+    let mut per_unit = String::new();
+    for unit in common::before_units() {
+        per_unit.push_str(
+            &run(&[
+                "check",
+                "--format",
+                "concise",
+                "--quiet",
+                &format!("testdata/before/{unit}"),
+            ])
+            .stdout,
+        );
+    }
+    assert_eq!(whole.stdout, per_unit);
+}

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: run the real binary.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_clan-migrate"));
+    cmd.current_dir(repo_root());
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+/// Runs the binary with `args` in `dir` (the repository root when `None`).
+pub fn run_in(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = bin();
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the binary starts");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input)
+            .expect("stdin accepts the input");
+    }
+    let out = child.wait_with_output().expect("the binary finishes");
+    Run {
+        code: out.status.code().expect("the binary exits normally"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_in(None, args, None)
+}
+
+/// The fixture units of `testdata/before`: each top-level file or directory.
+pub fn before_units() -> Vec<String> {
+    let mut units: Vec<String> = std::fs::read_dir(repo_root().join("testdata/before"))
+        .expect("testdata/before exists")
+        .map(|e| {
+            e.expect("readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    units.sort();
+    units
+}
