@@ -120,10 +120,24 @@ fn decode(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, IoFailure> {
     })
 }
 
+/// A file's analysis; its text is kept only while it has findings (to render them).
 struct Entry {
-    source: SourceFile,
+    path: PathBuf,
+    source: Option<SourceFile>,
     mounts: Vec<Vec<String>>,
     analysis: FileAnalysis,
+}
+
+impl Entry {
+    fn new(source: SourceFile, mounts: Vec<Vec<String>>) -> Self {
+        let analysis = analysis::analyze(&source, &mounts);
+        Entry {
+            path: source.path.clone(),
+            source: (!analysis.findings.is_empty()).then_some(source),
+            mounts,
+            analysis,
+        }
+    }
 }
 
 fn run_paths(paths: &[PathBuf]) -> Report {
@@ -146,20 +160,17 @@ fn run_paths(paths: &[PathBuf]) -> Report {
             Err(failure) => report.errors.push(failure),
             Ok(source) => {
                 let mounts = analysis::default_mounts(&source);
-                let analysis = analysis::analyze(&source, &mounts);
-                entries.push(Entry {
-                    source,
-                    mounts,
-                    analysis,
-                });
+                entries.push(Entry::new(source, mounts));
             }
         }
     }
-    follow_imports(&mut entries);
+    follow_imports(&mut entries, &mut report.errors);
 
     report.files_scanned = entries.len();
     for entry in entries {
-        push_file(&mut report, entry.source, entry.analysis);
+        if let Some(source) = entry.source {
+            push_file(&mut report, source, entry.analysis);
+        }
     }
     report.errors.sort_by(|a, b| a.path.cmp(&b.path));
     report
@@ -167,16 +178,15 @@ fn run_paths(paths: &[PathBuf]) -> Report {
 
 /// Mounts every file that another file imports as (part of) an inventory at the
 /// importer's logical path, and analyses it again, until nothing new is mounted.
-fn follow_imports(entries: &mut [Entry]) {
+fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
     let index: HashMap<PathBuf, usize> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (normalize(&e.source.path), i))
+        .map(|(i, e)| (normalize(&e.path), i))
         .collect();
     let mut pending: Vec<usize> = (0..entries.len()).collect();
     while let Some(importer) = pending.pop() {
         let dir = entries[importer]
-            .source
             .path
             .parent()
             .map(Path::to_path_buf)
@@ -190,12 +200,23 @@ fn follow_imports(entries: &mut [Entry]) {
             let Some(&target) = found else {
                 continue;
             };
-            let entry = &mut entries[target];
-            if entry.mounts.contains(&import.mount) {
+            if entries[target].mounts.contains(&import.mount) {
                 continue;
             }
-            entry.mounts.push(import.mount);
-            entry.analysis = analysis::analyze(&entry.source, &entry.mounts);
+            let mut mounts = entries[target].mounts.clone();
+            mounts.push(import.mount);
+            // The text was dropped if the file had no findings: read it again.
+            let source = match entries[target].source.take() {
+                Some(source) => source,
+                None => match read_source(&entries[target].path) {
+                    Ok(source) => source,
+                    Err(failure) => {
+                        errors.push(failure);
+                        continue;
+                    }
+                },
+            };
+            entries[target] = Entry::new(source, mounts);
             pending.push(target);
         }
     }

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Deterministic generator of Nix trees for benchmarks.
+
+    scripts/gen-corpus.py OUT_DIR --files 5000 --legacy-share 0.01 [--seed 1]
+
+Writes realistic NixOS modules of mixed sizes (a few lines to a few thousand),
+and a share of clan files that hold legacy `inventory.services` definitions in
+the forms people wrote (nested, dotted, flake-parts). The same arguments always
+give the same bytes.
+"""
+import argparse
+import os
+import random
+
+SERVICES = ["borgbackup", "sshd", "zerotier", "admin", "user-password", "packages", "mycelium"]
+OPTIONS = [
+    'services.openssh.enable = true;',
+    'services.nginx.virtualHosts."{h}.example.org".locations."/".proxyPass = "http://127.0.0.1:{p}";',
+    'networking.firewall.allowedTCPPorts = [ {p} 443 ];',
+    'users.users.{h} = {{ isNormalUser = true; extraGroups = [ "wheel" ]; }};',
+    'environment.systemPackages = with pkgs; [ git vim htop ];',
+    'systemd.services.{h}-job = {{ wantedBy = [ "multi-user.target" ]; script = \'\'\n      echo "run {h}" > /tmp/{h}.log\n    \'\'; }};',
+    'boot.kernel.sysctl."net.ipv4.ip_forward" = {p};',
+    'fileSystems."/srv/{h}" = {{ device = "/dev/disk/by-label/{h}"; fsType = "ext4"; }};',
+]
+
+
+def nixos_module(rng, lines):
+    out = ["{ config, lib, pkgs, ... }:", "let", f"  port = {rng.randint(1000, 9999)};", "in", "{"]
+    used = set()
+    for i in range(lines):
+        opt = rng.choice(OPTIONS).format(h=f"host{rng.randint(0, 999)}", p=rng.randint(1, 65535))
+        key = opt.split(" = ")[0]
+        if key in used:  # Nix rejects an attribute defined twice
+            opt = OPTIONS[3].format(h=f"user{i}", p=0)
+            key = opt.split(" = ")[0]
+        used.add(key)
+        if rng.random() < 0.1:
+            out.append(f"  # option {i}: generated")
+        out.append(f"  {opt}")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def legacy_inventory(rng, instances):
+    form = rng.randrange(3)
+    body = []
+    for i in range(instances):
+        svc = rng.choice(SERVICES)
+        inst = f"inst{i}"
+        machines = " ".join(f'"m{rng.randint(0, 50)}"' for _ in range(rng.randint(1, 4)))
+        if form == 0:
+            body.append(f"      {svc}.{inst} = {{\n        roles.default.machines = [ {machines} ];\n        roles.default.config.x{i} = {i};\n      }};")
+        elif form == 1:
+            body.append(f"  inventory.services.{svc}.{inst}.roles.default.machines = [ {machines} ];")
+            body.append(f"  inventory.services.{svc}.{inst}.config.port = {rng.randint(1, 65535)};")
+        else:
+            body.append(f"    clan.inventory.services.{svc}.{inst} = {{ roles.peer.tags = [ \"all\" ]; }};")
+    if form == 0:
+        return "{ self, clan-core, ... }:\nclan-core.lib.clan {\n  inherit self;\n  inventory = {\n    services = {\n" + "\n".join(body) + "\n    };\n  };\n}\n"
+    if form == 1:
+        return "{\n" + "\n".join(body) + "\n}\n"
+    return "{ inputs, ... }:\n{\n  imports = [ ];\n" + "\n".join(body) + "\n}\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--legacy-share", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    legacy = round(args.files * args.legacy_share)
+    for i in range(args.files):
+        d = os.path.join(args.out, f"d{i // 100:04d}")
+        os.makedirs(d, exist_ok=True)
+        if i < legacy:
+            text = legacy_inventory(rng, rng.randint(1, 12))
+        else:
+            size = rng.choice([3, 10, 30, 60, 120, 400]) if rng.random() > 0.01 else 3000
+            text = nixos_module(rng, size)
+        with open(os.path.join(d, f"f{i:06d}.nix"), "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
