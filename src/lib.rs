@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod json_tree;
 pub mod lints;
 pub mod report;
+pub mod rewrite;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

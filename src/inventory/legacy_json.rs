@@ -50,6 +50,9 @@ pub fn detect(root: &JsonNode) -> LegacyFacts {
                 InstanceBinding {
                     binding: member_span(instance),
                     label: key_span(instance),
+                    base: 2,
+                    prefix_len: 1,
+                    mount_len: 0,
                 },
                 false,
             );

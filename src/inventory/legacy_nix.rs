@@ -16,8 +16,8 @@ use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use super::{
-    EmptyLegacyServices, InstanceBinding, InventoryImport, LegacyFacts, LegacyRead, Level,
-    SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+    EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
+    LegacyRead, Level, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
 };
 use crate::syntax::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
@@ -165,7 +165,11 @@ fn is_file_top(set: &SyntaxNode) -> bool {
 
 /// The length of the services prefix that `path` starts with.
 fn services_prefix_len(path: &[&Key]) -> Option<usize> {
-    SERVICES_PREFIXES
+    prefix_len(SERVICES_PREFIXES, path)
+}
+
+fn prefix_len(prefixes: &[&[&str]], path: &[&Key]) -> Option<usize> {
+    prefixes
         .iter()
         .find(|prefix| path.len() >= prefix.len() && prefix.iter().zip(path).all(|(p, k)| k.is(p)))
         .map(|prefix| prefix.len())
@@ -220,6 +224,17 @@ fn visit_binding(
     // Inventory files pulled in by literal imports.
     if let Some(value) = &value {
         record_imports(&full, value, binding_span, facts);
+    }
+
+    if let Some(k) = prefix_len(INSTANCES_PREFIXES, &full)
+        && full.len() > k
+        && base <= k
+        && let Key::Static(name) = full[k]
+    {
+        let span = Span::from(segs[k - base].range);
+        if !facts.instance_names.iter().any(|(n, s)| n == name && *s == span) {
+            facts.instance_names.push((name.clone(), span));
+        }
     }
 
     let Some(k) = services_prefix_len(&full) else {
@@ -300,6 +315,9 @@ fn visit_binding(
         InstanceBinding {
             binding: binding_span,
             label,
+            base,
+            prefix_len: k,
+            mount_len: mount.len(),
         },
         update_at.is_some(),
     );
@@ -428,6 +446,9 @@ fn visit_inherit(inherit: &ast::Inherit, ctx: &SetContext, mount: &[Key], facts:
                         InstanceBinding {
                             binding: Span::from(inherit.syntax().text_range()),
                             label: Span::from(attr.syntax().text_range()),
+                            base: full.len() - 1,
+                            prefix_len: k,
+                            mount_len: mount.len(),
                         },
                         ctx.update_at.is_some(),
                     );
@@ -545,7 +566,10 @@ mod tests {
             "{ x = \"inventory.services.a.b\"; }",
             "{ inventory.instances.a.roles.default.machines.x = { }; }",
         ] {
-            let f = facts(src);
+            let f = LegacyFacts {
+                instance_names: Vec::new(),
+                ..facts(src)
+            };
             assert_eq!(f, LegacyFacts::default(), "{src}");
         }
     }
@@ -595,6 +619,13 @@ mod tests {
             &[vec!["inventory".into(), "services".into()]],
         );
         assert_eq!(names(&f), vec!["sshd.x"]);
+    }
+
+    #[test]
+    fn existing_instance_names_are_recorded() {
+        let f = facts("{ inventory.instances = { a = { }; }; clan.inventory.instances.\"b c\".roles = { }; }");
+        let names: Vec<_> = f.instance_names.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["a", "b c"]);
     }
 
     #[test]

@@ -3,9 +3,17 @@
 
 pub mod legacy_json;
 pub mod legacy_nix;
+pub mod modules;
 pub mod naming;
 
 use rnix::TextRange;
+
+/// Logical attribute paths under which new-format instances live: `<prefix>.<name>`.
+pub const INSTANCES_PREFIXES: &[&[&str]] = &[
+    &["inventory", "instances"],
+    &["clan", "inventory", "instances"],
+    &["flake", "clan", "inventory", "instances"],
+];
 
 /// Logical attribute paths under which legacy instances live: `<prefix>.<service>.<instance>`.
 pub const SERVICES_PREFIXES: &[&[&str]] = &[
@@ -24,6 +32,14 @@ pub struct Span {
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
         Span { start, end }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    pub fn len(self) -> usize {
+        self.end - self.start
     }
 }
 
@@ -54,6 +70,12 @@ pub struct InstanceBinding {
     pub binding: Span,
     /// The keys that name the instance in this binding (`inventory.services.x.y`, `y`, `"y"`).
     pub label: Span,
+    /// Number of logical path segments before this binding's own (mount included).
+    pub base: usize,
+    /// Length of the `….services` prefix in the logical path.
+    pub prefix_len: usize,
+    /// Number of leading segments that come from the importing file's mount.
+    pub mount_len: usize,
 }
 
 /// A legacy definition that no tool can migrate without evaluating Nix.
@@ -130,6 +152,8 @@ pub struct LegacyFacts {
     pub empty: Vec<EmptyLegacyServices>,
     pub reads: Vec<LegacyRead>,
     pub imports: Vec<InventoryImport>,
+    /// Names already used under `inventory.instances`, with the key's span.
+    pub instance_names: Vec<(String, Span)>,
 }
 
 impl LegacyFacts {

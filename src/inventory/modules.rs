@@ -1,0 +1,100 @@
+//! The module table: clan-core's legacy clanModules and their clan.service
+//! counterparts, as data (`modules.toml`).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+const TABLE: &str = include_str!("modules.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Migrated,
+    Renamed,
+    Option,
+    Removed,
+    Redesigned,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleInfo {
+    pub status: Status,
+    /// The clan.service name when it differs from the legacy name.
+    #[serde(default)]
+    pub new_name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Top-level legacy config key → roles that declare it.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
+    /// Legacy key path → new key path (`*` matches any one attribute name).
+    #[serde(default)]
+    pub renames: BTreeMap<String, String>,
+    /// Legacy key paths without a counterpart.
+    #[serde(default)]
+    pub dropped: Vec<String>,
+    /// Settings the new module needs that the legacy module implied.
+    #[serde(default)]
+    pub set: BTreeMap<String, toml::Value>,
+    /// For `option`: what to set instead.
+    #[serde(default)]
+    pub option: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl ModuleInfo {
+    /// The clan.service module name that replaces `legacy`.
+    pub fn target_name<'a>(&'a self, legacy: &'a str) -> &'a str {
+        self.new_name.as_deref().unwrap_or(legacy)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    modules: BTreeMap<String, ModuleInfo>,
+}
+
+fn table() -> &'static BTreeMap<String, ModuleInfo> {
+    static TABLE_CELL: OnceLock<BTreeMap<String, ModuleInfo>> = OnceLock::new();
+    TABLE_CELL.get_or_init(|| {
+        // The table is part of the binary and checked by a unit test, so a
+        // parse failure here cannot come from user input.
+        toml::from_str::<Table>(TABLE).map_or_else(|_| BTreeMap::new(), |t| t.modules)
+    })
+}
+
+/// What clan-migrate knows about the legacy module `name`.
+pub fn lookup(name: &str) -> Option<&'static ModuleInfo> {
+    table().get(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_table_parses_and_is_consistent() {
+        let parsed: Table = toml::from_str(TABLE).unwrap();
+        assert!(parsed.modules.len() > 30);
+        for (name, info) in &parsed.modules {
+            for owners in info.keys.values() {
+                for role in owners {
+                    assert!(info.roles.contains(role), "{name}: key owner {role} is not a role");
+                }
+            }
+            match info.status {
+                Status::Migrated | Status::Renamed => assert!(!info.roles.is_empty(), "{name}"),
+                Status::Option => assert!(info.option.is_some(), "{name}"),
+                Status::Removed | Status::Redesigned => {}
+            }
+            assert_eq!(info.status == Status::Renamed, info.new_name.is_some(), "{name}");
+        }
+        assert_eq!(lookup("iwd").map(|m| m.target_name("iwd")), Some("wifi"));
+        assert_eq!(lookup("sshd").map(|m| m.target_name("sshd")), Some("sshd"));
+    }
+}

@@ -1,0 +1,4 @@
+//! The migration rewrite: a plan of text edits per file, applied once and verified.
+
+pub mod duplicates;
+pub mod edit;
