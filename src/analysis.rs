@@ -5,6 +5,7 @@
 use crate::diagnostic::Finding;
 use crate::inventory::{InventoryImport, LegacyFacts, legacy_json, legacy_nix};
 use crate::lints::{self, parse_error};
+use crate::rewrite::plan::{self, FileContext, Plan};
 use crate::source::{FileKind, SourceFile};
 use crate::{json_tree, suppress};
 
@@ -17,12 +18,14 @@ pub struct FileAnalysis {
     pub imports: Vec<InventoryImport>,
     /// The file had syntax errors (and was not analysed further).
     pub syntax_error: bool,
+    /// What `fix` would do to the file.
+    pub plan: Plan,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
-pub fn analyze(source: &SourceFile, mounts: &[Vec<String>]) -> FileAnalysis {
+pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
     let mut analysis = match source.kind {
-        FileKind::Nix => analyze_nix(source, mounts),
+        FileKind::Nix => analyze_nix(source, mounts, ctx),
         FileKind::InventoryJson => analyze_json(source),
     };
     analysis
@@ -31,36 +34,34 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>]) -> FileAnalysis {
     analysis
 }
 
-/// Analyses a file with the mounts its name implies (`inventory.nix` is an inventory).
-pub fn default_mounts(source: &SourceFile) -> Vec<Vec<String>> {
-    let is_inventory_nix = source
-        .path
-        .file_name()
-        .is_some_and(|n| n == "inventory.nix");
-    if is_inventory_nix {
+/// The mounts a file's name implies: an `inventory.nix` is an inventory.
+pub fn default_mounts_for(path: &std::path::Path) -> Vec<Vec<String>> {
+    if path.file_name().is_some_and(|n| n == "inventory.nix") {
         vec![vec!["inventory".to_owned()]]
     } else {
         Vec::new()
     }
 }
 
-fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>]) -> FileAnalysis {
+fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
     let parse = rnix::Root::parse(&source.text);
     if !parse.errors().is_empty() {
         return FileAnalysis {
             findings: parse_error::nix_findings(parse.errors(), source.text.len()),
-            imports: Vec::new(),
             syntax_error: true,
+            ..FileAnalysis::default()
         };
     }
     let root = parse.syntax();
     let facts = legacy_nix::detect(&root, mounts);
-    let findings = lints::legacy_findings(&facts, source.kind);
+    let plan = plan::plan(source, &root, &facts, ctx);
+    let findings = lints::legacy_findings(&facts, source.kind, &plan);
     let suppressions = suppress::collect(&root, source);
     FileAnalysis {
         findings: suppress::apply(findings, &suppressions, source),
         imports: facts.imports,
         syntax_error: false,
+        plan,
     }
 }
 
@@ -68,15 +69,14 @@ fn analyze_json(source: &SourceFile) -> FileAnalysis {
     match json_tree::parse(&source.text) {
         Err(error) => FileAnalysis {
             findings: vec![parse_error::json_finding(&error)],
-            imports: Vec::new(),
             syntax_error: true,
+            ..FileAnalysis::default()
         },
         Ok(root) => {
             let facts: LegacyFacts = legacy_json::detect(&root);
             FileAnalysis {
-                findings: lints::legacy_findings(&facts, source.kind),
-                imports: Vec::new(),
-                syntax_error: false,
+                findings: lints::legacy_findings(&facts, source.kind, &Plan::default()),
+                ..FileAnalysis::default()
             }
         }
     }

@@ -1,5 +1,6 @@
-//! A `check` run: discover files, analyse each, follow inventory imports across
-//! files, and collect one report.
+//! A run over files: discover them, analyse each (pure, per file), follow
+//! inventory imports across files, and collect one report. `check` renders it;
+//! `fix` applies the plans it holds.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::analysis::{self, FileAnalysis};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
+use crate::inventory::flake::FlakeLookup;
+use crate::rewrite::plan::{FileContext, Plan};
 use crate::source::{FileKind, SourceFile};
 
 /// What to read.
@@ -19,11 +22,22 @@ pub enum Input {
     Stdin { name: PathBuf },
 }
 
-/// The findings of one file, with its text for rendering snippets.
+/// Options that change what a fix would write (and so what `check` says).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `module.input` to write; read from the nearest `flake.nix` when `None`.
+    pub module_input: Option<String>,
+    pub tags_as_attrs: bool,
+}
+
+/// One file with findings: its text, findings, and what `fix` would do.
 #[derive(Debug, Clone)]
 pub struct FileReport {
     pub source: SourceFile,
     pub findings: Vec<Finding>,
+    pub mounts: Vec<Vec<String>>,
+    pub context: FileContext,
+    pub plan: Plan,
 }
 
 #[derive(Debug, Default)]
@@ -55,12 +69,16 @@ impl Report {
         counts
     }
 
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+            || self
+                .findings()
+                .any(|(_, f)| f.rule.code == crate::lints::parse_error::RULE.code)
+    }
+
     /// 2 when something could not be read or parsed, 1 when findings remain, 0 otherwise.
     pub fn exit_code(&self) -> u8 {
-        let parse_errors = self
-            .findings()
-            .any(|(_, f)| f.rule.code == crate::lints::parse_error::RULE.code);
-        if !self.errors.is_empty() || parse_errors {
+        if self.has_errors() {
             2
         } else if self
             .findings()
@@ -73,15 +91,33 @@ impl Report {
     }
 }
 
-/// Runs `check` over `input`.
-pub fn run(input: &Input) -> Report {
+/// Runs the analysis over `input`.
+pub fn run(input: &Input, options: &Options) -> Report {
     match input {
-        Input::Stdin { name } => run_stdin(name),
-        Input::Paths(paths) => run_paths(paths),
+        Input::Stdin { name } => run_stdin(name, options),
+        Input::Paths(paths) => run_paths(paths, options),
     }
 }
 
-fn run_stdin(name: &Path) -> Report {
+/// The surroundings of a file that the rewrite depends on.
+fn file_context(path: &Path, options: &Options, flakes: &mut FlakeLookup) -> FileContext {
+    let absolute = std::path::absolute(path).ok().map(|p| normalize(&p));
+    let flake = absolute
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|dir| flakes.nearest(dir));
+    FileContext {
+        path: absolute,
+        clan_dir: flake.as_ref().map(|(dir, _)| dir.clone()),
+        module_input: options
+            .module_input
+            .clone()
+            .or_else(|| flake.and_then(|(_, input)| input)),
+        tags_as_attrs: options.tags_as_attrs,
+    }
+}
+
+fn run_stdin(name: &Path, options: &Options) -> Report {
     let mut bytes = Vec::new();
     let mut report = Report::default();
     if let Err(err) = std::io::stdin().read_to_end(&mut bytes) {
@@ -94,9 +130,12 @@ fn run_stdin(name: &Path) -> Report {
     match decode(name, bytes) {
         Err(failure) => report.errors.push(failure),
         Ok(source) => {
-            let analysis = analysis::analyze(&source, &analysis::default_mounts(&source));
+            let context = file_context(name, options, &mut FlakeLookup::default());
+            let mut entry = Entry::new(source.clone(), analysis::default_mounts_for(name), context);
+            // `fix -` prints the input back even when there is nothing to change.
+            entry.source = Some(source);
             report.files_scanned = 1;
-            push_file(&mut report, source, analysis);
+            push_entry(&mut report, entry);
         }
     }
     report
@@ -125,22 +164,24 @@ struct Entry {
     path: PathBuf,
     source: Option<SourceFile>,
     mounts: Vec<Vec<String>>,
+    context: FileContext,
     analysis: FileAnalysis,
 }
 
 impl Entry {
-    fn new(source: SourceFile, mounts: Vec<Vec<String>>) -> Self {
-        let analysis = analysis::analyze(&source, &mounts);
+    fn new(source: SourceFile, mounts: Vec<Vec<String>>, context: FileContext) -> Self {
+        let analysis = analysis::analyze(&source, &mounts, &context);
         Entry {
             path: source.path.clone(),
             source: (!analysis.findings.is_empty()).then_some(source),
             mounts,
+            context,
             analysis,
         }
     }
 }
 
-fn run_paths(paths: &[PathBuf]) -> Report {
+fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
     let default_paths = [PathBuf::from(".")];
     let paths = if paths.is_empty() {
         &default_paths[..]
@@ -154,13 +195,18 @@ fn run_paths(paths: &[PathBuf]) -> Report {
         ..Report::default()
     };
 
+    let mut flakes = FlakeLookup::default();
     let mut entries: Vec<Entry> = Vec::with_capacity(found.files.len());
     for path in &found.files {
         match read_source(path) {
             Err(failure) => report.errors.push(failure),
             Ok(source) => {
-                let mounts = analysis::default_mounts(&source);
-                entries.push(Entry::new(source, mounts));
+                let context = file_context(path, options, &mut flakes);
+                entries.push(Entry::new(
+                    source,
+                    analysis::default_mounts_for(path),
+                    context,
+                ));
             }
         }
     }
@@ -168,9 +214,7 @@ fn run_paths(paths: &[PathBuf]) -> Report {
 
     report.files_scanned = entries.len();
     for entry in entries {
-        if let Some(source) = entry.source {
-            push_file(&mut report, source, entry.analysis);
-        }
+        push_entry(&mut report, entry);
     }
     report.errors.sort_by(|a, b| a.path.cmp(&b.path));
     report
@@ -216,17 +260,20 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
                     }
                 },
             };
-            entries[target] = Entry::new(source, mounts);
+            let context = entries[target].context.clone();
+            entries[target] = Entry::new(source, mounts, context);
             pending.push(target);
         }
     }
 }
 
-fn push_file(report: &mut Report, source: SourceFile, analysis: FileAnalysis) {
-    if !analysis.findings.is_empty() {
-        report.files.push(FileReport {
-            source,
-            findings: analysis.findings,
-        });
-    }
+fn push_entry(report: &mut Report, entry: Entry) {
+    let Some(source) = entry.source else { return };
+    report.files.push(FileReport {
+        source,
+        findings: entry.analysis.findings,
+        mounts: entry.mounts,
+        context: entry.context,
+        plan: entry.analysis.plan,
+    });
 }

@@ -6,15 +6,17 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::{self, Input};
-use crate::lints::{RULES, find_rule};
+use crate::check::{self, Input, Options};
+use crate::fix::{self, FixReport, Status};
+use crate::lints::{Fixability, RULES, find_rule};
 use crate::report::{self, Format};
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  nothing left to migrate
-  1  findings remain
-  2  usage error, unreadable file, or a file that does not parse";
+  1  findings remain (for `fix` without --write: also when changes are pending)
+  2  usage error, unreadable file, a file that does not parse, or a rewrite that
+     failed verification (nothing is written for that file)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +34,27 @@ pub struct Cli {
 pub enum Command {
     /// Report legacy `inventory.services` definitions (a CI gate)
     #[command(after_help = EXIT_CODES)]
-    Check(CheckArgs),
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        rewrite: RewriteArgs,
+    },
+    /// Show the migration as a unified diff; apply it with --write
+    #[command(after_help = EXIT_CODES)]
+    Fix {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        rewrite: RewriteArgs,
+        /// Write the verified rewrite in place (atomically; only files that change)
+        #[arg(long)]
+        write: bool,
+    },
     /// List all rules
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -46,20 +68,34 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Files and directories to check (`-` reads standard input) [default: .]
+pub struct InputArgs {
+    /// Files and directories (`-` reads standard input) [default: .]
     pub paths: Vec<PathBuf>,
+    /// Name of the standard input in messages and for relative paths (e.g. `clan/inventory.nix`)
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// When to colour human output (`NO_COLOR` is honoured with `auto`)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Name of the standard input in messages (e.g. `clan/inventory.nix`)
-    #[arg(long, value_name = "PATH")]
-    pub stdin_filename: Option<PathBuf>,
     /// Do not print the summary line on stderr
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// Write `module.input = NAME` (default: the clan-core input named in the nearest flake.nix, if any)
+    #[arg(long, value_name = "NAME")]
+    pub module_input: Option<String>,
+    /// Write `roles.<role>.tags` as attribute sets (`{ all = { }; }`) instead of keeping lists
+    #[arg(long)]
+    pub tags_as_attrs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,7 +114,17 @@ pub enum RulesFormat {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Check(args) => run_check(&args),
+        Command::Check {
+            input,
+            output,
+            rewrite,
+        } => run_check(&input, &output, &rewrite),
+        Command::Fix {
+            input,
+            output,
+            rewrite,
+            write,
+        } => run_fix(&input, &output, &rewrite, write),
         Command::Rules { format } => print_rules(format).map(|()| 0),
         Command::Explain { code } => explain(&code),
     };
@@ -93,16 +139,12 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn run_check(args: &CheckArgs) -> io::Result<u8> {
+fn input_of(args: &InputArgs) -> Result<Input, String> {
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     if stdin && args.paths.len() > 1 {
-        writeln!(
-            io::stderr(),
-            "clan-migrate: error: `-` (standard input) cannot be combined with other paths"
-        )?;
-        return Ok(2);
+        return Err("`-` (standard input) cannot be combined with other paths".into());
     }
-    let input = if stdin {
+    Ok(if stdin {
         Input::Stdin {
             name: args
                 .stdin_filename
@@ -111,17 +153,190 @@ fn run_check(args: &CheckArgs) -> io::Result<u8> {
         }
     } else {
         Input::Paths(args.paths.clone())
+    })
+}
+
+fn options_of(args: &RewriteArgs) -> Options {
+    Options {
+        module_input: args.module_input.clone(),
+        tags_as_attrs: args.tags_as_attrs,
+    }
+}
+
+fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> io::Result<u8> {
+    let input = match input_of(input) {
+        Ok(input) => input,
+        Err(message) => return usage_error(&message),
     };
-    let report = check::run(&input);
-    let color = use_color(args.color);
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    report::render(&report, args.format, color, &mut out)?;
+    let report = check::run(&input, &options_of(rewrite));
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    report::render(&report, output.format, use_color(output.color), &mut out)?;
     out.flush()?;
-    if !args.quiet {
+    if !output.quiet {
         writeln!(io::stderr(), "{}", report::summary_line(&report))?;
     }
     Ok(report.exit_code())
+}
+
+fn run_fix(
+    input: &InputArgs,
+    output: &OutputArgs,
+    rewrite: &RewriteArgs,
+    write: bool,
+) -> io::Result<u8> {
+    let input = match input_of(input) {
+        Ok(input) => input,
+        Err(message) => return usage_error(&message),
+    };
+    if write && matches!(input, Input::Stdin { .. }) {
+        return usage_error("`--write` cannot be used with `-`; the result is printed on stdout");
+    }
+    let fixed = fix::run(&input, &options_of(rewrite), write);
+    let color = use_color(output.color);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut err = io::stderr().lock();
+
+    if let Input::Stdin { .. } = input {
+        // The migrated bytes, exactly (or the input unchanged).
+        write_stdin_result(&fixed, &mut out)?;
+    } else {
+        match output.format {
+            Format::Json => report::json::render_fix(&fixed, write, &mut out)?,
+            Format::Github => {
+                let remaining = remaining_report(&fixed, write);
+                report::github::render(&remaining, &mut out)?;
+            }
+            Format::Human | Format::Concise => {
+                if !write {
+                    for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
+                        if let Some(original) = fixed
+                            .report
+                            .files
+                            .iter()
+                            .find(|r| r.source.path == file.path)
+                        {
+                            report::diff::write_diff(
+                                &file.path,
+                                &original.source.text,
+                                &file.new_text,
+                                color,
+                                &mut out,
+                            )?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if output.format != Format::Json || matches!(input, Input::Stdin { .. }) {
+        for error in &fixed.report.errors {
+            writeln!(err, "{}: error: {}", error.path.display(), error.message)?;
+        }
+        for file in &fixed.files {
+            if let Status::Refused(reason) | Status::WriteFailed(reason) = &file.status {
+                writeln!(err, "{}: error: {reason}", file.path.display())?;
+            }
+        }
+        if matches!(output.format, Format::Human | Format::Concise) {
+            let mut remaining = remaining_report(&fixed, write);
+            remaining.errors.clear(); // printed above
+            report::concise::render_with_help(&remaining, &mut err)?;
+        }
+    }
+    if !output.quiet {
+        writeln!(err, "{}", fix_summary(&fixed, write))?;
+    }
+    // For `fix -` the output is the fix: only what remains counts.
+    Ok(fixed.exit_code(write || matches!(input, Input::Stdin { .. })))
+}
+
+/// A report holding only the findings that remain after a fix.
+fn remaining_report(fixed: &FixReport, write: bool) -> check::Report {
+    let mut files: Vec<check::FileReport> = Vec::new();
+    for (source, finding) in fixed.remaining(write) {
+        match files.iter_mut().find(|f| f.source.path == source.path) {
+            Some(file) => file.findings.push(finding.clone()),
+            None => files.push(check::FileReport {
+                source: source.clone(),
+                findings: vec![finding.clone()],
+                mounts: Vec::new(),
+                context: Default::default(),
+                plan: Default::default(),
+            }),
+        }
+    }
+    check::Report {
+        files,
+        files_scanned: fixed.report.files_scanned,
+        errors: fixed.report.errors.clone(),
+        skipped: fixed.report.skipped.clone(),
+    }
+}
+
+fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(file) = fixed.report.files.first() else {
+        return Ok(()); // unreadable input: reported on stderr
+    };
+    let text = fixed
+        .files
+        .iter()
+        .find(|f| f.status == Status::Pending)
+        .map_or(file.source.text.as_str(), |f| f.new_text.as_str());
+    out.write_all(&fix::with_bom(&file.source, text))
+}
+
+fn fix_summary(fixed: &FixReport, write: bool) -> String {
+    let migrated = fixed.instances_migrated();
+    let changed = fixed
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, Status::Pending | Status::Written))
+        .count();
+    let failed = fixed
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)))
+        .count();
+    let remaining = fixed.remaining(write).len();
+    let verb = if write { "migrated" } else { "would migrate" };
+    let mut line = format!(
+        "{verb} {migrated} instance{} in {changed} file{}",
+        if migrated == 1 { "" } else { "s" },
+        if changed == 1 { "" } else { "s" }
+    );
+    if write {
+        let written = fixed
+            .files
+            .iter()
+            .filter(|f| f.status == Status::Written)
+            .count();
+        line.push_str(&format!(" ({written} written)"));
+    }
+    if failed > 0 {
+        line.push_str(&format!(
+            "; {failed} file{} not changed because of an error",
+            if failed == 1 { "" } else { "s" }
+        ));
+    }
+    line.push_str(&format!(
+        "; {remaining} finding{} remain{}",
+        if remaining == 1 { "" } else { "s" },
+        if remaining == 1 { "s" } else { "" }
+    ));
+    if !fixed.report.errors.is_empty() {
+        line.push_str(&format!(
+            "; {} path(s) could not be read",
+            fixed.report.errors.len()
+        ));
+    }
+    line
+}
+
+fn usage_error(message: &str) -> io::Result<u8> {
+    writeln!(io::stderr(), "clan-migrate: error: {message}")?;
+    Ok(2)
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -140,9 +355,9 @@ fn print_rules(format: RulesFormat) -> io::Result<()> {
         RulesFormat::Human => {
             for rule in RULES {
                 let fix = match rule.fix {
-                    crate::lints::Fixability::Always => "fix",
-                    crate::lints::Fixability::Sometimes => "fix*",
-                    crate::lints::Fixability::Never => "-",
+                    Fixability::Always => "fix",
+                    Fixability::Sometimes => "fix*",
+                    Fixability::Never => "-",
                 };
                 writeln!(
                     out,

@@ -232,7 +232,11 @@ fn visit_binding(
         && let Key::Static(name) = full[k]
     {
         let span = Span::from(segs[k - base].range);
-        if !facts.instance_names.iter().any(|(n, s)| n == name && *s == span) {
+        if !facts
+            .instance_names
+            .iter()
+            .any(|(n, s)| n == name && *s == span)
+        {
             facts.instance_names.push((name.clone(), span));
         }
     }
@@ -623,7 +627,9 @@ mod tests {
 
     #[test]
     fn existing_instance_names_are_recorded() {
-        let f = facts("{ inventory.instances = { a = { }; }; clan.inventory.instances.\"b c\".roles = { }; }");
+        let f = facts(
+            "{ inventory.instances = { a = { }; }; clan.inventory.instances.\"b c\".roles = { }; }",
+        );
         let names: Vec<_> = f.instance_names.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, vec!["a", "b c"]);
     }

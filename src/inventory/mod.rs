@@ -1,6 +1,7 @@
 //! The inventory as the tool understands it: where legacy `inventory.services`
 //! instances are defined, in Nix files and in `inventory.json`.
 
+pub mod flake;
 pub mod legacy_json;
 pub mod legacy_nix;
 pub mod modules;

@@ -84,7 +84,10 @@ mod tests {
         for (name, info) in &parsed.modules {
             for owners in info.keys.values() {
                 for role in owners {
-                    assert!(info.roles.contains(role), "{name}: key owner {role} is not a role");
+                    assert!(
+                        info.roles.contains(role),
+                        "{name}: key owner {role} is not a role"
+                    );
                 }
             }
             match info.status {
@@ -92,7 +95,11 @@ mod tests {
                 Status::Option => assert!(info.option.is_some(), "{name}"),
                 Status::Removed | Status::Redesigned => {}
             }
-            assert_eq!(info.status == Status::Renamed, info.new_name.is_some(), "{name}");
+            assert_eq!(
+                info.status == Status::Renamed,
+                info.new_name.is_some(),
+                "{name}"
+            );
         }
         assert_eq!(lookup("iwd").map(|m| m.target_name("iwd")), Some("wifi"));
         assert_eq!(lookup("sshd").map(|m| m.target_name("sshd")), Some("sshd"));

@@ -4,6 +4,7 @@ use super::{Fixability, Rule};
 use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::EmptyLegacyServices;
 use crate::inventory::naming::nix_attr;
+use crate::source::FileKind;
 
 pub static RULE: Rule = Rule {
     code: "CM005",
@@ -37,7 +38,7 @@ Delete the empty definition.
 "#,
 };
 
-pub fn finding(empty: &EmptyLegacyServices) -> Finding {
+pub fn finding(empty: &EmptyLegacyServices, kind: FileKind) -> Finding {
     let what = match &empty.service {
         None => "`services`".to_owned(),
         Some(service) => format!("legacy service `{}`", nix_attr(service)),
@@ -47,5 +48,10 @@ pub fn finding(empty: &EmptyLegacyServices) -> Finding {
         format!("empty {what} in the inventory still fails evaluation since clan 26.05"),
         Label::new(empty.span, "defines no instance"),
     )
-    .with_help("delete this definition")
+    .with_help(match kind {
+        FileKind::Nix => "`clan-migrate fix` deletes this definition",
+        FileKind::InventoryJson => {
+            "delete the `services` key by hand (`clan machines update` also removes an empty one); `fix` does not rewrite inventory.json yet"
+        }
+    })
 }

@@ -4,6 +4,7 @@ use super::{Fixability, Rule};
 use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::LegacyInstance;
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_attr_path, nix_string};
+use crate::rewrite::plan::{InstancePlan, Outcome};
 use crate::source::FileKind;
 
 pub static RULE: Rule = Rule {
@@ -61,8 +62,12 @@ instance is left untouched and the finding says what to do by hand.
 "#,
 };
 
-/// The finding for one legacy instance.
-pub fn finding(instance: &LegacyInstance, kind: FileKind) -> Option<Finding> {
+/// The finding for one legacy instance; `plan` says what `fix` does with it.
+pub fn finding(
+    instance: &LegacyInstance,
+    kind: FileKind,
+    plan: Option<&InstancePlan>,
+) -> Option<Finding> {
     let (first, rest) = instance.bindings.split_first()?;
     let name = nix_attr_path([instance.service.as_str(), instance.instance.as_str()]);
     let target = default_instance_name(&instance.service, &instance.instance);
@@ -74,13 +79,39 @@ pub fn finding(instance: &LegacyInstance, kind: FileKind) -> Option<Finding> {
     for binding in rest {
         finding = finding.with_secondary(Label::new(binding.label, "also part of this instance"));
     }
-    let target_text = match kind {
-        FileKind::Nix => format!("`inventory.instances.{}`", nix_attr(&target)),
-        FileKind::InventoryJson => format!("`instances` as {}", nix_string(&target)),
+    let help = match (kind, plan.map(|p| &p.outcome)) {
+        (FileKind::InventoryJson, _) => format!(
+            "migrate it to `instances` as {} by hand; `fix` does not rewrite inventory.json yet",
+            nix_string(&target)
+        ),
+        (FileKind::Nix, Some(Outcome::Migrated)) => {
+            let module = plan
+                .and_then(|p| p.module.as_deref())
+                .unwrap_or(&instance.service);
+            format!(
+                "`clan-migrate fix` rewrites it as `inventory.instances.{}` with `module.name = {}`",
+                nix_attr(&target),
+                nix_string(module)
+            )
+        }
+        (FileKind::Nix, Some(Outcome::Left(reason, more))) => {
+            if let Some(span) = reason.span {
+                finding =
+                    finding.with_secondary(Label::new(span, "this is why it is not migrated"));
+            }
+            for other in more {
+                finding = finding.with_note(format!("also: {}", other.message));
+            }
+            format!("not migrated automatically: {}", reason.message)
+        }
+        (FileKind::Nix, None) => {
+            format!("migrate it to `inventory.instances.{}`", nix_attr(&target))
+        }
     };
-    finding = finding.with_help(format!(
-        "migrate it to {target_text} (see `clan-migrate explain CM001`)"
-    ));
+    finding = finding.with_help(help);
+    for note in plan.map(|p| p.notes.as_slice()).unwrap_or_default() {
+        finding = finding.with_note(note.clone());
+    }
     if instance.inside_update {
         finding = finding.with_note(
             "this instance is inside a `//` update, so its final value depends on the other operand",

@@ -60,14 +60,12 @@ pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {
 pub fn legacy_findings(
     facts: &crate::inventory::LegacyFacts,
     kind: crate::source::FileKind,
+    plan: &crate::rewrite::plan::Plan,
 ) -> Vec<crate::diagnostic::Finding> {
     let mut findings = Vec::new();
-    findings.extend(
-        facts
-            .instances
-            .iter()
-            .filter_map(|i| legacy_service_instance::finding(i, kind)),
-    );
+    findings.extend(facts.instances.iter().filter_map(|i| {
+        legacy_service_instance::finding(i, kind, plan.for_instance(&i.service, &i.instance))
+    }));
     findings.extend(facts.reads.iter().map(legacy_services_read::finding));
     findings.extend(
         facts
@@ -75,7 +73,12 @@ pub fn legacy_findings(
             .iter()
             .map(unmigratable_legacy_form::finding),
     );
-    findings.extend(facts.empty.iter().map(empty_legacy_services::finding));
+    findings.extend(
+        facts
+            .empty
+            .iter()
+            .map(|e| empty_legacy_services::finding(e, kind)),
+    );
     findings
 }
 

@@ -23,3 +23,23 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Concise lines followed by an indented `help:` line (used by `fix` on stderr).
+pub fn render_with_help(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for (source, finding) in report.findings() {
+        let (start, _) = span_positions(source, finding.primary.span);
+        writeln!(
+            out,
+            "{}:{}:{}: {} {}",
+            source.path.display(),
+            start.line,
+            start.column,
+            finding.rule.code,
+            finding.message
+        )?;
+        if let Some(help) = &finding.help {
+            writeln!(out, "  help: {help}")?;
+        }
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::check::Report;
 use crate::diagnostic::{Finding, Label, Severity};
+use crate::fix::{FixReport, Status};
 use crate::source::SourceFile;
 
 /// Bumped on any incompatible change to the document's shape.
@@ -15,7 +16,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct Document<'a> {
     schema_version: u32,
     tool: Tool,
+    command: &'static str,
     findings: Vec<JsonFinding<'a>>,
+    /// `fix` only: what happened to each file the fix changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixes: Option<Vec<JsonFix>>,
     errors: Vec<JsonError>,
     skipped: Vec<JsonSkipped>,
     summary: Summary,
@@ -114,10 +119,87 @@ fn finding<'a>(source: &SourceFile, f: &'a Finding) -> JsonFinding<'a> {
     }
 }
 
+#[derive(Serialize)]
+struct JsonFix {
+    path: String,
+    /// `pending` (shown, not written), `written`, `refused` or `write_failed`.
+    status: &'static str,
+    reason: Option<String>,
+    instances_migrated: usize,
+    edits: Vec<JsonEdit>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit {
+    start: Location,
+    end: Location,
+    insert: String,
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let findings: Vec<JsonFinding<'_>> = report.findings().map(|(s, f)| finding(s, f)).collect();
-    let by_code = report
-        .counts_by_code()
+    let findings: Vec<_> = report.findings().collect();
+    write_document(report, "check", &findings, None, report.exit_code(), out)
+}
+
+pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
+    let findings = fix.remaining(write);
+    let fixes = fix
+        .files
+        .iter()
+        .filter_map(|f| {
+            let source = &fix
+                .report
+                .files
+                .iter()
+                .find(|r| r.source.path == f.path)?
+                .source;
+            let (status, reason) = match &f.status {
+                Status::Pending => ("pending", None),
+                Status::Written => ("written", None),
+                Status::Refused(r) => ("refused", Some(r.clone())),
+                Status::WriteFailed(r) => ("write_failed", Some(r.clone())),
+            };
+            Some(JsonFix {
+                path: f.path.display().to_string(),
+                status,
+                reason,
+                instances_migrated: f.migrated,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|e| JsonEdit {
+                        start: location(source, e.span.start),
+                        end: location(source, e.span.end),
+                        insert: e.insert.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    write_document(
+        &fix.report,
+        "fix",
+        &findings,
+        Some(fixes),
+        fix.exit_code(write),
+        out,
+    )
+}
+
+fn write_document(
+    report: &Report,
+    command: &'static str,
+    findings: &[(&SourceFile, &Finding)],
+    fixes: Option<Vec<JsonFix>>,
+    exit_code: u8,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let findings: Vec<JsonFinding<'_>> = findings.iter().map(|(s, f)| finding(s, f)).collect();
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    for f in &findings {
+        *counts.entry(f.code).or_default() += 1;
+    }
+    let by_code = counts
         .into_iter()
         .map(|(code, n)| (code.to_owned(), serde_json::Value::from(n)))
         .collect();
@@ -127,13 +209,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        command,
+        fixes,
         summary: Summary {
             files_scanned: report.files_scanned,
             findings: findings.len(),
             errors: report.errors.len(),
             skipped: report.skipped.len(),
             by_code,
-            exit_code: report.exit_code(),
+            exit_code,
         },
         findings,
         errors: report

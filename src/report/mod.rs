@@ -1,6 +1,7 @@
 //! Renderers for a report, one per output format.
 
 pub mod concise;
+pub mod diff;
 pub mod github;
 pub mod human;
 pub mod json;

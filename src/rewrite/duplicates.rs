@@ -46,7 +46,10 @@ impl Def {
 pub fn find(root: &SyntaxNode) -> Vec<Duplicate> {
     let mut found = Vec::new();
     for node in root.descendants() {
-        let is_binder = matches!(node.kind(), SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN);
+        let is_binder = matches!(
+            node.kind(),
+            SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
+        );
         if is_binder && !is_nested_set_value(&node) {
             build(&node, &mut found);
         }
@@ -63,9 +66,12 @@ fn is_nested_set_value(node: &SyntaxNode) -> bool {
         return false;
     };
     parent.kind() == SyntaxKind::NODE_ATTRPATH_VALUE
-        && parent
-            .parent()
-            .is_some_and(|p| matches!(p.kind(), SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN))
+        && parent.parent().is_some_and(|p| {
+            matches!(
+                p.kind(),
+                SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
+            )
+        })
 }
 
 fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
@@ -87,7 +93,14 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
                     let key = crate::syntax::attr_key(&attr);
                     let span = Span::from(attr.syntax().text_range());
                     if let Key::Static(name) = key {
-                        add(&mut children, &[name], Def::Other, span, found, &mut Vec::new());
+                        add(
+                            &mut children,
+                            &[name],
+                            Def::Other,
+                            span,
+                            found,
+                            &mut Vec::new(),
+                        );
                     }
                 }
             }
@@ -143,7 +156,8 @@ fn add(
         (Some((_, def, first)), true) => match (def.children(), value) {
             (Some(existing), Def::Set(new)) => {
                 for (child, child_def, child_span) in new {
-                    if let Some((_, _, first_child)) = existing.iter().find(|(n, _, _)| *n == child) {
+                    if let Some((_, _, first_child)) = existing.iter().find(|(n, _, _)| *n == child)
+                    {
                         prefix.push(child);
                         found.push(duplicate(prefix, *first_child, child_span));
                         prefix.pop();
@@ -179,10 +193,16 @@ mod tests {
     /// The expectations below were checked with `nix-instantiate --eval` (Nix 2.8).
     #[test]
     fn follows_nix_merging_rules() {
-        assert_eq!(dups("{ a = { b = 1; }; a = { c = 2; }; }"), Vec::<String>::new());
+        assert_eq!(
+            dups("{ a = { b = 1; }; a = { c = 2; }; }"),
+            Vec::<String>::new()
+        );
         assert_eq!(dups("{ a = { b = 1; }; a.c = 2; }"), Vec::<String>::new());
         assert_eq!(dups("{ a.c = 2; a = { b = 1; }; }"), Vec::<String>::new());
-        assert_eq!(dups("{ x.a = { b = 1; }; x.a = { c = 2; }; }"), Vec::<String>::new());
+        assert_eq!(
+            dups("{ x.a = { b = 1; }; x.a = { c = 2; }; }"),
+            Vec::<String>::new()
+        );
         assert_eq!(dups("{ a = ({ b = 1; }); a.c = 2; }"), Vec::<String>::new());
         assert_eq!(dups("{ x.a = { b = 1; }; x = { a.c = 2; }; }"), vec!["x.a"]);
         assert_eq!(dups("{ a = 1; a = 2; }"), vec!["a"]);

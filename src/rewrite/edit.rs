@@ -40,7 +40,10 @@ impl fmt::Display for OverlapError {
         write!(
             f,
             "internal error: overlapping edits at bytes {}..{} and {}..{}",
-            self.first.span.start, self.first.span.end, self.second.span.start, self.second.span.end
+            self.first.span.start,
+            self.first.span.end,
+            self.second.span.start,
+            self.second.span.end
         )
     }
 }
@@ -110,7 +113,10 @@ mod tests {
 
     #[test]
     fn insertion_before_a_replacement_at_the_same_offset() {
-        let edits = vec![TextEdit::replace(Span::new(1, 2), "B"), TextEdit::insert(1, "+")];
+        let edits = vec![
+            TextEdit::replace(Span::new(1, 2), "B"),
+            TextEdit::insert(1, "+"),
+        ];
         assert_eq!(apply("abc", &edits).unwrap(), "a+Bc");
     }
 

@@ -2,3 +2,5 @@
 
 pub mod duplicates;
 pub mod edit;
+pub mod plan;
+pub mod verify;

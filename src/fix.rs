@@ -1,0 +1,213 @@
+//! `fix`: apply each file's plan once, verify the result, then show a diff,
+//! write it atomically, or print the bytes (stdin).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::check::{self, FileReport, Input, Options, Report};
+use crate::diagnostic::Finding;
+use crate::discover::describe_io_error;
+use crate::rewrite::edit::{self, TextEdit};
+use crate::rewrite::verify::{self, Refusal};
+use crate::source::{BOM, SourceFile};
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The rewrite is verified and waiting (diff mode, stdin).
+    Pending,
+    Written,
+    /// Verification failed; nothing was written.
+    Refused(String),
+    /// The write itself failed; the file is unchanged.
+    WriteFailed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FileFix {
+    pub path: PathBuf,
+    pub edits: Vec<TextEdit>,
+    pub new_text: String,
+    pub status: Status,
+    pub migrated: usize,
+    /// The rewritten file and what `check` finds in it, once verified.
+    pub after: Option<(SourceFile, Vec<Finding>)>,
+}
+
+#[derive(Debug)]
+pub struct FixReport {
+    /// The analysis before fixing (its findings, files and plans).
+    pub report: Report,
+    /// Files the fix changes (or tried to), in path order.
+    pub files: Vec<FileFix>,
+}
+
+impl FixReport {
+    /// Findings that remain after the fix. After `--write`, those of the rewritten
+    /// files (positions in the new text). Otherwise the original findings (positions
+    /// in the files as they are) that the rewritten text still has: a finding is
+    /// resolved when no finding with its code and message is left.
+    pub fn remaining(&self, write: bool) -> Vec<(&SourceFile, &Finding)> {
+        let mut out = Vec::new();
+        for file in &self.report.files {
+            let after = self
+                .files
+                .iter()
+                .find(|f| {
+                    f.path == file.source.path
+                        && matches!(f.status, Status::Pending | Status::Written)
+                })
+                .and_then(|f| f.after.as_ref());
+            match after {
+                None => out.extend(file.findings.iter().map(|f| (&file.source, f))),
+                Some((source, after)) if write => out.extend(after.iter().map(|f| (source, f))),
+                Some((_, after)) => {
+                    let mut left: Vec<&Finding> = after.iter().collect();
+                    for finding in &file.findings {
+                        let same = |a: &&Finding| {
+                            a.rule.code == finding.rule.code && a.message == finding.message
+                        };
+                        if let Some(i) = left.iter().position(same) {
+                            left.swap_remove(i);
+                            out.push((&file.source, finding));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn instances_migrated(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.status, Status::Pending | Status::Written))
+            .map(|f| f.migrated)
+            .sum()
+    }
+
+    pub fn exit_code(&self, write: bool) -> u8 {
+        let failed = self
+            .files
+            .iter()
+            .any(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)));
+        if self.report.has_errors() || failed {
+            return 2;
+        }
+        let remaining = self
+            .remaining(write)
+            .iter()
+            .any(|(_, f)| f.severity() >= crate::diagnostic::Severity::Warning);
+        let pending = !write && self.files.iter().any(|f| f.status == Status::Pending);
+        u8::from(remaining || pending)
+    }
+}
+
+/// Plans, applies and verifies; writes when `write` is set.
+pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
+    let report = check::run(input, options);
+    let mut files = Vec::new();
+    for file in &report.files {
+        if file.plan.edits.is_empty() {
+            continue;
+        }
+        let mut fix = FileFix {
+            path: file.source.path.clone(),
+            edits: file.plan.edits.clone(),
+            new_text: file.source.text.clone(),
+            status: Status::Pending,
+            migrated: file.plan.migrated(),
+            after: None,
+        };
+        match rewrite(file) {
+            Err(Refusal(reason)) => fix.status = Status::Refused(reason),
+            Ok((new_text, after)) => {
+                fix.new_text = new_text;
+                fix.after = Some(after);
+                if write && matches!(input, Input::Paths(_)) {
+                    fix.status = match write_atomically(&file.source, &fix.new_text) {
+                        Ok(()) => Status::Written,
+                        Err(reason) => Status::WriteFailed(reason),
+                    };
+                }
+            }
+        }
+        files.push(fix);
+    }
+    FixReport { report, files }
+}
+
+fn rewrite(file: &FileReport) -> Result<(String, (SourceFile, Vec<Finding>)), Refusal> {
+    let new_text =
+        edit::apply(&file.source.text, &file.plan.edits).map_err(|e| Refusal(e.to_string()))?;
+    let (rewritten, analysis) = verify::verify(file, &new_text)?;
+    Ok((new_text, (rewritten, analysis.findings)))
+}
+
+/// The file's bytes as they were read.
+pub fn original_bytes(source: &SourceFile) -> Vec<u8> {
+    with_bom(source, &source.text)
+}
+
+pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    if source.bom {
+        bytes.extend_from_slice(BOM.as_bytes());
+    }
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
+/// in the same directory, flushed to disk, given the original's permissions, then
+/// renamed over it. Refuses when the file changed since it was read.
+fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
+    let path = target_of(&source.path);
+    let current = fs::read(&path).map_err(|e| {
+        format!(
+            "cannot read it again before writing: {}",
+            describe_io_error(&e)
+        )
+    })?;
+    if current != original_bytes(source) {
+        return Err("the file changed since it was read; not written (run the fix again)".into());
+    }
+    let permissions = fs::metadata(&path)
+        .map_err(|e| describe_io_error(&e))?
+        .permissions();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".clan-migrate-")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            format!(
+                "cannot create a temporary file in {}: {}",
+                dir.display(),
+                describe_io_error(&e)
+            )
+        })?;
+    temp.write_all(&with_bom(source, new_text))
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
+    fs::set_permissions(temp.path(), permissions).map_err(|e| describe_io_error(&e))?;
+    temp.persist(&path)
+        .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
+    if let Ok(dir) = fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// A symbolic link named explicitly is written through: its target is replaced.
+fn target_of(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}

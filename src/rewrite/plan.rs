@@ -1,0 +1,1341 @@
+//! Plans the migration of one Nix file: for every legacy instance, either the text
+//! edits that turn it into `inventory.instances."<service>-<instance>"`, or the
+//! reason it is left exactly as it is.
+//!
+//! Edits are minimal: path segments are renamed in place (`services.x.y` becomes
+//! `instances.x-y`, `config` becomes `settings`), `<service> = { … };` wrappers are
+//! flattened by deleting their header and footer lines, machine lists become
+//! attribute sets item by item, and one `module.name` line is inserted. Everything
+//! else, comments included, keeps its bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rnix::ast::{self, HasEntry};
+use rnix::{SyntaxKind, SyntaxNode, TextRange};
+use rowan::ast::AstNode;
+
+use super::edit::TextEdit;
+use crate::inventory::modules::{self, ModuleInfo, Status};
+use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
+use crate::inventory::{LegacyFacts, LegacyInstance, Span};
+use crate::source::SourceFile;
+use crate::syntax::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+
+/// What the planner needs to know about a file's surroundings.
+#[derive(Debug, Clone, Default)]
+pub struct FileContext {
+    /// The file's absolute path (for extraModules paths); `None` for unknown.
+    pub path: Option<PathBuf>,
+    /// The clan directory (that of the nearest `flake.nix`), absolute.
+    pub clan_dir: Option<PathBuf>,
+    /// The name of the clan-core flake input, when known.
+    pub module_input: Option<String>,
+    /// Write `roles.<r>.tags` as attribute sets instead of keeping lists.
+    pub tags_as_attrs: bool,
+}
+
+/// Why an instance is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub message: String,
+    /// Where the problem is, when it is not the instance itself.
+    pub span: Option<Span>,
+}
+
+impl Reason {
+    fn new(message: impl Into<String>, span: Option<Span>) -> Self {
+        Reason {
+            message: message.into(),
+            span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Migrated,
+    /// Left as it is; the first reason, then any others.
+    Left(Reason, Vec<Reason>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstancePlan {
+    pub service: String,
+    pub instance: String,
+    pub new_name: String,
+    /// The clan.service module, when known.
+    pub module: Option<String>,
+    pub outcome: Outcome,
+    /// Informational notes (dropped `meta`, dropped `enabled = true`).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub edits: Vec<TextEdit>,
+    pub instances: Vec<InstancePlan>,
+    /// Empty `services`/service definitions deleted.
+    pub empties_deleted: usize,
+}
+
+impl Plan {
+    pub fn migrated(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|i| i.outcome == Outcome::Migrated)
+            .count()
+    }
+
+    pub fn for_instance(&self, service: &str, instance: &str) -> Option<&InstancePlan> {
+        self.instances
+            .iter()
+            .find(|p| p.service == service && p.instance == instance)
+    }
+}
+
+/// Where a contributor's `services` and service segments are.
+#[derive(Debug, Clone)]
+enum Holder {
+    /// In the contributor's own attribute path, at this index.
+    This(usize),
+    /// In an enclosing binding (the last segments of its path).
+    Ancestor(ast::AttrpathValue),
+    /// In the file that imports this one.
+    Mount,
+}
+
+#[derive(Debug, Clone)]
+struct Contributor {
+    node: ast::AttrpathValue,
+    segs: Vec<KeySeg>,
+    inst_idx: usize,
+    services: Holder,
+    service: Holder,
+    anchor: Option<SyntaxNode>,
+}
+
+/// Per-instance planning state.
+struct Work<'a> {
+    instance: &'a LegacyInstance,
+    new_name: String,
+    module: Option<&'static ModuleInfo>,
+    contributors: Vec<Contributor>,
+    /// Edits inside the instance (not the instance key itself).
+    body: Vec<TextEdit>,
+    roles: BTreeSet<String>,
+    /// Literal machine lists per role (`None`: not a literal list).
+    role_machines: BTreeMap<String, Option<Vec<String>>>,
+    roles_with_tags: BTreeSet<String>,
+    /// `config` segments of instance-level config (renamed once the role is known).
+    instance_config: Vec<Span>,
+    /// (machine, span of `machines.<m>.config`) to rewrite once the role is known.
+    machine_config: Vec<(String, Span)>,
+    blockers: Vec<Reason>,
+    notes: Vec<String>,
+    /// Line ranges deleted entirely (edits inside them are dropped).
+    deleted: Vec<Span>,
+}
+
+impl Work<'_> {
+    fn block(&mut self, message: impl Into<String>, span: Option<Span>) {
+        let reason = Reason::new(message, span);
+        if !self.blockers.contains(&reason) {
+            self.blockers.push(reason);
+        }
+    }
+}
+
+/// Plans the migration of `facts`' instances in `source`.
+pub fn plan(
+    source: &SourceFile,
+    root: &SyntaxNode,
+    facts: &LegacyFacts,
+    ctx: &FileContext,
+) -> Plan {
+    let text = &source.text;
+    let style = Style::of(text);
+    let mut works: Vec<Work<'_>> = facts
+        .instances
+        .iter()
+        .map(|instance| analyse_instance(instance, root, text, ctx))
+        .collect();
+
+    check_names(&mut works, facts);
+    let containers = containers(&works, root);
+    block_shared_containers(&mut works, &containers, text);
+
+    let mut plan = Plan::default();
+    for work in &works {
+        if work.blockers.is_empty() {
+            plan.edits.extend(instance_edits(work, text, &style, ctx));
+        }
+    }
+    for container in &containers {
+        let all_migrated = container
+            .dependents
+            .iter()
+            .all(|&i| works[i].blockers.is_empty());
+        if all_migrated && container.problem.is_none() {
+            plan.edits.extend(container.edits.iter().cloned());
+        }
+    }
+    for empty in &facts.empty {
+        plan.edits
+            .push(TextEdit::delete(whole_lines(text, empty.binding)));
+        plan.empties_deleted += 1;
+    }
+    plan.instances = works
+        .into_iter()
+        .map(|w| InstancePlan {
+            service: w.instance.service.clone(),
+            instance: w.instance.instance.clone(),
+            new_name: w.new_name,
+            module: w
+                .module
+                .map(|m| m.target_name(&w.instance.service).to_owned()),
+            outcome: {
+                let mut reasons = w.blockers.into_iter();
+                match reasons.next() {
+                    None => Outcome::Migrated,
+                    Some(first) => Outcome::Left(first, reasons.collect()),
+                }
+            },
+            notes: w.notes,
+        })
+        .collect();
+    plan
+}
+
+// ---------------------------------------------------------------------------
+// Per-instance analysis
+
+fn analyse_instance<'a>(
+    instance: &'a LegacyInstance,
+    root: &SyntaxNode,
+    text: &str,
+    ctx: &FileContext,
+) -> Work<'a> {
+    let module = modules::lookup(&instance.service);
+    let mut work = Work {
+        instance,
+        new_name: default_instance_name(&instance.service, &instance.instance),
+        module,
+        contributors: Vec::new(),
+        body: Vec::new(),
+        roles: BTreeSet::new(),
+        role_machines: BTreeMap::new(),
+        roles_with_tags: BTreeSet::new(),
+        instance_config: Vec::new(),
+        machine_config: Vec::new(),
+        blockers: Vec::new(),
+        notes: Vec::new(),
+        deleted: Vec::new(),
+    };
+    check_module(&mut work);
+    if instance.inside_update {
+        work.block(
+            "the instance is inside a `//` update, so its value depends on the other operand",
+            None,
+        );
+    }
+    for binding in &instance.bindings {
+        let Some(node) = find_binding(root, binding.binding) else {
+            work.block(
+                "the instance is (partly) inherited, so its value is only known after evaluation",
+                Some(binding.binding),
+            );
+            continue;
+        };
+        match contributor(&node, binding.base, binding.prefix_len, binding.mount_len) {
+            Some(c) => work.contributors.push(c),
+            None => work.block(
+                "the instance's attribute path could not be resolved",
+                Some(binding.label),
+            ),
+        }
+    }
+    let anchors: Vec<_> = work.contributors.iter().map(|c| c.anchor.clone()).collect();
+    if anchors.windows(2).any(|w| w[0] != w[1]) {
+        work.block(
+            "the instance is defined in several separate attribute sets (for example in different `mkMerge` elements); its settings would become several definitions",
+            None,
+        );
+    }
+    if work
+        .contributors
+        .iter()
+        .any(|c| matches!(c.services, Holder::Mount) || matches!(c.service, Holder::Mount))
+    {
+        work.block(
+            "the instance is in a file imported as `inventory.services = import …` or as a service; migrating across the import is not supported yet",
+            None,
+        );
+    }
+    let contributors = work.contributors.clone();
+    for c in &contributors {
+        let rel: Vec<KeySeg> = c.segs[c.inst_idx + 1..].to_vec();
+        if rel.is_empty() {
+            match c.node.value().map(strip_parens) {
+                Some(ast::Expr::AttrSet(set)) => visit_set(&mut work, &set, &[], text, ctx),
+                Some(other) => work.block(
+                    format!(
+                        "the instance's value is {}, not an attribute set literal",
+                        crate::syntax::describe_expr(&other)
+                    ),
+                    Some(Span::from(other.syntax().text_range())),
+                ),
+                None => {}
+            }
+        } else {
+            visit_binding(&mut work, &c.node, &[], &rel, text, ctx);
+        }
+    }
+    resolve_roles(&mut work);
+    let all_deleted = work.contributors.iter().all(|c| {
+        let span = Span::from(c.node.syntax().text_range());
+        work.deleted
+            .iter()
+            .any(|d| d.start <= span.start && span.end <= d.end)
+    });
+    if all_deleted && !work.contributors.is_empty() {
+        work.block(
+            "the instance holds nothing but `meta`/`enabled`; delete it by hand",
+            None,
+        );
+    }
+    work
+}
+
+fn check_module(work: &mut Work<'_>) {
+    let service = work.instance.service.clone();
+    let Some(module) = work.module else {
+        work.block(
+            format!("`{service}` is not a clan-core module known to clan-migrate (a custom module must be rewritten as a clan.service by its author)"),
+            None,
+        );
+        return;
+    };
+    let note = module
+        .note
+        .as_deref()
+        .map(|n| format!("; {n}"))
+        .unwrap_or_default();
+    match module.status {
+        Status::Migrated | Status::Renamed => {
+            if !module.set.is_empty() {
+                work.block(
+                    format!(
+                        "`{service}` becomes `{}` with extra settings ({}), which is not done automatically yet{note}",
+                        module.target_name(&service),
+                        module.set.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    None,
+                );
+            }
+        }
+        Status::Option => work.block(
+            format!(
+                "`{service}` is now a NixOS option, not a service: delete the instance and set `{}` on its machines{note}",
+                module.option.as_deref().unwrap_or("the option")
+            ),
+            None,
+        ),
+        Status::Removed => work.block(
+            format!("`{service}` was removed from clan-core and has no clan.service counterpart{note}"),
+            None,
+        ),
+        Status::Redesigned => work.block(
+            format!("`{service}` was redesigned as a clan.service and cannot be migrated mechanically{note}"),
+            None,
+        ),
+    }
+}
+
+/// The `AttrpathValue` whose range is exactly `span`.
+fn find_binding(root: &SyntaxNode, span: Span) -> Option<ast::AttrpathValue> {
+    let range = TextRange::new(
+        u32::try_from(span.start).ok()?.into(),
+        u32::try_from(span.end).ok()?.into(),
+    );
+    let element = root.covering_element(range);
+    let start = match element {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
+    };
+    start
+        .ancestors()
+        .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE && n.text_range() == range)
+        .find_map(ast::AttrpathValue::cast)
+}
+
+/// The binding whose value (through parentheses) is the set containing `node`.
+fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
+    let set = node
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    let (parent, _) = crate::syntax::parent_skipping_parens(&set)?;
+    let binding = ast::AttrpathValue::cast(parent)?;
+    binding
+        .syntax()
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    Some(binding)
+}
+
+fn contributor(
+    node: &ast::AttrpathValue,
+    base: usize,
+    k: usize,
+    mount_len: usize,
+) -> Option<Contributor> {
+    let segs = attrpath_keys(&node.attrpath()?);
+    let inst_idx = (k + 1).checked_sub(base)?;
+    if inst_idx >= segs.len() {
+        return None;
+    }
+    let locate = |position: usize| -> Option<Holder> {
+        if position >= base {
+            return Some(Holder::This(position - base));
+        }
+        if position < mount_len {
+            return Some(Holder::Mount);
+        }
+        // Climb enclosing bindings; each covers the segments just before its child.
+        let mut child = node.syntax().clone();
+        let mut child_base = base;
+        loop {
+            let parent = enclosing_binding(&child)?;
+            let len = parent.attrpath().map(|p| attrpath_keys(&p).len())?;
+            let parent_base = child_base.checked_sub(len)?;
+            if position >= parent_base {
+                return Some(Holder::Ancestor(parent));
+            }
+            child = parent.syntax().clone();
+            child_base = parent_base;
+        }
+    };
+    let services = locate(k - 1)?;
+    let service = locate(k)?;
+    Some(Contributor {
+        anchor: anchor_of(node.syntax()),
+        node: node.clone(),
+        segs,
+        inst_idx,
+        services,
+        service,
+    })
+}
+
+/// The outermost attribute set reached through binding values.
+fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
+    let mut current = node.clone();
+    loop {
+        match enclosing_binding(&current) {
+            Some(binding) => current = binding.syntax().clone(),
+            None => return current.parent(),
+        }
+    }
+}
+
+/// Visits the entries of an attribute set at relative path `prefix` inside the instance.
+fn visit_set(
+    work: &mut Work<'_>,
+    set: &ast::AttrSet,
+    prefix: &[String],
+    text: &str,
+    ctx: &FileContext,
+) {
+    if set.rec_token().is_some() {
+        work.block(
+            "a `rec` attribute set inside the instance cannot be restructured safely",
+            Some(Span::from(set.syntax().text_range())),
+        );
+    }
+    for entry in set.entries() {
+        match entry {
+            ast::Entry::Inherit(inherit) => work.block(
+                "`inherit` inside the instance: its value is only known after evaluation",
+                Some(Span::from(inherit.syntax().text_range())),
+            ),
+            ast::Entry::AttrpathValue(binding) => {
+                let Some(path) = binding.attrpath() else {
+                    continue;
+                };
+                let segs = attrpath_keys(&path);
+                visit_binding(work, &binding, prefix, &segs, text, ctx);
+            }
+        }
+    }
+}
+
+/// Visits one binding whose own segments `segs` follow `prefix` inside the instance.
+fn visit_binding(
+    work: &mut Work<'_>,
+    binding: &ast::AttrpathValue,
+    prefix: &[String],
+    segs: &[KeySeg],
+    text: &str,
+    ctx: &FileContext,
+) {
+    let binding_span = Span::from(binding.syntax().text_range());
+    let mut rel: Vec<String> = prefix.to_vec();
+    for seg in segs {
+        match &seg.key {
+            Key::Static(s) => rel.push(s.clone()),
+            Key::Dynamic => {
+                work.block(
+                    "a computed attribute name inside the instance",
+                    Some(Span::from(seg.range)),
+                );
+                return;
+            }
+        }
+    }
+    // Index in `segs` of relative position `p` (if this binding spells it).
+    let own = |p: usize| p.checked_sub(prefix.len()).filter(|&i| i < segs.len());
+    let seg_span = |p: usize| own(p).map(|i| Span::from(segs[i].range));
+    let value = binding.value();
+    let recurse = |work: &mut Work<'_>, rel: &[String]| match value.clone().map(strip_parens) {
+        Some(ast::Expr::AttrSet(set)) => visit_set(work, &set, rel, text, ctx),
+        Some(other) => work.block(
+            format!(
+                "`{}` is {}, not an attribute set literal",
+                rel.join("."),
+                crate::syntax::describe_expr(&other)
+            ),
+            Some(Span::from(other.syntax().text_range())),
+        ),
+        None => {}
+    };
+
+    match rel.first().map(String::as_str) {
+        Some("roles") => {
+            let Some(role) = rel.get(1).cloned() else {
+                return recurse(work, &rel);
+            };
+            work.roles.insert(role.clone());
+            match rel.get(2).map(String::as_str) {
+                None => recurse(work, &rel),
+                Some("machines") if rel.len() == 3 => {
+                    let machines = value.as_ref().and_then(|v| machine_list_edits(work, v, text, &role, "machines"));
+                    work.role_machines.insert(role, machines);
+                }
+                Some("tags") if rel.len() == 3 => {
+                    work.roles_with_tags.insert(role.clone());
+                    if ctx.tags_as_attrs
+                        && let Some(v) = &value
+                    {
+                        machine_list_edits(work, v, text, &role, "tags");
+                    }
+                }
+                Some("config") => {
+                    if let Some(span) = seg_span(2) {
+                        work.body.push(TextEdit::replace(span, "settings"));
+                    }
+                    check_settings_keys(work, &rel[3..], value.as_ref());
+                }
+                Some(key @ ("extraModules" | "imports")) if rel.len() == 3 => {
+                    if key == "imports"
+                        && let Some(span) = seg_span(2)
+                    {
+                        work.body.push(TextEdit::replace(span, "extraModules"));
+                    }
+                    if let Some(v) = &value {
+                        extra_modules_edits(work, v, ctx);
+                    }
+                }
+                Some(other) => work.block(
+                    format!("`roles.{}.{other}` has no counterpart in the new format", nix_attr(&role)),
+                    Some(binding_span),
+                ),
+            }
+        }
+        Some("config") => {
+            match seg_span(0) {
+                Some(span) => work.instance_config.push(span),
+                None => work.block("instance `config` in an unexpected form", Some(binding_span)),
+            }
+            check_settings_keys(work, &rel[1..], value.as_ref());
+        }
+        Some("machines") => {
+            let Some(machine) = rel.get(1).cloned() else {
+                return recurse(work, &rel);
+            };
+            match rel.get(2).map(String::as_str) {
+                Some("config") => match (own(0), own(2)) {
+                    (Some(first), Some(last)) => {
+                        let span = Span::new(usize::from(segs[first].range.start()), usize::from(segs[last].range.end()));
+                        work.machine_config.push((machine, span));
+                        check_settings_keys(work, &rel[3..], value.as_ref());
+                    }
+                    _ => work.block(
+                        "per-machine `config` written as a nested set is not migrated yet; write it as `machines.<name>.config = …;`",
+                        Some(binding_span),
+                    ),
+                },
+                None => recurse(work, &rel),
+                Some("extraModules" | "imports") => work.block(
+                    format!("per-machine extraModules (machine `{machine}`) have no counterpart in the new format"),
+                    Some(binding_span),
+                ),
+                Some(other) => work.block(format!("`machines.{machine}.{other}` is not a legacy instance attribute"), Some(binding_span)),
+            }
+        }
+        Some("meta") => {
+            if own(0).is_some() {
+                work.deleted.push(whole_lines(text, binding_span));
+                note(work, "`meta` was UI metadata only and is dropped");
+            } else {
+                recurse(work, &rel);
+            }
+        }
+        Some("enabled") => {
+            let literal = value.as_ref().map(|v| strip_parens(v.clone()).syntax().text().to_string());
+            if literal.as_deref() == Some("true") && own(0).is_some() {
+                work.deleted.push(whole_lines(text, binding_span));
+                note(work, "`enabled = true` is the default and is dropped");
+            } else {
+                work.block(
+                    "`enabled` is not `true`: a disabled instance has no equivalent; delete it or comment it out by hand",
+                    Some(binding_span),
+                );
+            }
+        }
+        Some(key @ ("extraModules" | "imports")) => work.block(
+            format!("instance-level `{key}` has no counterpart in the new format (only `roles.<role>.extraModules`)"),
+            Some(binding_span),
+        ),
+        Some(other) => work.block(format!("`{other}` is not a legacy instance attribute"), Some(binding_span)),
+        None => recurse(work, &rel),
+    }
+}
+
+fn note(work: &mut Work<'_>, text: &str) {
+    if !work.notes.iter().any(|n| n == text) {
+        work.notes.push(text.to_owned());
+    }
+}
+
+/// Refuses settings keys that the module table renames or drops (not mapped yet).
+fn check_settings_keys(work: &mut Work<'_>, after_config: &[String], value: Option<&ast::Expr>) {
+    let Some(module) = work.module else { return };
+    if module.renames.is_empty() && module.dropped.is_empty() {
+        return;
+    }
+    let mut paths = Vec::new();
+    collect_key_paths(after_config.to_vec(), value, &mut paths);
+    for path in paths {
+        for (old, new) in &module.renames {
+            if pattern_matches(old, &path) {
+                work.block(format!("setting `{}` is called `{new}` in the new module; renamed settings are not migrated yet", path.join(".")), None);
+            }
+        }
+        for dropped in &module.dropped {
+            if pattern_matches(dropped, &path) {
+                work.block(
+                    format!(
+                        "setting `{}` has no counterpart in the new module",
+                        path.join(".")
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn collect_key_paths(prefix: Vec<String>, value: Option<&ast::Expr>, out: &mut Vec<Vec<String>>) {
+    match value.cloned().map(strip_parens) {
+        Some(ast::Expr::AttrSet(set)) => {
+            for binding in set.attrpath_values() {
+                let mut path = prefix.clone();
+                if let Some(attrpath) = binding.attrpath() {
+                    path.extend(
+                        attrpath_keys(&attrpath)
+                            .into_iter()
+                            .map(|k| k.key.as_static().unwrap_or("${…}").to_owned()),
+                    );
+                }
+                collect_key_paths(path, binding.value().as_ref(), out);
+            }
+            out.push(prefix);
+        }
+        _ => out.push(prefix),
+    }
+}
+
+/// `a.*.b` matches `[a, x, b]` and anything below it.
+fn pattern_matches(pattern: &str, path: &[String]) -> bool {
+    let parts: Vec<&str> = pattern.split('.').collect();
+    path.len() >= parts.len() && parts.iter().zip(path).all(|(p, k)| *p == "*" || p == k)
+}
+
+/// Turns a list of names into an attribute set of empty sets, item by item when
+/// the list is literal. Returns the names when every item is a string literal.
+fn machine_list_edits(
+    work: &mut Work<'_>,
+    value: &ast::Expr,
+    text: &str,
+    role: &str,
+    what: &str,
+) -> Option<Vec<String>> {
+    let inner = strip_parens(value.clone());
+    let ast::Expr::List(list) = &inner else {
+        let expr = value.syntax().text().to_string();
+        work.body.push(TextEdit::replace(
+            Span::from(value.syntax().text_range()),
+            format!(
+                "builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {})",
+                parenthesize(&inner, &expr)
+            ),
+        ));
+        return None;
+    };
+    let items: Vec<ast::Expr> = list.items().collect();
+    let names: Option<Vec<String>> = items
+        .iter()
+        .map(|item| match item {
+            ast::Expr::Str(s) => str_literal(s),
+            _ => None,
+        })
+        .collect();
+    let Some(names) = names else {
+        let expr = list.syntax().text().to_string();
+        work.body.push(TextEdit::replace(
+            Span::from(list.syntax().text_range()),
+            format!("builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {expr})"),
+        ));
+        return None;
+    };
+    let (Some(open), Some(close)) = (list.l_brack_token(), list.r_brack_token()) else {
+        work.block(
+            format!("`roles.{role}.{what}` is not a complete list"),
+            None,
+        );
+        return None;
+    };
+    work.body
+        .push(TextEdit::replace(Span::from(open.text_range()), "{"));
+    work.body
+        .push(TextEdit::replace(Span::from(close.text_range()), "}"));
+    let mut seen = BTreeSet::new();
+    for (item, name) in items.iter().zip(&names) {
+        let span = Span::from(item.syntax().text_range());
+        if seen.insert(name.clone()) {
+            work.body.push(TextEdit::replace(
+                span,
+                format!("{} = {{ }};", nix_attr(name)),
+            ));
+        } else {
+            work.body
+                .push(TextEdit::delete(whole_lines_or_word(text, span)));
+        }
+    }
+    Some(names.into_iter().filter(|n| !n.is_empty()).collect())
+}
+
+fn parenthesize(expr: &ast::Expr, text: &str) -> String {
+    match expr {
+        ast::Expr::Ident(_)
+        | ast::Expr::Select(_)
+        | ast::Expr::List(_)
+        | ast::Expr::Paren(_)
+        | ast::Expr::AttrSet(_) => text.to_owned(),
+        _ => format!("({text})"),
+    }
+}
+
+/// String extraModules (relative to the clan directory) become path literals
+/// relative to the file; other items are kept.
+fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext) {
+    let ast::Expr::List(list) = strip_parens(value.clone()) else {
+        work.block(
+            "`extraModules` is not a list literal",
+            Some(Span::from(value.syntax().text_range())),
+        );
+        return;
+    };
+    for item in list.items() {
+        let ast::Expr::Str(s) = &item else { continue };
+        let span = Span::from(item.syntax().text_range());
+        let Some(relative) = str_literal(s) else {
+            work.block(
+                "an interpolated string in `extraModules` cannot be turned into a path",
+                Some(span),
+            );
+            continue;
+        };
+        let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
+            work.block(
+                "string `extraModules` are relative to the clan directory, but no `flake.nix` was found above this file",
+                Some(span),
+            );
+            continue;
+        };
+        match path_literal(file, clan_dir, &relative) {
+            Some(path) => work.body.push(TextEdit::replace(span, path)),
+            None => work.block(
+                format!("`{relative}` cannot be written as a Nix path literal"),
+                Some(span),
+            ),
+        }
+    }
+}
+
+/// `dir/x.nix` (relative to `clan_dir`) as a path literal relative to `file`.
+pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<String> {
+    if relative.is_empty() || relative.starts_with('/') {
+        return None;
+    }
+    let target = crate::discover::normalize(&clan_dir.join(relative));
+    let from = crate::discover::normalize(file.parent()?);
+    let target_parts: Vec<_> = target.components().collect();
+    let from_parts: Vec<_> = from.components().collect();
+    let common = target_parts
+        .iter()
+        .zip(&from_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out: Vec<String> = Vec::new();
+    for _ in common..from_parts.len() {
+        out.push("..".into());
+    }
+    for part in &target_parts[common..] {
+        out.push(part.as_os_str().to_str()?.to_owned());
+    }
+    let joined = out.join("/");
+    let literal = if joined.starts_with("..") {
+        joined
+    } else {
+        format!("./{joined}")
+    };
+    let valid = literal
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/'))
+        && !literal.ends_with('/')
+        && !literal.contains("//");
+    valid.then_some(literal)
+}
+
+/// Decides where instance-level and per-machine config go, now that all roles are known.
+fn resolve_roles(work: &mut Work<'_>) {
+    if let Some(module) = work.module {
+        for role in work.roles.clone() {
+            if !module.roles.contains(&role) {
+                work.block(
+                    format!(
+                        "role `{role}` does not exist in the `{}` clan.service (roles: {})",
+                        module.target_name(&work.instance.service),
+                        module.roles.join(", ")
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+    if !work.instance_config.is_empty() {
+        if work.roles.len() == 1 {
+            let role = work.roles.iter().next().cloned().unwrap_or_default();
+            for span in work.instance_config.clone() {
+                work.body.push(TextEdit::replace(
+                    span,
+                    format!("roles.{}.settings", nix_attr(&role)),
+                ));
+            }
+        } else {
+            work.block(
+                format!(
+                    "instance-level `config` applied to every role ({}); which role's settings each key belongs to is not decided yet",
+                    work.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                work.instance_config.first().copied(),
+            );
+        }
+    }
+    for (machine, span) in work.machine_config.clone() {
+        let explicit: Vec<&String> = work
+            .role_machines
+            .iter()
+            .filter(|(_, list)| list.as_ref().is_some_and(|l| l.contains(&machine)))
+            .map(|(role, _)| role)
+            .collect();
+        let unknown_membership: Vec<&String> = work
+            .roles
+            .iter()
+            .filter(|r| {
+                work.roles_with_tags.contains(*r)
+                    || matches!(work.role_machines.get(*r), Some(None))
+            })
+            .filter(|r| !explicit.contains(r))
+            .collect();
+        match (explicit.as_slice(), unknown_membership.is_empty()) {
+            ([role], true) => {
+                let role = (*role).clone();
+                work.body.push(TextEdit::replace(
+                    span,
+                    format!("roles.{}.machines.{}.settings", nix_attr(&role), nix_attr(&machine)),
+                ));
+            }
+            ([], _) if unknown_membership.is_empty() => work.block(
+                format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
+                Some(span),
+            ),
+            _ => work.block(
+                format!("machine `{machine}` has `config` but may be a member of several roles; which role's settings it belongs to is not decided yet"),
+                Some(span),
+            ),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
+    let generated: Vec<String> = works.iter().map(|w| w.new_name.clone()).collect();
+    for (i, work) in works.iter_mut().enumerate() {
+        if let Some((_, span)) = facts
+            .instance_names
+            .iter()
+            .find(|(n, _)| *n == work.new_name)
+        {
+            work.block(
+                format!("an instance named `{}` already exists", work.new_name),
+                Some(*span),
+            );
+        }
+        if generated
+            .iter()
+            .enumerate()
+            .any(|(j, n)| j != i && *n == work.new_name)
+        {
+            work.block(
+                format!(
+                    "another legacy instance in this file would also be named `{}`",
+                    work.new_name
+                ),
+                None,
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Containers: bindings above the instances (`services = {`, `<service> = {`)
+
+/// The edits that rewrite a container, or why it cannot be rewritten.
+type ContainerEdits = (Vec<TextEdit>, Option<Reason>);
+
+struct Container {
+    span: Span,
+    dependents: Vec<usize>,
+    edits: Vec<TextEdit>,
+    problem: Option<Reason>,
+}
+
+fn containers(works: &[Work<'_>], root: &SyntaxNode) -> Vec<Container> {
+    let _ = root;
+    let mut out: Vec<Container> = Vec::new();
+    let mut add = |node: &ast::AttrpathValue,
+                   dependent: usize,
+                   build: &dyn Fn(&ast::AttrpathValue) -> ContainerEdits| {
+        let span = Span::from(node.syntax().text_range());
+        if let Some(c) = out.iter_mut().find(|c| c.span == span) {
+            if !c.dependents.contains(&dependent) {
+                c.dependents.push(dependent);
+            }
+        } else {
+            let (edits, problem) = build(node);
+            out.push(Container {
+                span,
+                dependents: vec![dependent],
+                edits,
+                problem,
+            });
+        }
+    };
+    for (i, work) in works.iter().enumerate() {
+        for c in &work.contributors {
+            if let Holder::Ancestor(node) = &c.services {
+                let same_as_service =
+                    matches!(&c.service, Holder::Ancestor(s) if s.syntax() == node.syntax());
+                if !same_as_service {
+                    add(node, i, &|n| rename_last_segment(n, 1, "instances"));
+                }
+            }
+            if let Holder::Ancestor(node) = &c.service {
+                add(node, i, &flatten_wrapper);
+            }
+        }
+    }
+    out
+}
+
+/// Renames the segment `from_end` places before the end of a binding's path.
+fn rename_last_segment(
+    node: &ast::AttrpathValue,
+    from_end: usize,
+    to: &str,
+) -> (Vec<TextEdit>, Option<Reason>) {
+    let segs = node
+        .attrpath()
+        .map(|p| attrpath_keys(&p))
+        .unwrap_or_default();
+    match segs.len().checked_sub(from_end).and_then(|i| segs.get(i)) {
+        Some(seg) => (vec![TextEdit::replace(Span::from(seg.range), to)], None),
+        None => (
+            Vec::new(),
+            Some(Reason::new("unexpected attribute path", None)),
+        ),
+    }
+}
+
+/// Deletes the header (`svc = {`) and footer (`};`) of a service wrapper; its
+/// instance bindings get the wrapper's path as prefix (done by `instance_edits`).
+fn flatten_wrapper(node: &ast::AttrpathValue) -> ContainerEdits {
+    let problem = |m: &str| {
+        (
+            Vec::new(),
+            Some(Reason::new(m, Some(Span::from(node.syntax().text_range())))),
+        )
+    };
+    let Some(ast::Expr::AttrSet(set)) = node.value().map(strip_parens) else {
+        return problem("the service's value is not an attribute set literal");
+    };
+    if set.rec_token().is_some() {
+        return problem("the service is a `rec` attribute set");
+    }
+    if set.inherits().next().is_some() {
+        return problem("the service's attribute set uses `inherit`");
+    }
+    let (Some(open), Some(close)) = (set.l_curly_token(), set.r_curly_token()) else {
+        return problem("the service's attribute set is incomplete");
+    };
+    let root_text = node
+        .syntax()
+        .ancestors()
+        .last()
+        .map(|r| r.text().to_string())
+        .unwrap_or_default();
+    let binding = Span::from(node.syntax().text_range());
+    let header = Span::new(binding.start, usize::from(open.text_range().end()));
+    let footer = Span::new(usize::from(close.text_range().start()), binding.end);
+    for part in [header, footer] {
+        if root_text
+            .get(part.start..part.end)
+            .is_some_and(|t| t.contains('#') || t.contains("/*"))
+        {
+            return problem("a comment inside the service wrapper's `{` or `};` line");
+        }
+    }
+    (
+        vec![
+            TextEdit::delete(whole_lines_or_trailing_space(&root_text, header)),
+            TextEdit::delete(whole_lines_or_leading_space(&root_text, footer)),
+        ],
+        None,
+    )
+}
+
+fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], text: &str) {
+    loop {
+        let mut changed = false;
+        for container in containers {
+            let blocked: Option<(usize, Reason)> = container
+                .problem
+                .clone()
+                .map(|r| (usize::MAX, r))
+                .or_else(|| {
+                    container
+                        .dependents
+                        .iter()
+                        .find_map(|&i| works[i].blockers.first().map(|r| (i, r.clone())))
+                });
+            let Some((culprit, reason)) = blocked else {
+                continue;
+            };
+            let line = text[..container.span.start].matches('\n').count() + 1;
+            for &i in &container.dependents {
+                if i == culprit || !works[i].blockers.is_empty() {
+                    continue;
+                }
+                let message = if culprit == usize::MAX {
+                    format!(
+                        "the enclosing definition at line {line} cannot be rewritten: {}",
+                        reason.message
+                    )
+                } else {
+                    let other = &works[culprit].instance;
+                    format!(
+                        "shares the attribute set at line {line} with `{}.{}`, which is not migrated ({})",
+                        nix_attr(&other.service),
+                        nix_attr(&other.instance),
+                        reason.message
+                    )
+                };
+                works[i]
+                    .blockers
+                    .push(Reason::new(message, Some(container.span)));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Edits of a migrated instance
+
+/// Line-ending and indentation conventions of a file.
+struct Style {
+    eol: &'static str,
+    indent_unit: String,
+}
+
+impl Style {
+    fn of(text: &str) -> Style {
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let mut unit = None;
+        for line in text.lines() {
+            let lead: String = line
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            if lead.is_empty() || line.trim().is_empty() {
+                continue;
+            }
+            if lead.starts_with('\t') {
+                unit = Some("\t".to_owned());
+                break;
+            }
+            let n = lead.len();
+            if unit.as_ref().is_none_or(|u: &String| n < u.len()) {
+                unit = Some(" ".repeat(n));
+            }
+        }
+        Style {
+            eol,
+            indent_unit: unit.unwrap_or_else(|| "  ".to_owned()),
+        }
+    }
+}
+
+fn instance_edits(work: &Work<'_>, text: &str, style: &Style, ctx: &FileContext) -> Vec<TextEdit> {
+    let inside_deleted = |span: Span| {
+        work.deleted
+            .iter()
+            .any(|d| d.start <= span.start && span.end <= d.end)
+    };
+    let mut edits: Vec<TextEdit> = work
+        .body
+        .iter()
+        .filter(|e| !inside_deleted(e.span))
+        .cloned()
+        .collect();
+    edits.extend(work.deleted.iter().map(|d| TextEdit::delete(*d)));
+    let name = nix_attr(&work.new_name);
+    let mut heads: Vec<(usize, String, &Contributor)> = Vec::new();
+    for c in &work.contributors {
+        if inside_deleted(Span::from(c.node.syntax().text_range())) {
+            continue;
+        }
+        let inst = &c.segs[c.inst_idx];
+        let (replace_from, replacement) = match (&c.services, &c.service) {
+            (Holder::This(s), _) => (c.segs[*s].range.start(), format!("instances.{name}")),
+            (_, Holder::This(v)) => (c.segs[*v].range.start(), name.clone()),
+            (_, Holder::Ancestor(wrapper)) => {
+                // Flattened wrapper: its path (minus the service) prefixes the instance.
+                let prefix = wrapper_prefix(wrapper);
+                (inst.range.start(), format!("{prefix}{name}"))
+            }
+            (_, Holder::Mount) => continue,
+        };
+        let span = Span::new(usize::from(replace_from), usize::from(inst.range.end()));
+        let first = usize::from(c.segs[0].range.start());
+        let head = format!("{}{replacement}", &text[first..span.start]);
+        edits.push(TextEdit::replace(span, replacement));
+        heads.push((first, head, c));
+    }
+    edits.push(module_insertion(work, text, style, ctx, &heads));
+    edits
+}
+
+/// The text a flattened wrapper's children get in front of their name: the
+/// wrapper's path with `services` renamed and the service segment removed
+/// (`inventory.services.borgbackup = {` gives `inventory.instances.`).
+fn wrapper_prefix(wrapper: &ast::AttrpathValue) -> String {
+    let segs = wrapper
+        .attrpath()
+        .map(|p| attrpath_keys(&p))
+        .unwrap_or_default();
+    if segs.len() < 2 {
+        return String::new();
+    }
+    let text = wrapper.syntax().text().to_string();
+    let base = usize::from(wrapper.syntax().text_range().start());
+    let services = &segs[segs.len() - 2];
+    let before = &text[..usize::from(services.range.start()) - base];
+    format!("{before}instances.")
+}
+
+fn module_insertion(
+    work: &Work<'_>,
+    text: &str,
+    style: &Style,
+    ctx: &FileContext,
+    heads: &[(usize, String, &Contributor)],
+) -> TextEdit {
+    let module_name = work.module.map_or(work.instance.service.as_str(), |m| {
+        m.target_name(&work.instance.service)
+    });
+    let module_value = match &ctx.module_input {
+        Some(input) => format!(
+            "{{ name = {}; input = {}; }}",
+            nix_string(module_name),
+            nix_string(input)
+        ),
+        None => String::new(),
+    };
+    let binding_text = if module_value.is_empty() {
+        format!("module.name = {};", nix_string(module_name))
+    } else {
+        format!("module = {module_value};")
+    };
+    // Inside the first body `{ … }` that is the instance's own value.
+    for (_, _, c) in heads {
+        if c.inst_idx + 1 != c.segs.len() {
+            continue;
+        }
+        let Some(ast::Expr::AttrSet(set)) = c.node.value().map(strip_parens) else {
+            continue;
+        };
+        let Some(open) = set.l_curly_token() else {
+            continue;
+        };
+        let after = usize::from(open.text_range().end());
+        let rest_of_line = text[after..].split('\n').next().unwrap_or("");
+        if rest_of_line.trim().is_empty() && text[after..].contains('\n') {
+            // `{` ends its line: insert a line with the first entry's indentation.
+            let line_end = after + rest_of_line.len() + 1;
+            let indent = set
+                .entries()
+                .next()
+                .map(|e| line_indent(text, usize::from(e.syntax().text_range().start())))
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}{}",
+                        line_indent(text, usize::from(c.node.syntax().text_range().start())),
+                        style.indent_unit
+                    )
+                });
+            return TextEdit::insert(line_end, format!("{indent}{binding_text}{}", style.eol));
+        }
+        return TextEdit::insert(after, format!(" {binding_text}"));
+    }
+    // Otherwise a new binding before the first contributor.
+    let Some((start, head, _)) = heads.iter().min_by_key(|(s, _, _)| *s) else {
+        return TextEdit::insert(0, String::new());
+    };
+    let indent = line_indent(text, *start);
+    let line_start = text[..*start].rfind('\n').map_or(0, |i| i + 1);
+    if text[line_start..*start].trim().is_empty() {
+        TextEdit::insert(
+            line_start,
+            format!("{indent}{head}.{binding_text}{}", style.eol),
+        )
+    } else {
+        TextEdit::insert(*start, format!("{head}.{binding_text} "))
+    }
+}
+
+fn line_indent(text: &str, offset: usize) -> String {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    text[line_start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect()
+}
+
+/// `span` widened to whole lines when nothing else is on them.
+pub fn whole_lines(text: &str, span: Span) -> Span {
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i + 1);
+    if text[line_start..span.start].trim().is_empty() && text[span.end..line_end].trim().is_empty()
+    {
+        Span::new(line_start, line_end)
+    } else {
+        span
+    }
+}
+
+/// Whole lines, or the span plus the spaces after it (for an item inside a line).
+fn whole_lines_or_word(text: &str, span: Span) -> Span {
+    let widened = whole_lines(text, span);
+    if widened != span {
+        return widened;
+    }
+    let spaces = text[span.end..].chars().take_while(|c| *c == ' ').count();
+    Span::new(span.start, span.end + spaces)
+}
+
+fn whole_lines_or_trailing_space(text: &str, span: Span) -> Span {
+    whole_lines_or_word(text, span)
+}
+
+fn whole_lines_or_leading_space(text: &str, span: Span) -> Span {
+    let widened = whole_lines(text, span);
+    if widened != span {
+        return widened;
+    }
+    let spaces = text[..span.start]
+        .chars()
+        .rev()
+        .take_while(|c| *c == ' ')
+        .count();
+    Span::new(span.start - spaces, span.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_literals_relative_to_the_file() {
+        let file = Path::new("/c/machines/flake-module.nix");
+        assert_eq!(
+            path_literal(file, Path::new("/c"), "modules/z.nix").as_deref(),
+            Some("../modules/z.nix")
+        );
+        assert_eq!(
+            path_literal(Path::new("/c/flake.nix"), Path::new("/c"), "modules/z.nix").as_deref(),
+            Some("./modules/z.nix")
+        );
+        assert_eq!(
+            path_literal(file, Path::new("/c"), "machines/x.nix").as_deref(),
+            Some("./x.nix")
+        );
+        assert_eq!(path_literal(file, Path::new("/c"), "a b.nix"), None);
+        assert_eq!(path_literal(file, Path::new("/c"), "/abs.nix"), None);
+    }
+
+    #[test]
+    fn key_patterns() {
+        assert!(pattern_matches(
+            "networks.*.AutoConnect",
+            &["networks".into(), "home".into(), "AutoConnect".into()]
+        ));
+        assert!(!pattern_matches(
+            "networks.*.AutoConnect",
+            &["networks".into()]
+        ));
+        assert!(pattern_matches(
+            "moon.stableEndpoints",
+            &["moon".into(), "stableEndpoints".into()]
+        ));
+    }
+}

@@ -1,0 +1,60 @@
+//! Checks a rewritten file before anything is written: it parses, defines no
+//! attribute twice (by Nix's rules), fixing it again changes nothing, and every
+//! instance the plan migrated is gone from the legacy tree.
+
+use crate::analysis::{self, FileAnalysis};
+use crate::check::FileReport;
+use crate::rewrite::duplicates;
+use crate::rewrite::plan::Outcome;
+use crate::source::SourceFile;
+
+/// Why a rewrite was refused (nothing is written for the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+/// Verifies `new_text` as the rewrite of `file`; on success returns the rewritten
+/// file and its analysis (the findings that remain).
+pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnalysis), Refusal> {
+    let source = &file.source;
+    let rewritten = SourceFile::from_text(source.path.clone(), new_text.to_owned(), source.kind);
+    let parse = rnix::Root::parse(new_text);
+    if let Some(error) = parse.errors().first() {
+        return Err(Refusal(format!(
+            "internal error: the rewritten file does not parse ({error}); nothing was written"
+        )));
+    }
+    if let Some(dup) = duplicates::find(&parse.syntax()).first() {
+        let line = |offset: usize| rewritten.position(offset).line;
+        return Err(Refusal(format!(
+            "the rewritten file would define `{}` twice (lines {} and {}), which Nix rejects; nothing was written",
+            dup.path,
+            line(dup.first.start),
+            line(dup.second.start)
+        )));
+    }
+    let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
+    if !again.plan.edits.is_empty() {
+        return Err(Refusal(
+            "internal error: fixing the rewritten file again would change it; nothing was written"
+                .into(),
+        ));
+    }
+    for migrated in file
+        .plan
+        .instances
+        .iter()
+        .filter(|p| p.outcome == Outcome::Migrated)
+    {
+        if again
+            .plan
+            .for_instance(&migrated.service, &migrated.instance)
+            .is_some()
+        {
+            return Err(Refusal(format!(
+                "internal error: `{}.{}` is still a legacy instance after the rewrite; nothing was written",
+                migrated.service, migrated.instance
+            )));
+        }
+    }
+    Ok((rewritten, again))
+}

@@ -1,0 +1,5 @@
+﻿{
+  inventory.services.mumble.voice = {
+    roles.server.machines = [ "hub" ];
+  };
+}

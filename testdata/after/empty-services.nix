@@ -1,0 +1,7 @@
+{ self, clan-core, ... }:
+clan-core.lib.clan {
+  inherit self;
+  inventory = {
+    machines.jon = { };
+  };
+}

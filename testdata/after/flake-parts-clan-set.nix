@@ -1,0 +1,38 @@
+{ self, inputs, ... }:
+{
+  clan = {
+    meta.name = "infra";
+    specialArgs = { inherit self inputs; };
+
+    inventory.machines = {
+      web01.tags = [ "web" ];
+      jitsi01.tags = [ "web" ];
+      build01 = { };
+    };
+
+    inventory.services = {
+      zerotier.claninfra = {
+        roles.controller.machines = [ "web01" ];
+        roles.controller.extraModules = [ "modules/zerotier.nix" ];
+        roles.moon.machines = [
+          "jitsi01"
+          "web01"
+        ];
+        machines.jitsi01.config = {
+          moon.stableEndpoints = [
+            "201.0.113.7"
+            "2001:db8::7"
+          ];
+        };
+        roles.peer.tags = [ "all" ];
+      };
+
+      # CA for host certificates
+      sshd.clan = {
+        roles.server.tags = [ "all" ];
+        roles.client.tags = [ "all" ];
+        config.certificate.searchDomains = [ "clan.lol" ];
+      };
+    };
+  };
+}

@@ -1,0 +1,9 @@
+{ inputs, ... }:
+{
+  clan = {
+    meta.name = "modular";
+    inventory.imports = [
+      ./inventory-services.nix
+    ];
+  };
+}

@@ -1,0 +1,40 @@
+{ self, clan-core, ... }:
+clan-core.lib.clan {
+  inherit self;
+  meta.name = "fleet";
+
+  inventory.machines = {
+    gateway = { tags = [ "server" ]; };
+    nas = { tags = [ "server" "backup" ]; };
+    laptop = { machineClass = "nixos"; };
+  };
+  inventory.tags.workstations = [ "laptop" ];
+
+  inventory.services = {
+    borgbackup = {
+      nas = {
+        roles.server.machines = [ "nas" ];
+        roles.client.tags = [ "workstations" ];
+        config.exclude = [ "*.iso" ];
+      };
+      offsite = {
+        roles.server.machines = [ "gateway" ];
+        roles.client.machines = [ "nas" ];
+      };
+    };
+    iwd.home = {
+      roles.default.machines = [ "laptop" ];
+      config.networks.home = {
+        ssid = "Home";
+        AutoConnect = true;
+      };
+    };
+    machine-id.default.roles.default.tags = [ "all" ];
+    postgresql.default.roles.default.machines = [ "nas" ];
+    sshd.default = {
+      roles.server.tags = [ "all" ];
+      roles.client.tags = [ "all" ];
+      machines.gateway.config.hostKeys.rsa.enable = true;
+    };
+  };
+}

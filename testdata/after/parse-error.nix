@@ -1,0 +1,5 @@
+{
+  inventory.services.sshd.default = {
+    roles.server.tags = [ "all" ]
+  };
+}

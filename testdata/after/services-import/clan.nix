@@ -1,0 +1,5 @@
+{
+  meta.name = "services-import";
+  inventory.machines.router = { };
+  inventory.services = import ./legacy-services.nix;
+}

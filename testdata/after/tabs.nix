@@ -1,0 +1,9 @@
+{
+	inventory = {
+		services = {
+			ergochat.chat = {
+				roles.default.machines = [ "chat" ];
+			};
+		};
+	};
+}
