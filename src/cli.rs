@@ -300,6 +300,7 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
         .filter(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)))
         .count();
     let remaining = fixed.remaining(write).len();
+    let left = fixed.instances_left();
     let verb = if write { "migrated" } else { "would migrate" };
     let mut line = format!(
         "{verb} {migrated} instance{} in {changed} file{}",
@@ -318,6 +319,14 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
         line.push_str(&format!(
             "; {failed} file{} not changed because of an error",
             if failed == 1 { "" } else { "s" }
+        ));
+    }
+    if !left.is_empty() {
+        let total: usize = left.iter().map(|(_, n)| n).sum();
+        let parts: Vec<String> = left.iter().map(|(what, n)| format!("{n} {what}")).collect();
+        line.push_str(&format!(
+            "; left {total} as they are ({})",
+            parts.join(", ")
         ));
     }
     line.push_str(&format!(

@@ -9,6 +9,7 @@ use crate::check::{self, FileReport, Input, Options, Report};
 use crate::diagnostic::Finding;
 use crate::discover::describe_io_error;
 use crate::rewrite::edit::{self, TextEdit};
+use crate::rewrite::plan::{Outcome, ReasonKind};
 use crate::rewrite::verify::{self, Refusal};
 use crate::source::{BOM, SourceFile};
 
@@ -85,6 +86,47 @@ impl FixReport {
             .filter(|f| matches!(f.status, Status::Pending | Status::Written))
             .map(|f| f.migrated)
             .sum()
+    }
+
+    /// Legacy instances left as they are, counted by the class of the first reason.
+    pub fn instances_left(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: std::collections::BTreeMap<ReasonKind, usize> =
+            std::collections::BTreeMap::new();
+        let mut json = 0;
+        let mut refused_instances = 0;
+        for file in &self.report.files {
+            let refused = self.files.iter().any(|f| {
+                f.path == file.source.path
+                    && matches!(f.status, Status::Refused(_) | Status::WriteFailed(_))
+            });
+            if file.source.kind == crate::source::FileKind::InventoryJson {
+                json += file
+                    .findings
+                    .iter()
+                    .filter(|f| std::ptr::eq(f.rule, &crate::lints::legacy_service_instance::RULE))
+                    .count();
+                continue;
+            }
+            for instance in &file.plan.instances {
+                match (&instance.outcome, refused) {
+                    (Outcome::Left(reason, _), _) => *counts.entry(reason.kind).or_default() += 1,
+                    (Outcome::Migrated, true) => refused_instances += 1,
+                    (Outcome::Migrated, false) => {}
+                }
+            }
+        }
+        let mut out: Vec<(&'static str, usize)> =
+            counts.into_iter().map(|(k, n)| (k.describe(), n)).collect();
+        if json > 0 {
+            out.push(("in inventory.json (not rewritten yet)", json));
+        }
+        if refused_instances > 0 {
+            out.push((
+                "in files whose rewrite failed verification",
+                refused_instances,
+            ));
+        }
+        out
     }
 
     pub fn exit_code(&self, write: bool) -> u8 {

@@ -38,16 +38,57 @@ pub struct FileContext {
 /// Why an instance is left as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
+    pub kind: ReasonKind,
     pub message: String,
     /// Where the problem is, when it is not the instance itself.
     pub span: Option<Span>,
 }
 
 impl Reason {
-    fn new(message: impl Into<String>, span: Option<Span>) -> Self {
+    fn new(kind: ReasonKind, message: impl Into<String>, span: Option<Span>) -> Self {
         Reason {
+            kind,
             message: message.into(),
             span,
+        }
+    }
+}
+
+/// The class of a reason, for summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReasonKind {
+    /// The module has no certain clan.service counterpart (option, removed, redesigned, custom, role).
+    Module,
+    /// Instance-level `config` whose target role is not certain.
+    InstanceConfig,
+    /// Per-machine `config` whose role is not certain.
+    MachineConfig,
+    /// A settings key that is renamed or dropped in the new module.
+    Settings,
+    /// extraModules without a faithful target.
+    ExtraModules,
+    /// `enabled = false`, or nothing but metadata.
+    Disabled,
+    /// The new name is already taken.
+    NameCollision,
+    /// Shares a `services`/service set with an instance that is left.
+    SharedDefinition,
+    /// A form that needs evaluation or cannot be restructured.
+    Form,
+}
+
+impl ReasonKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReasonKind::Module => "module without a certain counterpart",
+            ReasonKind::InstanceConfig => "instance config of several roles",
+            ReasonKind::MachineConfig => "per-machine config with an uncertain role",
+            ReasonKind::Settings => "renamed or dropped settings",
+            ReasonKind::ExtraModules => "extraModules without a target",
+            ReasonKind::Disabled => "disabled or empty instance",
+            ReasonKind::NameCollision => "name collision",
+            ReasonKind::SharedDefinition => "shares a set with an instance that is left",
+            ReasonKind::Form => "form that needs evaluation",
         }
     }
 }
@@ -138,8 +179,8 @@ struct Work<'a> {
 }
 
 impl Work<'_> {
-    fn block(&mut self, message: impl Into<String>, span: Option<Span>) {
-        let reason = Reason::new(message, span);
+    fn block(&mut self, kind: ReasonKind, message: impl Into<String>, span: Option<Span>) {
+        let reason = Reason::new(kind, message, span);
         if !self.blockers.contains(&reason) {
             self.blockers.push(reason);
         }
@@ -235,6 +276,7 @@ fn analyse_instance<'a>(
     check_module(&mut work);
     if instance.inside_update {
         work.block(
+            ReasonKind::Form,
             "the instance is inside a `//` update, so its value depends on the other operand",
             None,
         );
@@ -242,6 +284,7 @@ fn analyse_instance<'a>(
     for binding in &instance.bindings {
         let Some(node) = find_binding(root, binding.binding) else {
             work.block(
+                ReasonKind::Form,
                 "the instance is (partly) inherited, so its value is only known after evaluation",
                 Some(binding.binding),
             );
@@ -250,6 +293,7 @@ fn analyse_instance<'a>(
         match contributor(&node, binding.base, binding.prefix_len, binding.mount_len) {
             Some(c) => work.contributors.push(c),
             None => work.block(
+                ReasonKind::Form,
                 "the instance's attribute path could not be resolved",
                 Some(binding.label),
             ),
@@ -257,7 +301,7 @@ fn analyse_instance<'a>(
     }
     let anchors: Vec<_> = work.contributors.iter().map(|c| c.anchor.clone()).collect();
     if anchors.windows(2).any(|w| w[0] != w[1]) {
-        work.block(
+        work.block(ReasonKind::Form,
             "the instance is defined in several separate attribute sets (for example in different `mkMerge` elements); its settings would become several definitions",
             None,
         );
@@ -267,7 +311,7 @@ fn analyse_instance<'a>(
         .iter()
         .any(|c| matches!(c.services, Holder::Mount) || matches!(c.service, Holder::Mount))
     {
-        work.block(
+        work.block(ReasonKind::Form,
             "the instance is in a file imported as `inventory.services = import …` or as a service; migrating across the import is not supported yet",
             None,
         );
@@ -279,6 +323,7 @@ fn analyse_instance<'a>(
             match c.node.value().map(strip_parens) {
                 Some(ast::Expr::AttrSet(set)) => visit_set(&mut work, &set, &[], text, ctx),
                 Some(other) => work.block(
+                    ReasonKind::Form,
                     format!(
                         "the instance's value is {}, not an attribute set literal",
                         crate::syntax::describe_expr(&other)
@@ -300,6 +345,7 @@ fn analyse_instance<'a>(
     });
     if all_deleted && !work.contributors.is_empty() {
         work.block(
+            ReasonKind::Disabled,
             "the instance holds nothing but `meta`/`enabled`; delete it by hand",
             None,
         );
@@ -310,7 +356,7 @@ fn analyse_instance<'a>(
 fn check_module(work: &mut Work<'_>) {
     let service = work.instance.service.clone();
     let Some(module) = work.module else {
-        work.block(
+        work.block(ReasonKind::Module,
             format!("`{service}` is not a clan-core module known to clan-migrate (a custom module must be rewritten as a clan.service by its author)"),
             None,
         );
@@ -324,7 +370,7 @@ fn check_module(work: &mut Work<'_>) {
     match module.status {
         Status::Migrated | Status::Renamed => {
             if !module.set.is_empty() {
-                work.block(
+                work.block(ReasonKind::Module,
                     format!(
                         "`{service}` becomes `{}` with extra settings ({}), which is not done automatically yet{note}",
                         module.target_name(&service),
@@ -334,18 +380,18 @@ fn check_module(work: &mut Work<'_>) {
                 );
             }
         }
-        Status::Option => work.block(
+        Status::Option => work.block(ReasonKind::Module,
             format!(
                 "`{service}` is now a NixOS option, not a service: delete the instance and set `{}` on its machines{note}",
                 module.option.as_deref().unwrap_or("the option")
             ),
             None,
         ),
-        Status::Removed => work.block(
+        Status::Removed => work.block(ReasonKind::Module,
             format!("`{service}` was removed from clan-core and has no clan.service counterpart{note}"),
             None,
         ),
-        Status::Redesigned => work.block(
+        Status::Redesigned => work.block(ReasonKind::Module,
             format!("`{service}` was redesigned as a clan.service and cannot be migrated mechanically{note}"),
             None,
         ),
@@ -448,6 +494,7 @@ fn visit_set(
 ) {
     if set.rec_token().is_some() {
         work.block(
+            ReasonKind::Form,
             "a `rec` attribute set inside the instance cannot be restructured safely",
             Some(Span::from(set.syntax().text_range())),
         );
@@ -455,6 +502,7 @@ fn visit_set(
     for entry in set.entries() {
         match entry {
             ast::Entry::Inherit(inherit) => work.block(
+                ReasonKind::Form,
                 "`inherit` inside the instance: its value is only known after evaluation",
                 Some(Span::from(inherit.syntax().text_range())),
             ),
@@ -485,6 +533,7 @@ fn visit_binding(
             Key::Static(s) => rel.push(s.clone()),
             Key::Dynamic => {
                 work.block(
+                    ReasonKind::Form,
                     "a computed attribute name inside the instance",
                     Some(Span::from(seg.range)),
                 );
@@ -499,6 +548,7 @@ fn visit_binding(
     let recurse = |work: &mut Work<'_>, rel: &[String]| match value.clone().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) => visit_set(work, &set, rel, text, ctx),
         Some(other) => work.block(
+            ReasonKind::Form,
             format!(
                 "`{}` is {}, not an attribute set literal",
                 rel.join("."),
@@ -545,7 +595,7 @@ fn visit_binding(
                         extra_modules_edits(work, v, ctx);
                     }
                 }
-                Some(other) => work.block(
+                Some(other) => work.block(ReasonKind::Form,
                     format!("`roles.{}.{other}` has no counterpart in the new format", nix_attr(&role)),
                     Some(binding_span),
                 ),
@@ -554,7 +604,7 @@ fn visit_binding(
         Some("config") => {
             match seg_span(0) {
                 Some(span) => work.instance_config.push(span),
-                None => work.block("instance `config` in an unexpected form", Some(binding_span)),
+                None => work.block(ReasonKind::InstanceConfig, "instance `config` in an unexpected form", Some(binding_span)),
             }
             check_settings_keys(work, &rel[1..], value.as_ref());
         }
@@ -569,17 +619,17 @@ fn visit_binding(
                         work.machine_config.push((machine, span));
                         check_settings_keys(work, &rel[3..], value.as_ref());
                     }
-                    _ => work.block(
+                    _ => work.block(ReasonKind::MachineConfig,
                         "per-machine `config` written as a nested set is not migrated yet; write it as `machines.<name>.config = …;`",
                         Some(binding_span),
                     ),
                 },
                 None => recurse(work, &rel),
-                Some("extraModules" | "imports") => work.block(
+                Some("extraModules" | "imports") => work.block(ReasonKind::ExtraModules,
                     format!("per-machine extraModules (machine `{machine}`) have no counterpart in the new format"),
                     Some(binding_span),
                 ),
-                Some(other) => work.block(format!("`machines.{machine}.{other}` is not a legacy instance attribute"), Some(binding_span)),
+                Some(other) => work.block(ReasonKind::Form, format!("`machines.{machine}.{other}` is not a legacy instance attribute"), Some(binding_span)),
             }
         }
         Some("meta") => {
@@ -596,17 +646,17 @@ fn visit_binding(
                 work.deleted.push(whole_lines(text, binding_span));
                 note(work, "`enabled = true` is the default and is dropped");
             } else {
-                work.block(
+                work.block(ReasonKind::Disabled,
                     "`enabled` is not `true`: a disabled instance has no equivalent; delete it or comment it out by hand",
                     Some(binding_span),
                 );
             }
         }
-        Some(key @ ("extraModules" | "imports")) => work.block(
+        Some(key @ ("extraModules" | "imports")) => work.block(ReasonKind::ExtraModules,
             format!("instance-level `{key}` has no counterpart in the new format (only `roles.<role>.extraModules`)"),
             Some(binding_span),
         ),
-        Some(other) => work.block(format!("`{other}` is not a legacy instance attribute"), Some(binding_span)),
+        Some(other) => work.block(ReasonKind::Form, format!("`{other}` is not a legacy instance attribute"), Some(binding_span)),
         None => recurse(work, &rel),
     }
 }
@@ -628,12 +678,13 @@ fn check_settings_keys(work: &mut Work<'_>, after_config: &[String], value: Opti
     for path in paths {
         for (old, new) in &module.renames {
             if pattern_matches(old, &path) {
-                work.block(format!("setting `{}` is called `{new}` in the new module; renamed settings are not migrated yet", path.join(".")), None);
+                work.block(ReasonKind::Settings, format!("setting `{}` is called `{new}` in the new module; renamed settings are not migrated yet", path.join(".")), None);
             }
         }
         for dropped in &module.dropped {
             if pattern_matches(dropped, &path) {
                 work.block(
+                    ReasonKind::Settings,
                     format!(
                         "setting `{}` has no counterpart in the new module",
                         path.join(".")
@@ -710,6 +761,7 @@ fn machine_list_edits(
     };
     let (Some(open), Some(close)) = (list.l_brack_token(), list.r_brack_token()) else {
         work.block(
+            ReasonKind::Form,
             format!("`roles.{role}.{what}` is not a complete list"),
             None,
         );
@@ -751,6 +803,7 @@ fn parenthesize(expr: &ast::Expr, text: &str) -> String {
 fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext) {
     let ast::Expr::List(list) = strip_parens(value.clone()) else {
         work.block(
+            ReasonKind::ExtraModules,
             "`extraModules` is not a list literal",
             Some(Span::from(value.syntax().text_range())),
         );
@@ -761,13 +814,14 @@ fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext
         let span = Span::from(item.syntax().text_range());
         let Some(relative) = str_literal(s) else {
             work.block(
+                ReasonKind::ExtraModules,
                 "an interpolated string in `extraModules` cannot be turned into a path",
                 Some(span),
             );
             continue;
         };
         let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
-            work.block(
+            work.block(ReasonKind::ExtraModules,
                 "string `extraModules` are relative to the clan directory, but no `flake.nix` was found above this file",
                 Some(span),
             );
@@ -776,6 +830,7 @@ fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext
         match path_literal(file, clan_dir, &relative) {
             Some(path) => work.body.push(TextEdit::replace(span, path)),
             None => work.block(
+                ReasonKind::ExtraModules,
                 format!("`{relative}` cannot be written as a Nix path literal"),
                 Some(span),
             ),
@@ -824,6 +879,7 @@ fn resolve_roles(work: &mut Work<'_>) {
         for role in work.roles.clone() {
             if !module.roles.contains(&role) {
                 work.block(
+                    ReasonKind::Module,
                     format!(
                         "role `{role}` does not exist in the `{}` clan.service (roles: {})",
                         module.target_name(&work.instance.service),
@@ -844,7 +900,7 @@ fn resolve_roles(work: &mut Work<'_>) {
                 ));
             }
         } else {
-            work.block(
+            work.block(ReasonKind::InstanceConfig,
                 format!(
                     "instance-level `config` applied to every role ({}); which role's settings each key belongs to is not decided yet",
                     work.roles.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -877,11 +933,11 @@ fn resolve_roles(work: &mut Work<'_>) {
                     format!("roles.{}.machines.{}.settings", nix_attr(&role), nix_attr(&machine)),
                 ));
             }
-            ([], _) if unknown_membership.is_empty() => work.block(
+            ([], _) if unknown_membership.is_empty() => work.block(ReasonKind::MachineConfig,
                 format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
                 Some(span),
             ),
-            _ => work.block(
+            _ => work.block(ReasonKind::MachineConfig,
                 format!("machine `{machine}` has `config` but may be a member of several roles; which role's settings it belongs to is not decided yet"),
                 Some(span),
             ),
@@ -901,6 +957,7 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
             .find(|(n, _)| *n == work.new_name)
         {
             work.block(
+                ReasonKind::NameCollision,
                 format!("an instance named `{}` already exists", work.new_name),
                 Some(*span),
             );
@@ -911,6 +968,7 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
             .any(|(j, n)| j != i && *n == work.new_name)
         {
             work.block(
+                ReasonKind::NameCollision,
                 format!(
                     "another legacy instance in this file would also be named `{}`",
                     work.new_name
@@ -986,7 +1044,11 @@ fn rename_last_segment(
         Some(seg) => (vec![TextEdit::replace(Span::from(seg.range), to)], None),
         None => (
             Vec::new(),
-            Some(Reason::new("unexpected attribute path", None)),
+            Some(Reason::new(
+                ReasonKind::Form,
+                "unexpected attribute path",
+                None,
+            )),
         ),
     }
 }
@@ -997,7 +1059,11 @@ fn flatten_wrapper(node: &ast::AttrpathValue) -> ContainerEdits {
     let problem = |m: &str| {
         (
             Vec::new(),
-            Some(Reason::new(m, Some(Span::from(node.syntax().text_range())))),
+            Some(Reason::new(
+                ReasonKind::Form,
+                m,
+                Some(Span::from(node.syntax().text_range())),
+            )),
         )
     };
     let Some(ast::Expr::AttrSet(set)) = node.value().map(strip_parens) else {
@@ -1074,9 +1140,11 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
                         reason.message
                     )
                 };
-                works[i]
-                    .blockers
-                    .push(Reason::new(message, Some(container.span)));
+                works[i].blockers.push(Reason::new(
+                    ReasonKind::SharedDefinition,
+                    message,
+                    Some(container.span),
+                ));
                 changed = true;
             }
         }

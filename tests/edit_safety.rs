@@ -1,0 +1,62 @@
+//! The planned edits of every fixture are safe by construction: each edit starts
+//! and ends on a token boundary (or inside whitespace), and no edit touches a
+//! comment. Everything outside the edits is therefore kept byte for byte.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::path::PathBuf;
+
+use clan_migrate::check::{self, Input, Options};
+use rnix::SyntaxKind;
+
+#[test]
+fn edits_respect_tokens_and_never_touch_comments() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/before");
+    let report = check::run(&Input::Paths(vec![root]), &Options::default());
+    let mut checked = 0;
+    for file in &report.files {
+        if file.plan.edits.is_empty() {
+            continue;
+        }
+        let parse = rnix::Root::parse(&file.source.text);
+        let tokens: Vec<_> = parse
+            .syntax()
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+            .map(|t| {
+                (
+                    t.kind(),
+                    usize::from(t.text_range().start()),
+                    usize::from(t.text_range().end()),
+                )
+            })
+            .collect();
+        for edit in &file.plan.edits {
+            for offset in [edit.span.start, edit.span.end] {
+                let inside = tokens.iter().find(|(_, s, e)| *s < offset && offset < *e);
+                if let Some((kind, s, e)) = inside {
+                    assert_eq!(
+                        *kind,
+                        SyntaxKind::TOKEN_WHITESPACE,
+                        "{}: edit {:?} cuts into {kind:?} at {s}..{e}",
+                        file.source.path.display(),
+                        edit
+                    );
+                }
+            }
+            for (kind, s, e) in &tokens {
+                if *kind == SyntaxKind::TOKEN_COMMENT {
+                    let overlaps = edit.span.start < *e && *s < edit.span.end;
+                    assert!(
+                        !overlaps,
+                        "{}: edit {:?} touches a comment",
+                        file.source.path.display(),
+                        edit
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} edits were checked");
+}
