@@ -17,7 +17,7 @@ use rowan::ast::AstNode;
 
 use super::{
     EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
-    LegacyRead, Level, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+    LegacyRead, Level, NewInstance, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
 };
 use crate::syntax::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
@@ -231,13 +231,23 @@ fn visit_binding(
         && base <= k
         && let Key::Static(name) = full[k]
     {
-        let span = Span::from(segs[k - base].range);
-        if !facts
-            .instance_names
-            .iter()
-            .any(|(n, s)| n == name && *s == span)
-        {
-            facts.instance_names.push((name.clone(), span));
+        let binding = InstanceBinding {
+            binding: binding_span,
+            label: Span::from(segs[k - base].range),
+            base,
+            prefix_len: k,
+            mount_len: mount.len(),
+        };
+        match facts.new_instances.iter_mut().find(|i| i.name == *name) {
+            Some(existing) => {
+                if !existing.bindings.contains(&binding) {
+                    existing.bindings.push(binding);
+                }
+            }
+            None => facts.new_instances.push(NewInstance {
+                name: name.clone(),
+                bindings: vec![binding],
+            }),
         }
     }
 
@@ -571,7 +581,7 @@ mod tests {
             "{ inventory.instances.a.roles.default.machines.x = { }; }",
         ] {
             let f = LegacyFacts {
-                instance_names: Vec::new(),
+                new_instances: Vec::new(),
                 ..facts(src)
             };
             assert_eq!(f, LegacyFacts::default(), "{src}");
@@ -630,7 +640,7 @@ mod tests {
         let f = facts(
             "{ inventory.instances = { a = { }; }; clan.inventory.instances.\"b c\".roles = { }; }",
         );
-        let names: Vec<_> = f.instance_names.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<_> = f.new_instances.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b c"]);
     }
 

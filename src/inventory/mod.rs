@@ -4,6 +4,7 @@
 pub mod flake;
 pub mod legacy_json;
 pub mod legacy_nix;
+pub mod model;
 pub mod modules;
 pub mod naming;
 
@@ -153,8 +154,16 @@ pub struct LegacyFacts {
     pub empty: Vec<EmptyLegacyServices>,
     pub reads: Vec<LegacyRead>,
     pub imports: Vec<InventoryImport>,
-    /// Names already used under `inventory.instances`, with the key's span.
-    pub instance_names: Vec<(String, Span)>,
+    /// Instances already under `inventory.instances`.
+    pub new_instances: Vec<NewInstance>,
+}
+
+/// An `inventory.instances.<name>` (the new format), possibly split over bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInstance {
+    pub name: String,
+    /// Every binding that spells the name, in source order (`label` is the name key).
+    pub bindings: Vec<InstanceBinding>,
 }
 
 impl LegacyFacts {

@@ -951,15 +951,12 @@ fn resolve_roles(work: &mut Work<'_>) {
 fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
     let generated: Vec<String> = works.iter().map(|w| w.new_name.clone()).collect();
     for (i, work) in works.iter_mut().enumerate() {
-        if let Some((_, span)) = facts
-            .instance_names
-            .iter()
-            .find(|(n, _)| *n == work.new_name)
-        {
+        let existing = facts.new_instances.iter().find(|n| n.name == work.new_name);
+        if let Some(span) = existing.and_then(|n| n.bindings.first()).map(|b| b.label) {
             work.block(
                 ReasonKind::NameCollision,
                 format!("an instance named `{}` already exists", work.new_name),
-                Some(*span),
+                Some(span),
             );
         }
         if generated

@@ -1,9 +1,12 @@
 //! Checks a rewritten file before anything is written: it parses, defines no
-//! attribute twice (by Nix's rules), fixing it again changes nothing, and every
-//! instance the plan migrated is gone from the legacy tree.
+//! attribute twice (by Nix's rules), every instance has the same normal form as
+//! before (module, role members, tags, role and per-machine settings,
+//! extraModules; see `inventory::model`), fixing it again changes nothing, and
+//! every instance the plan migrated is gone from the legacy tree.
 
 use crate::analysis::{self, FileAnalysis};
 use crate::check::FileReport;
+use crate::inventory::{legacy_nix, model};
 use crate::rewrite::duplicates;
 use crate::rewrite::plan::Outcome;
 use crate::source::SourceFile;
@@ -30,6 +33,27 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
             dup.path,
             line(dup.first.start),
             line(dup.second.start)
+        )));
+    }
+    let paths = model::paths_for(
+        file.context.path.as_deref(),
+        file.context.clan_dir.as_deref(),
+    );
+    let original = rnix::Root::parse(&source.text).syntax();
+    let before = model::instances(
+        &original,
+        &legacy_nix::detect(&original, &file.mounts),
+        &paths,
+    );
+    let new_root = parse.syntax();
+    let after = model::instances(
+        &new_root,
+        &legacy_nix::detect(&new_root, &file.mounts),
+        &paths,
+    );
+    if let Some(difference) = model::difference(&before, &after) {
+        return Err(Refusal(format!(
+            "the rewrite would not keep the meaning: {difference}; nothing was written"
         )));
     }
     let again = analysis::analyze(&rewritten, &file.mounts, &file.context);

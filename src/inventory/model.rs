@@ -1,0 +1,534 @@
+//! A normal form of inventory instances, built from the syntax tree of either
+//! format, used to prove that a rewrite keeps the meaning: same instances,
+//! modules, role members, tags, role and per-machine settings, extraModules.
+//!
+//! Values are read without evaluation: literals become values, anything else is
+//! kept as its (whitespace-normalised) source text, so two definitions compare
+//! equal only when they are the same literal data or the same expression.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rnix::ast::{self, HasEntry};
+use rnix::{SyntaxKind, SyntaxNode};
+use rowan::ast::AstNode;
+
+use super::modules::lookup;
+use super::naming::default_instance_name;
+use super::{InstanceBinding, LegacyFacts, LegacyInstance, NewInstance};
+use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(String),
+    String(String),
+    /// A path literal, resolved to an absolute path.
+    Path(PathBuf),
+    List(Vec<Value>),
+    Attrs(BTreeMap<String, Value>),
+    /// An expression that needs evaluation, as normalised source text.
+    Opaque(String),
+}
+
+impl Value {
+    fn attrs(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Attrs(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.attrs().and_then(|a| a.get(key))
+    }
+
+    fn is_empty_attrs(&self) -> bool {
+        self.attrs().is_some_and(BTreeMap::is_empty)
+    }
+}
+
+/// Who is a member of a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Names {
+    Listed(BTreeSet<String>),
+    /// An expression (the list a legacy role had, or what builds the new set).
+    Opaque(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub machines: Names,
+    pub tags: Names,
+    pub settings: Value,
+    pub machine_settings: BTreeMap<String, Value>,
+    pub extra_modules: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub module: String,
+    pub roles: BTreeMap<String, Role>,
+}
+
+/// Where relative paths point.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    /// Directory of the file (path literals are relative to it).
+    pub file_dir: Option<PathBuf>,
+    /// The clan directory (legacy extraModules strings are relative to it).
+    pub clan_dir: Option<PathBuf>,
+}
+
+/// The normal form of every instance in a file, keyed by its new-format name.
+/// Legacy instances map to `<service>-<instance>`; `Err` says why one has no
+/// normal form (it cannot be compared, so it must not have been migrated).
+pub fn instances(
+    root: &SyntaxNode,
+    facts: &LegacyFacts,
+    paths: &Paths,
+) -> Vec<(String, Result<Instance, String>)> {
+    let mut out = Vec::new();
+    for legacy in &facts.instances {
+        let name = default_instance_name(&legacy.service, &legacy.instance);
+        out.push((name, legacy_instance(root, legacy, paths)));
+    }
+    for new in &facts.new_instances {
+        out.push((new.name.clone(), new_instance(root, new, paths)));
+    }
+    // Stable: a legacy instance and a new one of the same name keep their order.
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The first difference between two normal forms of the same file, in words.
+pub fn difference(
+    before: &[(String, Result<Instance, String>)],
+    after: &[(String, Result<Instance, String>)],
+) -> Option<String> {
+    let names = |m: &[(String, Result<Instance, String>)]| {
+        m.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()
+    };
+    if names(before) != names(after) {
+        return Some(format!(
+            "the instances would change from [{}] to [{}]",
+            names(before).join(", "),
+            names(after).join(", ")
+        ));
+    }
+    for ((name, a), (_, b)) in before.iter().zip(after) {
+        if a == b {
+            continue;
+        }
+        let (Ok(a), Ok(b)) = (a, b) else {
+            return Some(format!(
+                "instance `{name}` cannot be compared ({})",
+                a.as_ref()
+                    .err()
+                    .or(b.as_ref().err())
+                    .map_or("", String::as_str)
+            ));
+        };
+        if a.module != b.module {
+            return Some(format!(
+                "instance `{name}`: module `{}` would become `{}`",
+                a.module, b.module
+            ));
+        }
+        let roles = |i: &Instance| i.roles.keys().cloned().collect::<Vec<_>>().join(", ");
+        if a.roles.keys().ne(b.roles.keys()) {
+            return Some(format!(
+                "instance `{name}`: roles [{}] would become [{}]",
+                roles(a),
+                roles(b)
+            ));
+        }
+        for (role, ra) in &a.roles {
+            let Some(rb) = b.roles.get(role) else {
+                continue;
+            };
+            let what = if ra.machines != rb.machines {
+                "machines"
+            } else if ra.tags != rb.tags {
+                "tags"
+            } else if ra.settings != rb.settings {
+                "settings"
+            } else if ra.machine_settings != rb.machine_settings {
+                "per-machine settings"
+            } else {
+                "extraModules"
+            };
+            if ra != rb {
+                return Some(format!(
+                    "instance `{name}`: the {what} of role `{role}` would change"
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn legacy_instance(
+    root: &SyntaxNode,
+    legacy: &LegacyInstance,
+    paths: &Paths,
+) -> Result<Instance, String> {
+    let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
+    let module =
+        lookup(&legacy.service).map_or(legacy.service.as_str(), |m| m.target_name(&legacy.service));
+    let mut roles: BTreeMap<String, Role> = BTreeMap::new();
+    for (name, role) in tree
+        .get("roles")
+        .and_then(Value::attrs)
+        .into_iter()
+        .flatten()
+    {
+        let mut extra = list_items(role.get("extraModules"));
+        extra.extend(list_items(role.get("imports")));
+        roles.insert(
+            name.clone(),
+            Role {
+                machines: names_of_list(role.get("machines"))?,
+                tags: names_of_list(role.get("tags"))?,
+                settings: role
+                    .get("config")
+                    .cloned()
+                    .unwrap_or(Value::Attrs(BTreeMap::new())),
+                machine_settings: BTreeMap::new(),
+                extra_modules: extra
+                    .into_iter()
+                    .map(|v| legacy_module_path(v, paths))
+                    .collect(),
+            },
+        );
+    }
+    if let Some(config) = tree.get("config").filter(|c| !c.is_empty_attrs()) {
+        if roles.len() != 1 {
+            return Err("instance config of an instance with several roles".into());
+        }
+        for only in roles.values_mut() {
+            only.settings = merge(only.settings.clone(), config.clone())?;
+        }
+    }
+    for (machine, value) in tree
+        .get("machines")
+        .and_then(Value::attrs)
+        .into_iter()
+        .flatten()
+    {
+        let Some(config) = value.get("config").filter(|c| !c.is_empty_attrs()) else {
+            continue;
+        };
+        let mut owners = roles
+            .values_mut()
+            .filter(|r| matches!(&r.machines, Names::Listed(l) if l.contains(machine)));
+        match (owners.next(), owners.next()) {
+            (Some(role), None) => {
+                role.machine_settings
+                    .insert(machine.clone(), config.clone());
+            }
+            _ => {
+                return Err(format!(
+                    "per-machine config of `{machine}` has no single role"
+                ));
+            }
+        }
+    }
+    Ok(Instance {
+        module: module.to_owned(),
+        roles,
+    })
+}
+
+fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<Instance, String> {
+    let tree = instance_tree(root, &new.bindings, |b| b.prefix_len + 1, paths)?;
+    let module = match tree.get("module").and_then(|m| m.get("name")) {
+        Some(Value::String(s)) => s.clone(),
+        None => new.name.clone(),
+        Some(other) => return Err(format!("module.name is not a string: {other:?}")),
+    };
+    let mut roles = BTreeMap::new();
+    for (name, role) in tree
+        .get("roles")
+        .and_then(Value::attrs)
+        .into_iter()
+        .flatten()
+    {
+        let mut machine_settings = BTreeMap::new();
+        let machines = match role.get("machines") {
+            None => Names::Listed(BTreeSet::new()),
+            Some(Value::Attrs(m)) => {
+                for (machine, value) in m {
+                    if let Some(settings) = value.get("settings").filter(|s| !s.is_empty_attrs()) {
+                        machine_settings.insert(machine.clone(), settings.clone());
+                    }
+                }
+                Names::Listed(m.keys().cloned().collect())
+            }
+            Some(Value::Opaque(text)) => Names::Opaque(unwrap_list_to_attrs(text)),
+            Some(other) => return Err(format!("roles.{name}.machines is {other:?}")),
+        };
+        let tags = match role.get("tags") {
+            Some(Value::Attrs(t)) => Names::Listed(t.keys().cloned().collect()),
+            other => names_of_list(other)?,
+        };
+        roles.insert(
+            name.clone(),
+            Role {
+                machines,
+                tags,
+                settings: role
+                    .get("settings")
+                    .cloned()
+                    .unwrap_or(Value::Attrs(BTreeMap::new())),
+                machine_settings,
+                extra_modules: list_items(role.get("extraModules"))
+                    .into_iter()
+                    .map(|v| legacy_module_path(v, paths))
+                    .collect(),
+            },
+        );
+    }
+    Ok(Instance { module, roles })
+}
+
+/// `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)` → `E`.
+fn unwrap_list_to_attrs(text: &str) -> String {
+    const PREFIX: &str = "builtins.listToAttrs (map (name: { inherit name; value = { }; }) ";
+    match text.strip_prefix(PREFIX).and_then(|t| t.strip_suffix(')')) {
+        Some(inner) => {
+            let inner = inner.trim();
+            inner
+                .strip_prefix('(')
+                .and_then(|i| i.strip_suffix(')'))
+                .unwrap_or(inner)
+                .to_owned()
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// Strings in extraModules are relative to the clan directory, in both formats.
+fn legacy_module_path(value: Value, paths: &Paths) -> Value {
+    match (value, &paths.clan_dir) {
+        (Value::String(s), Some(dir)) => Value::Path(crate::discover::normalize(&dir.join(s))),
+        (other, _) => other,
+    }
+}
+
+fn list_items(value: Option<&Value>) -> Vec<Value> {
+    match value {
+        Some(Value::List(items)) => items.clone(),
+        Some(other) => vec![other.clone()],
+        None => Vec::new(),
+    }
+}
+
+fn names_of_list(value: Option<&Value>) -> Result<Names, String> {
+    match value {
+        None => Ok(Names::Listed(BTreeSet::new())),
+        Some(Value::List(items)) => {
+            let mut names = BTreeSet::new();
+            for item in items {
+                match item {
+                    Value::String(s) => {
+                        names.insert(s.clone());
+                    }
+                    _ => return Ok(Names::Opaque(format!("{value:?}"))),
+                }
+            }
+            Ok(Names::Listed(names))
+        }
+        Some(Value::Opaque(text)) => Ok(Names::Opaque(text.clone())),
+        Some(other) => Err(format!("not a list: {other:?}")),
+    }
+}
+
+/// The merged value of an instance's bindings (everything below its name).
+fn instance_tree(
+    root: &SyntaxNode,
+    bindings: &[InstanceBinding],
+    name_end: fn(&InstanceBinding) -> usize,
+    paths: &Paths,
+) -> Result<Value, String> {
+    let mut tree = Value::Attrs(BTreeMap::new());
+    for binding in bindings {
+        let node = root
+            .descendants()
+            .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
+            .find(|n| crate::inventory::Span::from(n.text_range()) == binding.binding)
+            .and_then(ast::AttrpathValue::cast)
+            .ok_or("the instance is (partly) inherited")?;
+        let keys = node
+            .attrpath()
+            .map(|p| attrpath_keys(&p))
+            .unwrap_or_default();
+        let skip = name_end(binding).saturating_sub(binding.base);
+        let rel: Option<Vec<String>> = keys
+            .iter()
+            .skip(skip)
+            .map(|k| k.key.as_static().map(str::to_owned))
+            .collect();
+        let rel = rel.ok_or("a computed attribute name inside the instance")?;
+        let value = node.value().map_or(Value::Null, |v| value_of(&v, paths));
+        tree = insert(tree, &rel, value)?;
+    }
+    Ok(tree)
+}
+
+fn insert(tree: Value, path: &[String], value: Value) -> Result<Value, String> {
+    let Some((first, rest)) = path.split_first() else {
+        return merge(tree, value);
+    };
+    let Value::Attrs(mut map) = tree else {
+        return Err(format!(
+            "`{first}` is set inside a value that is not an attribute set"
+        ));
+    };
+    let current = map.remove(first).unwrap_or(Value::Attrs(BTreeMap::new()));
+    map.insert(first.clone(), insert(current, rest, value)?);
+    Ok(Value::Attrs(map))
+}
+
+/// Merges two definitions: attribute sets key by key, anything else must be absent on one side.
+fn merge(a: Value, b: Value) -> Result<Value, String> {
+    match (a, b) {
+        (Value::Attrs(mut a), Value::Attrs(b)) => {
+            for (key, value) in b {
+                let merged = match a.remove(&key) {
+                    Some(existing) => merge(existing, value)?,
+                    None => value,
+                };
+                a.insert(key, merged);
+            }
+            Ok(Value::Attrs(a))
+        }
+        (a, b) if a.is_empty_attrs() => Ok(b),
+        (a, b) if b.is_empty_attrs() => Ok(a),
+        (a, b) => Err(format!("defined twice: {a:?} and {b:?}")),
+    }
+}
+
+/// The value of an expression without evaluating it.
+pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
+    let expr = strip_parens(expr.clone());
+    match &expr {
+        ast::Expr::AttrSet(set) if set.rec_token().is_none() => {
+            let mut tree = Value::Attrs(BTreeMap::new());
+            for entry in set.entries() {
+                let ast::Entry::AttrpathValue(binding) = entry else {
+                    return opaque(&expr);
+                };
+                let keys: Option<Vec<String>> = binding
+                    .attrpath()
+                    .map(|p| attrpath_keys(&p))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|k| match k.key {
+                        Key::Static(s) => Some(s),
+                        Key::Dynamic => None,
+                    })
+                    .collect();
+                let Some(keys) = keys else {
+                    return opaque(&expr);
+                };
+                let value = binding.value().map_or(Value::Null, |v| value_of(&v, paths));
+                match insert(tree, &keys, value) {
+                    Ok(t) => tree = t,
+                    Err(_) => return opaque(&expr),
+                }
+            }
+            tree
+        }
+        ast::Expr::Str(s) => str_literal(s).map_or_else(|| opaque(&expr), Value::String),
+        ast::Expr::Literal(_) => Value::Number(expr.syntax().text().to_string()),
+        ast::Expr::Ident(ident) => match crate::syntax::ident_text(ident).as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            _ => opaque(&expr),
+        },
+        ast::Expr::List(list) => Value::List(list.items().map(|i| value_of(&i, paths)).collect()),
+        ast::Expr::PathRel(_) => {
+            match (crate::syntax::literal_relative_path(&expr), &paths.file_dir) {
+                (Some(rel), Some(dir)) => Value::Path(crate::discover::normalize(&dir.join(rel))),
+                _ => opaque(&expr),
+            }
+        }
+        _ => opaque(&expr),
+    }
+}
+
+fn opaque(expr: &ast::Expr) -> Value {
+    let text = expr.syntax().text().to_string();
+    Value::Opaque(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Paths for a file at `path` in a clan at `clan_dir`.
+pub fn paths_for(path: Option<&Path>, clan_dir: Option<&Path>) -> Paths {
+    Paths {
+        file_dir: path.and_then(Path::parent).map(Path::to_path_buf),
+        clan_dir: clan_dir.map(Path::to_path_buf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::legacy_nix;
+
+    fn model(src: &str) -> BTreeMap<String, Result<Instance, String>> {
+        let parse = rnix::Root::parse(src);
+        assert!(parse.errors().is_empty());
+        let root = parse.syntax();
+        let facts = legacy_nix::detect(&root, &[]);
+        instances(&root, &facts, &Paths::default())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn legacy_and_new_spellings_have_the_same_normal_form() {
+        let legacy = model(
+            r#"{ inventory.services.sshd.x = {
+                 roles.server.machines = [ "a" "b" "a" ];
+                 roles.server.config.hostKeys.rsa.enable = true;
+                 machines.a.config = { certificate.searchDomains = [ "x" ]; };
+               }; }"#,
+        );
+        let new = model(
+            r#"{ inventory.instances.sshd-x = {
+                 module.name = "sshd";
+                 roles.server.machines = { a = { settings.certificate.searchDomains = [ "x" ]; }; b = { }; };
+                 roles.server.settings = { hostKeys = { rsa.enable = true; }; };
+               }; }"#,
+        );
+        assert_eq!(legacy["sshd-x"], new["sshd-x"]);
+        assert!(legacy["sshd-x"].is_ok());
+    }
+
+    #[test]
+    fn a_lost_setting_or_member_is_a_difference() {
+        let legacy = model(
+            r#"{ inventory.services.sshd.x.roles.server = { machines = [ "a" ]; config.p = 1; }; }"#,
+        );
+        for wrong in [
+            r#"{ inventory.instances.sshd-x = { module.name = "sshd"; roles.server.machines.a = { }; }; }"#,
+            r#"{ inventory.instances.sshd-x = { module.name = "sshd"; roles.server.machines.b = { }; roles.server.settings.p = 1; }; }"#,
+            r#"{ inventory.instances.sshd-x = { module.name = "zerotier"; roles.server.machines.a = { }; roles.server.settings.p = 1; }; }"#,
+            r#"{ inventory.instances.sshd-x = { module.name = "sshd"; roles.client.machines.a = { }; roles.client.settings.p = 1; }; }"#,
+        ] {
+            assert_ne!(legacy["sshd-x"], model(wrong)["sshd-x"], "{wrong}");
+        }
+    }
+
+    #[test]
+    fn non_literal_machine_lists_match_their_wrapper() {
+        let legacy = model(r#"{ inventory.services.sshd.x.roles.server.machines = hosts; }"#);
+        let new = model(
+            r#"{ inventory.instances.sshd-x = { module.name = "sshd"; roles.server.machines = builtins.listToAttrs (map (name: { inherit name; value = { }; }) hosts); }; }"#,
+        );
+        assert_eq!(legacy["sshd-x"], new["sshd-x"]);
+    }
+}
