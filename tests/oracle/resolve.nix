@@ -1,0 +1,164 @@
+# A semantic oracle: evaluates a file that defines a clan inventory (in the legacy
+# `inventory.services` or the new `inventory.instances` format, or both) to a
+# normal form that does not depend on the format:
+#
+#   { "<instance name>" = {
+#       module = "<clan.service module>";
+#       tags = { <role> = [ <tag> ... ]; };
+#       machines = { <machine> = { roles = [ ... ]; settings = { ... }; extraModules = [ ... ]; }; };
+#     }; }
+#
+# Legacy instances are named `<service>-<instance>` and their module is mapped
+# through clan-migrate's module table (src/inventory/modules.toml). A machine's
+# settings are what it receives: legacy `config` (instance) + `machines.<m>.config`
+# + `roles.<r>.config` of each of its roles; new `roles.<r>.settings` +
+# `roles.<r>.machines.<m>.settings` of each of its roles.
+#
+# Usage: nix-instantiate --eval --strict --json tests/oracle/resolve.nix \
+#          --arg file /abs/x.nix --argstr clanDir /abs/clan [--arg asInventory true]
+# `asInventory`: the file's value is itself an inventory (a file named inventory.nix).
+{ file, clanDir, asInventory ? false }:
+let
+  inherit (builtins)
+    attrNames filter foldl' functionArgs intersectAttrs isAttrs isFunction isList isPath
+    isString listToAttrs map mapAttrs sort lessThan elem concatMap any all length
+    head fromTOML readFile toString hasAttr;
+
+  table = (fromTOML (readFile ../../src/inventory/modules.toml)).modules;
+
+  deepMerge = a: b:
+    if isAttrs a && isAttrs b then
+      a // mapAttrs (k: v: if hasAttr k a then deepMerge a.${k} v else v) b
+    else if isList a && isList b then a ++ b
+    else b;
+  mergeAll = foldl' deepMerge { };
+
+  # Lists of strings are compared as sets; everything else as is.
+  normalize = v:
+    if isList v then
+      (let l = map normalize v; in if all isString l then sort lessThan l else l)
+    else if isAttrs v then mapAttrs (_: normalize) v
+    else v;
+
+  unique = l: foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ] l;
+
+  clanConfigStub = x: { nixosConfigurations = x; clanInternals = x; };
+  clan-core = {
+    lib.buildClan = clanConfigStub;
+    lib.clan = x: { config = clanConfigStub x; };
+    flakeModules.default = { };
+  };
+  stubs = rec {
+    self = { };
+    inherit clan-core;
+    clan = clan-core;
+    flake-parts.lib.mkFlake = _: m: m;
+    nixpkgs = { };
+    inputs = { inherit self clan-core clan flake-parts nixpkgs; };
+    lib = {
+      mkMerge = mergeAll;
+      mkIf = c: x: if c then x else { };
+      mkDefault = x: x;
+      genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
+    };
+    config = { };
+    pkgs = { };
+  };
+  call = f:
+    if isFunction f then
+      f (if functionArgs f == { } then stubs else intersectAttrs (functionArgs f) stubs)
+    else f;
+  load = p: call (import p);
+
+  # Every inventory definition reachable from a module-like value.
+  inventoriesOf = v:
+    let
+      v' = call v;
+      # Nix calls a flake's outputs with all of its inputs.
+      fromFlake = if v' ? outputs then inventoriesOf (v'.outputs stubs.inputs) else [ ];
+      clanOf = x: if x ? clanInternals then [ x.clanInternals ] else if x ? config then clanOf x.config else [ ];
+      configs = clanOf v' ++ [ v' ] ++ (if v' ? clan then [ v'.clan ] else [ ])
+        ++ (if v' ? flake && v'.flake ? clan then [ v'.flake.clan ] else [ ]);
+      own = concatMap (c: if isAttrs c && c ? inventory then [ c.inventory ] else [ ]) configs;
+      imported = concatMap
+        (c: if isAttrs c && c ? imports then concatMap (i: if isPath i || isString i then inventoriesOf (import i) else if isAttrs i then inventoriesOf i else [ ]) c.imports else [ ])
+        (unique configs);
+      inventoryImports = concatMap
+        (inv: if inv ? imports then map (i: if isPath i then load i else i) inv.imports else [ ])
+        own;
+    in
+    if !(isAttrs v') then [ ] else fromFlake ++ own ++ inventoryImports ++ imported;
+
+  topLevel = if asInventory then [ (call (import file)) ] else inventoriesOf (import file);
+  inventory = mergeAll (map (i: removeAttrs i [ "imports" ]) topLevel);
+  machines = inventory.machines or { };
+  machineTags = m:
+    (machines.${m}.tags or [ ])
+    ++ filter (t: elem m inventory.tags.${t}) (attrNames (inventory.tags or { }))
+    ++ [ "all" ]
+    ++ (if (machines.${m}.machineClass or "nixos") == "darwin" then [ "darwin" ] else [ "nixos" ]);
+  tagMembers = tags: filter (m: any (t: elem t tags) (machineTags m)) (attrNames machines);
+
+  modulePath = x: if isString x then clanDir + "/" + x else if isPath x then toString x else x;
+
+  # Per role: members, settings, per-machine settings, tags, extraModules.
+  legacyRoles = inst:
+    mapAttrs (r: role: {
+      members = unique ((role.machines or [ ]) ++ tagMembers (role.tags or [ ]));
+      settings = role.config or { };
+      machineSettings = m: (inst.machines.${m}.config or { });
+      tags = role.tags or [ ];
+      extraModules = map modulePath ((role.extraModules or [ ]) ++ (role.imports or [ ]));
+    }) (inst.roles or { });
+  newRoles = inst:
+    mapAttrs (r: role:
+      let tagNames = if isList (role.tags or [ ]) then role.tags or [ ] else attrNames role.tags; in {
+        members = unique (attrNames (role.machines or { }) ++ tagMembers tagNames);
+        settings = role.settings or { };
+        machineSettings = m: role.machines.${m}.settings or { };
+        tags = tagNames;
+        extraModules = map modulePath (role.extraModules or [ ]);
+      }) (inst.roles or { });
+
+  normalForm = { module, roles, instanceSettings }:
+    let
+      allMembers = unique (concatMap (r: roles.${r}.members) (attrNames roles));
+      rolesOf = m: filter (r: elem m roles.${r}.members) (attrNames roles);
+    in
+    normalize {
+      inherit module;
+      tags = mapAttrs (_: r: r.tags) roles;
+      machines = listToAttrs (map (m: {
+        name = m;
+        value = {
+          roles = rolesOf m;
+          settings = mergeAll ([ instanceSettings ]
+            ++ map (r: roles.${r}.settings) (rolesOf m)
+            ++ unique (map (r: roles.${r}.machineSettings m) (rolesOf m)));
+          extraModules = unique (concatMap (r: roles.${r}.extraModules) (rolesOf m));
+        };
+      }) allMembers);
+    };
+
+  legacy = concatMap (svc:
+    map (instName:
+      let inst = inventory.services.${svc}.${instName}; in {
+        name = "${svc}-${instName}";
+        value = normalForm {
+          module = if table ? ${svc} then table.${svc}.new_name or svc else svc;
+          roles = legacyRoles inst;
+          instanceSettings = inst.config or { };
+        };
+      }) (attrNames inventory.services.${svc})) (attrNames (inventory.services or { }));
+
+  new = map (name:
+    let inst = inventory.instances.${name}; in {
+      inherit name;
+      value = normalForm {
+        module = inst.module.name or name;
+        roles = newRoles inst;
+        instanceSettings = { };
+      };
+    }) (attrNames (inventory.instances or { }));
+in
+listToAttrs (legacy ++ new)
