@@ -13,7 +13,7 @@ use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
-use super::modules::lookup;
+use super::modules::{ModuleInfo, lookup};
 use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, NewInstance};
 use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
@@ -175,8 +175,8 @@ fn legacy_instance(
     paths: &Paths,
 ) -> Result<Instance, String> {
     let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
-    let module =
-        lookup(&legacy.service).map_or(legacy.service.as_str(), |m| m.target_name(&legacy.service));
+    let info = lookup(&legacy.service);
+    let module = info.map_or(legacy.service.as_str(), |m| m.target_name(&legacy.service));
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
     for (name, role) in tree
         .get("roles")
@@ -186,15 +186,16 @@ fn legacy_instance(
     {
         let mut extra = list_items(role.get("extraModules"));
         extra.extend(list_items(role.get("imports")));
+        let config = role
+            .get("config")
+            .cloned()
+            .unwrap_or(Value::Attrs(BTreeMap::new()));
         roles.insert(
             name.clone(),
             Role {
                 machines: names_of_list(role.get("machines"))?,
                 tags: names_of_list(role.get("tags"))?,
-                settings: role
-                    .get("config")
-                    .cloned()
-                    .unwrap_or(Value::Attrs(BTreeMap::new())),
+                settings: renamed(info, config),
                 machine_settings: BTreeMap::new(),
                 extra_modules: extra
                     .into_iter()
@@ -203,14 +204,28 @@ fn legacy_instance(
             },
         );
     }
-    if let Some(config) = tree.get("config").filter(|c| !c.is_empty_attrs()) {
-        if roles.len() != 1 {
-            return Err("instance config of an instance with several roles".into());
-        }
-        for only in roles.values_mut() {
-            only.settings = merge(only.settings.clone(), config.clone())?;
+    // Settings the new module needs that the legacy one implied (root-password: user = "root").
+    if let Some(info) = info.filter(|i| !i.set.is_empty()) {
+        let implied: BTreeMap<String, Value> = info
+            .set
+            .iter()
+            .map(|(k, v)| (k.clone(), toml_value(v)))
+            .collect();
+        for role in roles.values_mut() {
+            role.settings = merge(role.settings.clone(), Value::Attrs(implied.clone()))?;
         }
     }
+    // Instance config: every role gets the keys its interface declares.
+    if let Some(config) = tree.get("config").filter(|c| !c.is_empty_attrs()) {
+        let names: Vec<String> = roles.keys().cloned().collect();
+        for name in &names {
+            let part = renamed(info, owned_by(info, name, config, names.len())?);
+            if let Some(role) = roles.get_mut(name) {
+                role.settings = merge(role.settings.clone(), part)?;
+            }
+        }
+    }
+    // Machine config: each role the machine is listed in gets the keys it declares.
     for (machine, value) in tree
         .get("machines")
         .and_then(Value::attrs)
@@ -220,18 +235,23 @@ fn legacy_instance(
         let Some(config) = value.get("config").filter(|c| !c.is_empty_attrs()) else {
             continue;
         };
-        let mut owners = roles
-            .values_mut()
-            .filter(|r| matches!(&r.machines, Names::Listed(l) if l.contains(machine)));
-        match (owners.next(), owners.next()) {
-            (Some(role), None) => {
-                role.machine_settings
-                    .insert(machine.clone(), config.clone());
+        let listed: Vec<String> = roles
+            .iter()
+            .filter(|(_, r)| matches!(&r.machines, Names::Listed(l) if l.contains(machine)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if listed.is_empty() {
+            return Err(format!(
+                "per-machine config of `{machine}`, which is listed in no role"
+            ));
+        }
+        for name in &listed {
+            let part = renamed(info, owned_by(info, name, config, listed.len())?);
+            if part.is_empty_attrs() {
+                continue;
             }
-            _ => {
-                return Err(format!(
-                    "per-machine config of `{machine}` has no single role"
-                ));
+            if let Some(role) = roles.get_mut(name) {
+                role.machine_settings.insert(machine.clone(), part);
             }
         }
     }
@@ -239,6 +259,81 @@ fn legacy_instance(
         module: module.to_owned(),
         roles,
     })
+}
+
+/// The part of a legacy config that `role` declares (by top-level key, from the
+/// module table); with a single receiving role, all of it.
+fn owned_by(
+    info: Option<&ModuleInfo>,
+    role: &str,
+    config: &Value,
+    receivers: usize,
+) -> Result<Value, String> {
+    if receivers == 1 {
+        return Ok(config.clone());
+    }
+    let Value::Attrs(entries) = config else {
+        return Err("a non-literal config for several roles".into());
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in entries {
+        let owners = info
+            .and_then(|i| i.keys.get(key))
+            .ok_or_else(|| format!("no role is known to declare `{key}`"))?;
+        if owners.iter().any(|o| o == role) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(Value::Attrs(out))
+}
+
+/// Applies the module table's key renames (patterns without `*`).
+fn renamed(info: Option<&ModuleInfo>, value: Value) -> Value {
+    let Some(info) = info else { return value };
+    let mut value = value;
+    for (old, new) in &info.renames {
+        if old.contains('*') {
+            continue;
+        }
+        let old: Vec<&str> = old.split('.').collect();
+        if let Some(found) = take_path(&mut value, &old) {
+            let new: Vec<String> = new.split('.').map(str::to_owned).collect();
+            if let Ok(v) = insert(value.clone(), &new, found) {
+                value = v;
+            }
+        }
+    }
+    value
+}
+
+fn take_path(value: &mut Value, path: &[&str]) -> Option<Value> {
+    let Value::Attrs(map) = value else {
+        return None;
+    };
+    let (first, rest) = path.split_first()?;
+    if rest.is_empty() {
+        return map.remove(*first);
+    }
+    let child = map.get_mut(*first)?;
+    let found = take_path(child, rest)?;
+    if child.is_empty_attrs() {
+        map.remove(*first);
+    }
+    Some(found)
+}
+
+fn toml_value(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Integer(i) => Value::Number(i.to_string()),
+        toml::Value::Float(f) => Value::Number(f.to_string()),
+        toml::Value::Array(items) => Value::List(items.iter().map(toml_value).collect()),
+        toml::Value::Table(t) => {
+            Value::Attrs(t.iter().map(|(k, v)| (k.clone(), toml_value(v))).collect())
+        }
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+    }
 }
 
 fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<Instance, String> {

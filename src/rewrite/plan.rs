@@ -156,6 +156,33 @@ struct Contributor {
     anchor: Option<SyntaxNode>,
 }
 
+/// Whose legacy `config` a binding sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    Instance,
+    Machine(String),
+    Role(String),
+}
+
+/// A legacy `config` binding: instance-level, `machines.<m>.config` or `roles.<r>.config`.
+#[derive(Debug, Clone)]
+struct ConfigPart {
+    scope: Scope,
+    binding: ast::AttrpathValue,
+    /// The segments a rename replaces: `config`, or `machines.<m>.config`.
+    path_span: Span,
+    /// Keys after `config` spelled in this binding, with their spans.
+    after: Vec<KeySeg>,
+}
+
+/// A binding replaced by one binding per target role.
+#[derive(Debug, Clone)]
+struct Replacement {
+    binding: ast::AttrpathValue,
+    /// (target path, `.rest = value;`) per generated binding.
+    lines: Vec<String>,
+}
+
 /// Per-instance planning state.
 struct Work<'a> {
     instance: &'a LegacyInstance,
@@ -168,10 +195,10 @@ struct Work<'a> {
     /// Literal machine lists per role (`None`: not a literal list).
     role_machines: BTreeMap<String, Option<Vec<String>>>,
     roles_with_tags: BTreeSet<String>,
-    /// `config` segments of instance-level config (renamed once the role is known).
-    instance_config: Vec<Span>,
-    /// (machine, span of `machines.<m>.config`) to rewrite once the role is known.
-    machine_config: Vec<(String, Span)>,
+    /// Instance-level and per-machine `config`, distributed once all roles are known.
+    config_parts: Vec<ConfigPart>,
+    /// Bindings replaced as a whole (a config part copied or split over roles).
+    replaced: Vec<Replacement>,
     blockers: Vec<Reason>,
     notes: Vec<String>,
     /// Line ranges deleted entirely (edits inside them are dropped).
@@ -267,8 +294,8 @@ fn analyse_instance<'a>(
         roles: BTreeSet::new(),
         role_machines: BTreeMap::new(),
         roles_with_tags: BTreeSet::new(),
-        instance_config: Vec::new(),
-        machine_config: Vec::new(),
+        config_parts: Vec::new(),
+        replaced: Vec::new(),
         blockers: Vec::new(),
         notes: Vec::new(),
         deleted: Vec::new(),
@@ -579,12 +606,17 @@ fn visit_binding(
                         machine_list_edits(work, v, text, &role, "tags");
                     }
                 }
-                Some("config") => {
-                    if let Some(span) = seg_span(2) {
-                        work.body.push(TextEdit::replace(span, "settings"));
-                    }
-                    check_settings_keys(work, &rel[3..], value.as_ref());
-                }
+                Some("config") => match (seg_span(2), own(2)) {
+                    (Some(span), Some(i)) => work.config_parts.push(ConfigPart {
+                        scope: Scope::Role(role.clone()),
+                        binding: binding.clone(),
+                        path_span: span,
+                        after: segs[i + 1..].to_vec(),
+                    }),
+                    // `roles.<r>.config` spelled by an enclosing binding: its
+                    // value holds settings keys, which stay as they are.
+                    _ => {}
+                },
                 Some(key @ ("extraModules" | "imports")) if rel.len() == 3 => {
                     if key == "imports"
                         && let Some(span) = seg_span(2)
@@ -601,13 +633,15 @@ fn visit_binding(
                 ),
             }
         }
-        Some("config") => {
-            match seg_span(0) {
-                Some(span) => work.instance_config.push(span),
-                None => work.block(ReasonKind::InstanceConfig, "instance `config` in an unexpected form", Some(binding_span)),
-            }
-            check_settings_keys(work, &rel[1..], value.as_ref());
-        }
+        Some("config") => match (seg_span(0), own(0)) {
+            (Some(span), Some(i)) => work.config_parts.push(ConfigPart {
+                scope: Scope::Instance,
+                binding: binding.clone(),
+                path_span: span,
+                after: segs[i + 1..].to_vec(),
+            }),
+            _ => work.block(ReasonKind::InstanceConfig, "instance `config` in an unexpected form", Some(binding_span)),
+        },
         Some("machines") => {
             let Some(machine) = rel.get(1).cloned() else {
                 return recurse(work, &rel);
@@ -616,8 +650,12 @@ fn visit_binding(
                 Some("config") => match (own(0), own(2)) {
                     (Some(first), Some(last)) => {
                         let span = Span::new(usize::from(segs[first].range.start()), usize::from(segs[last].range.end()));
-                        work.machine_config.push((machine, span));
-                        check_settings_keys(work, &rel[3..], value.as_ref());
+                        work.config_parts.push(ConfigPart {
+                            scope: Scope::Machine(machine),
+                            binding: binding.clone(),
+                            path_span: span,
+                            after: segs[last + 1..].to_vec(),
+                        });
                     }
                     _ => work.block(ReasonKind::MachineConfig,
                         "per-machine `config` written as a nested set is not migrated yet; write it as `machines.<name>.config = …;`",
@@ -664,35 +702,6 @@ fn visit_binding(
 fn note(work: &mut Work<'_>, text: &str) {
     if !work.notes.iter().any(|n| n == text) {
         work.notes.push(text.to_owned());
-    }
-}
-
-/// Refuses settings keys that the module table renames or drops (not mapped yet).
-fn check_settings_keys(work: &mut Work<'_>, after_config: &[String], value: Option<&ast::Expr>) {
-    let Some(module) = work.module else { return };
-    if module.renames.is_empty() && module.dropped.is_empty() {
-        return;
-    }
-    let mut paths = Vec::new();
-    collect_key_paths(after_config.to_vec(), value, &mut paths);
-    for path in paths {
-        for (old, new) in &module.renames {
-            if pattern_matches(old, &path) {
-                work.block(ReasonKind::Settings, format!("setting `{}` is called `{new}` in the new module; renamed settings are not migrated yet", path.join(".")), None);
-            }
-        }
-        for dropped in &module.dropped {
-            if pattern_matches(dropped, &path) {
-                work.block(
-                    ReasonKind::Settings,
-                    format!(
-                        "setting `{}` has no counterpart in the new module",
-                        path.join(".")
-                    ),
-                    None,
-                );
-            }
-        }
     }
 }
 
@@ -890,57 +899,355 @@ fn resolve_roles(work: &mut Work<'_>) {
             }
         }
     }
-    if !work.instance_config.is_empty() {
-        if work.roles.len() == 1 {
-            let role = work.roles.iter().next().cloned().unwrap_or_default();
-            for span in work.instance_config.clone() {
-                work.body.push(TextEdit::replace(
+    for part in work.config_parts.clone() {
+        distribute(work, &part);
+    }
+}
+
+/// Roles that may receive a config part: every role for instance config, the
+/// roles a machine is listed in for machine config.
+fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>> {
+    let span = Some(part.path_span);
+    match &part.scope {
+        Scope::Role(role) => Some(vec![role.clone()]),
+        Scope::Instance => Some(work.roles.iter().cloned().collect()),
+        Scope::Machine(machine) => {
+            let explicit: Vec<String> = work
+                .role_machines
+                .iter()
+                .filter(|(_, list)| list.as_ref().is_some_and(|l| l.contains(machine)))
+                .map(|(role, _)| role.clone())
+                .collect();
+            let unknown: Vec<String> = work
+                .roles
+                .iter()
+                .filter(|r| {
+                    work.roles_with_tags.contains(*r)
+                        || matches!(work.role_machines.get(*r), Some(None))
+                })
+                .filter(|r| !explicit.contains(r))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                work.block(
+                    ReasonKind::MachineConfig,
+                    format!(
+                        "machine `{machine}` has `config` and may be a member of role(s) {} through tags or a computed list; which role's settings it belongs to is not decided yet",
+                        unknown.join(", ")
+                    ),
                     span,
-                    format!("roles.{}.settings", nix_attr(&role)),
-                ));
+                );
+                return None;
             }
+            if explicit.is_empty() {
+                work.block(
+                    ReasonKind::MachineConfig,
+                    format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
+                    span,
+                );
+                return None;
+            }
+            Some(explicit)
+        }
+    }
+}
+
+/// The settings path of `role` for a config part.
+fn target_path(scope: &Scope, role: &str) -> String {
+    match scope {
+        Scope::Role(_) => "settings".to_owned(),
+        Scope::Instance => format!("roles.{}.settings", nix_attr(role)),
+        Scope::Machine(machine) => format!(
+            "roles.{}.machines.{}.settings",
+            nix_attr(role),
+            nix_attr(machine)
+        ),
+    }
+}
+
+/// Sends a config part to the roles that declare its keys: a rename when one role
+/// gets all of it, one copy per role otherwise. Settings keys the module renamed
+/// are renamed where their old path is spelled in one attribute path.
+fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
+    let Some(candidates) = candidate_roles(work, part) else {
+        return;
+    };
+    let module = work.module;
+    let value = part.binding.value();
+    let after: Vec<String> = part
+        .after
+        .iter()
+        .filter_map(|k| k.key.as_static().map(str::to_owned))
+        .collect();
+    if after.len() != part.after.len() {
+        work.block(
+            ReasonKind::Form,
+            "a computed attribute name in `config`",
+            Some(part.path_span),
+        );
+        return;
+    }
+    // The top-level settings entries: (key path, attrpath text, value text).
+    let entries: Vec<(Vec<String>, String, String)> = if after.is_empty() {
+        match value.clone().map(strip_parens) {
+            Some(ast::Expr::AttrSet(set)) if set.rec_token().is_none() => {
+                let mut out = Vec::new();
+                for entry in set.entries() {
+                    let ast::Entry::AttrpathValue(b) = entry else {
+                        work.block(
+                            ReasonKind::Form,
+                            "`inherit` inside `config`",
+                            Some(part.path_span),
+                        );
+                        return;
+                    };
+                    let (Some(path), Some(v)) = (b.attrpath(), b.value()) else {
+                        return;
+                    };
+                    let keys: Option<Vec<String>> = attrpath_keys(&path)
+                        .into_iter()
+                        .map(|k| k.key.as_static().map(str::to_owned))
+                        .collect();
+                    let Some(keys) = keys else {
+                        work.block(
+                            ReasonKind::Form,
+                            "a computed attribute name in `config`",
+                            Some(part.path_span),
+                        );
+                        return;
+                    };
+                    out.push((
+                        keys,
+                        path.syntax().text().to_string(),
+                        v.syntax().text().to_string(),
+                    ));
+                }
+                out
+            }
+            _ if candidates.len() == 1 => Vec::new(),
+            _ => {
+                work.block(
+                    ReasonKind::InstanceConfig,
+                    "`config` is not an attribute set literal, so its keys cannot be given to the roles that declare them",
+                    Some(part.path_span),
+                );
+                return;
+            }
+        }
+    } else {
+        vec![(after.clone(), String::new(), String::new())]
+    };
+    // Which roles receive each entry.
+    let mut owners_of: Vec<Vec<String>> = Vec::new();
+    for (keys, _, _) in &entries {
+        let key = &keys[0];
+        let owners: Vec<String> = if candidates.len() == 1 {
+            candidates.clone()
         } else {
-            work.block(ReasonKind::InstanceConfig,
+            match module.and_then(|m| m.keys.get(key)) {
+                Some(declared) => candidates
+                    .iter()
+                    .filter(|r| declared.contains(r))
+                    .cloned()
+                    .collect(),
+                None => {
+                    work.block(
+                        ReasonKind::InstanceConfig,
+                        format!(
+                            "no role of `{}` is known to declare `{key}` (roles here: {}); add its owner to clan-migrate's module table",
+                            work.instance.service,
+                            candidates.join(", ")
+                        ),
+                        Some(part.path_span),
+                    );
+                    return;
+                }
+            }
+        };
+        if owners.is_empty() {
+            work.block(
+                ReasonKind::InstanceConfig,
                 format!(
-                    "instance-level `config` applied to every role ({}); which role's settings each key belongs to is not decided yet",
-                    work.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+                    "`{key}` is declared by no role that receives this `config` ({})",
+                    candidates.join(", ")
                 ),
-                work.instance_config.first().copied(),
+                Some(part.path_span),
+            );
+            return;
+        }
+        owners_of.push(owners);
+    }
+    for (keys, _, _) in &entries {
+        check_dropped(work, module, keys);
+    }
+    let single_target = match owners_of.first() {
+        None => candidates.first().cloned(),
+        Some(first) if first.len() == 1 && owners_of.iter().all(|o| o == first) => {
+            first.first().cloned()
+        }
+        _ => None,
+    };
+    if let Some(role) = single_target {
+        // One role gets everything: rename in place.
+        work.body.push(TextEdit::replace(
+            part.path_span,
+            target_path(&part.scope, &role),
+        ));
+        rename_keys_in_place(work, module, part, &after, value.as_ref());
+        return;
+    }
+    // Several roles: one binding per (entry, owning role), copied verbatim.
+    let value_text = value
+        .map(|v| v.syntax().text().to_string())
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for ((keys, path_text, entry_value), owners) in entries.iter().zip(&owners_of) {
+        let renamed = module.and_then(|m| renamed_keys(m, keys));
+        for role in owners {
+            let target = target_path(&part.scope, role);
+            let rest = match (&renamed, after.is_empty()) {
+                (Some(new), _) => format!(
+                    "{}.{} = {};",
+                    target,
+                    nix_path(new),
+                    if after.is_empty() {
+                        entry_value
+                    } else {
+                        &value_text
+                    }
+                ),
+                (None, true) => format!("{target}.{path_text} = {entry_value};"),
+                (None, false) => {
+                    let first = usize::from(part.after[0].range.start());
+                    let last = usize::from(part.after[part.after.len() - 1].range.end());
+                    let binding_start = usize::from(part.binding.syntax().text_range().start());
+                    let text = part.binding.syntax().text().to_string();
+                    format!(
+                        "{target}.{} = {value_text};",
+                        &text[first - binding_start..last - binding_start]
+                    )
+                }
+            };
+            lines.push(rest);
+        }
+    }
+    if has_comment(part.binding.syntax()) {
+        work.block(
+            ReasonKind::InstanceConfig,
+            "the `config` to split between roles contains comments, which would have no place in the copies",
+            Some(part.path_span),
+        );
+        return;
+    }
+    work.replaced.push(Replacement {
+        binding: part.binding.clone(),
+        lines,
+    });
+}
+
+fn has_comment(node: &SyntaxNode) -> bool {
+    node.descendants_with_tokens()
+        .any(|e| e.kind() == SyntaxKind::TOKEN_COMMENT)
+}
+
+fn nix_path(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| nix_attr(k))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The new key path for a legacy settings path the module renames (`*`-free patterns).
+fn renamed_keys(module: &ModuleInfo, keys: &[String]) -> Option<Vec<String>> {
+    module.renames.iter().find_map(|(old, new)| {
+        let old: Vec<&str> = old.split('.').collect();
+        (!old.contains(&"*")
+            && old.len() <= keys.len()
+            && old.iter().zip(keys).all(|(a, b)| a == b))
+        .then(|| {
+            let mut out: Vec<String> = new.split('.').map(str::to_owned).collect();
+            out.extend(keys[old.len()..].iter().cloned());
+            out
+        })
+    })
+}
+
+/// Applies key renames inside a config part that keeps its place (rename mode).
+fn rename_keys_in_place(
+    work: &mut Work<'_>,
+    module: Option<&ModuleInfo>,
+    part: &ConfigPart,
+    after: &[String],
+    value: Option<&ast::Expr>,
+) {
+    let Some(module) = module else { return };
+    if !after.is_empty() {
+        if let Some(new) = renamed_keys(module, after) {
+            let span = Span::new(
+                usize::from(part.after[0].range.start()),
+                usize::from(part.after[part.after.len() - 1].range.end()),
+            );
+            work.body.push(TextEdit::replace(span, nix_path(&new)));
+            return;
+        }
+    }
+    let mut paths = Vec::new();
+    collect_key_paths(after.to_vec(), value, &mut paths);
+    // Top-level entries of a set value whose attribute path spells a renamed key.
+    let mut handled: Vec<Vec<String>> = Vec::new();
+    if after.is_empty()
+        && let Some(ast::Expr::AttrSet(set)) = value.cloned().map(strip_parens)
+    {
+        for entry in set.attrpath_values() {
+            let Some(path) = entry.attrpath() else {
+                continue;
+            };
+            let keys: Option<Vec<String>> = attrpath_keys(&path)
+                .into_iter()
+                .map(|k| k.key.as_static().map(str::to_owned))
+                .collect();
+            if let Some(keys) = keys
+                && let Some(new) = renamed_keys(module, &keys)
+            {
+                work.body.push(TextEdit::replace(
+                    Span::from(path.syntax().text_range()),
+                    nix_path(&new),
+                ));
+                handled.push(keys);
+            }
+        }
+    }
+    for path in paths {
+        check_dropped(work, Some(module), &path);
+        let unhandled =
+            renamed_keys(module, &path).is_some() && !handled.iter().any(|h| path.starts_with(h));
+        let wildcard = module
+            .renames
+            .keys()
+            .any(|old| old.contains('*') && pattern_matches(old, &path));
+        if unhandled || wildcard {
+            work.block(
+                ReasonKind::Settings,
+                format!("setting `{}` is renamed in the new module, and it is not spelled as one attribute path that can be renamed", path.join(".")),
+                Some(part.path_span),
             );
         }
     }
-    for (machine, span) in work.machine_config.clone() {
-        let explicit: Vec<&String> = work
-            .role_machines
-            .iter()
-            .filter(|(_, list)| list.as_ref().is_some_and(|l| l.contains(&machine)))
-            .map(|(role, _)| role)
-            .collect();
-        let unknown_membership: Vec<&String> = work
-            .roles
-            .iter()
-            .filter(|r| {
-                work.roles_with_tags.contains(*r)
-                    || matches!(work.role_machines.get(*r), Some(None))
-            })
-            .filter(|r| !explicit.contains(r))
-            .collect();
-        match (explicit.as_slice(), unknown_membership.is_empty()) {
-            ([role], true) => {
-                let role = (*role).clone();
-                work.body.push(TextEdit::replace(
-                    span,
-                    format!("roles.{}.machines.{}.settings", nix_attr(&role), nix_attr(&machine)),
-                ));
-            }
-            ([], _) if unknown_membership.is_empty() => work.block(ReasonKind::MachineConfig,
-                format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
-                Some(span),
-            ),
-            _ => work.block(ReasonKind::MachineConfig,
-                format!("machine `{machine}` has `config` but may be a member of several roles; which role's settings it belongs to is not decided yet"),
-                Some(span),
-            ),
+}
+
+/// Refuses settings the new module does not have.
+fn check_dropped(work: &mut Work<'_>, module: Option<&ModuleInfo>, path: &[String]) {
+    let Some(module) = module else { return };
+    for dropped in &module.dropped {
+        if pattern_matches(dropped, path) {
+            work.block(
+                ReasonKind::Settings,
+                format!(
+                    "setting `{}` has no counterpart in the new module",
+                    path.join(".")
+                ),
+                None,
+            );
         }
     }
 }
@@ -1221,8 +1528,35 @@ fn instance_edits(work: &Work<'_>, text: &str, style: &Style, ctx: &FileContext)
         let span = Span::new(usize::from(replace_from), usize::from(inst.range.end()));
         let first = usize::from(c.segs[0].range.start());
         let head = format!("{}{replacement}", &text[first..span.start]);
-        edits.push(TextEdit::replace(span, replacement));
+        let replaced = work
+            .replaced
+            .iter()
+            .any(|r| r.binding.syntax() == c.node.syntax());
+        if !replaced {
+            edits.push(TextEdit::replace(span, replacement));
+        }
         heads.push((first, head, c));
+    }
+    for replacement in &work.replaced {
+        let span = Span::from(replacement.binding.syntax().text_range());
+        // A contributor's copies keep its (renamed) path in front.
+        let prefix = heads
+            .iter()
+            .find(|(_, _, c)| c.node.syntax() == replacement.binding.syntax())
+            .map(|(_, head, _)| format!("{head}."))
+            .unwrap_or_default();
+        let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let separator = if text[line_start..span.start].trim().is_empty() {
+            format!("{}{}", style.eol, &text[line_start..span.start])
+        } else {
+            " ".to_owned()
+        };
+        let lines: Vec<String> = replacement
+            .lines
+            .iter()
+            .map(|l| format!("{prefix}{l}"))
+            .collect();
+        edits.push(TextEdit::replace(span, lines.join(&separator)));
     }
     edits.push(module_insertion(work, text, style, ctx, &heads));
     edits

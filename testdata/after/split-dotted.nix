@@ -2,11 +2,12 @@
 clan-core.lib.clan {
   inherit self;
   meta.name = "split";
-  inventory.services.borgbackup.nightly.roles.client.machines = [ "laptop" "desktop" ];
-  inventory.services.borgbackup.nightly.roles.server.machines = [ "nas" ];
-  inventory.services.borgbackup.nightly.roles.server.config.directory = "/srv/borgbackup";
+  inventory.instances.borgbackup-nightly.module.name = "borgbackup";
+  inventory.instances.borgbackup-nightly.roles.client.machines = { laptop = { }; desktop = { }; };
+  inventory.instances.borgbackup-nightly.roles.server.machines = { nas = { }; };
+  inventory.instances.borgbackup-nightly.roles.server.settings.directory = "/srv/borgbackup";
 
-  inventory.services.borgbackup.nightly.config = {
+  inventory.instances.borgbackup-nightly.roles.client.settings = {
     destinations.nas.repo = "borg@nas:/srv/borgbackup/laptop";
   };
 }

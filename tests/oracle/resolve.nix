@@ -5,14 +5,15 @@
 #   { "<instance name>" = {
 #       module = "<clan.service module>";
 #       tags = { <role> = [ <tag> ... ]; };
-#       machines = { <machine> = { roles = [ ... ]; settings = { ... }; extraModules = [ ... ]; }; };
+#       machines = { <machine> = { <role> = { settings = { ... }; extraModules = [ ... ]; }; }; };
 #     }; }
 #
 # Legacy instances are named `<service>-<instance>` and their module is mapped
 # through clan-migrate's module table (src/inventory/modules.toml). A machine's
-# settings are what it receives: legacy `config` (instance) + `machines.<m>.config`
-# + `roles.<r>.config` of each of its roles; new `roles.<r>.settings` +
-# `roles.<r>.machines.<m>.settings` of each of its roles.
+# settings are given per role it has: legacy configs all land in one namespace
+# (`config` + `machines.<m>.config` + `roles.<r>.config` of each of its roles,
+# keys renamed per the table), of which a role sees the keys it declares (`keys`
+# in the table); new: `roles.<r>.settings` + `roles.<r>.machines.<m>.settings`.
 #
 # Usage: nix-instantiate --eval --strict --json tests/oracle/resolve.nix \
 #          --arg file /abs/x.nix --argstr clanDir /abs/clan [--arg asInventory true]
@@ -120,7 +121,35 @@ let
         extraModules = map modulePath (role.extraModules or [ ]);
       }) (inst.roles or { });
 
-  normalForm = { module, roles, instanceSettings }:
+  # What role `r` of module `svc` sees of a legacy config: the keys its interface
+  # declares (`keys` in the module table); keys the table does not list count
+  # for every role.
+  ownedBy = svc: r: attrs:
+    let keys = (table.${svc} or { }).keys or { }; in
+    if !(isAttrs attrs) then attrs
+    else removeAttrs attrs (filter (k: hasAttr k keys && !(elem r keys.${k})) (attrNames attrs));
+
+  # Legacy key renames (`moon.stableEndpoints` -> `stableEndpoints`), for plain paths.
+  renamed = svc: attrs:
+    let
+      renames = (table.${svc} or { }).renames or { };
+      getPath = path: v: if path == [ ] then v else if isAttrs v && hasAttr (head path) v then getPath (builtins.tail path) v.${head path} else null;
+      dropPath = path: v:
+        if length path == 1 then removeAttrs v [ (head path) ]
+        else if isAttrs v && hasAttr (head path) v then
+          (let rest = dropPath (builtins.tail path) v.${head path}; in
+           if rest == { } then removeAttrs v [ (head path) ] else v // { ${head path} = rest; })
+        else v;
+      setPath = path: value: if path == [ ] then value else { ${head path} = setPath (builtins.tail path) value; };
+      apply = v: old:
+        let path = builtins.filter isString (builtins.split "[.]" old); value = getPath path v; in
+        if value == null || elem "*" path then v
+        else deepMerge (dropPath path v) (setPath (filter isString (builtins.split "[.]" renames.${old})) value);
+    in
+    if isAttrs attrs then foldl' apply attrs (attrNames renames) else attrs;
+
+  # Per member machine and role: the settings that role receives, and its extraModules.
+  normalForm = { module, roles, roleSettings }:
     let
       allMembers = unique (concatMap (r: roles.${r}.members) (attrNames roles));
       rolesOf = m: filter (r: elem m roles.${r}.members) (attrNames roles);
@@ -130,34 +159,48 @@ let
       tags = mapAttrs (_: r: r.tags) roles;
       machines = listToAttrs (map (m: {
         name = m;
-        value = {
-          roles = rolesOf m;
-          settings = mergeAll ([ instanceSettings ]
-            ++ map (r: roles.${r}.settings) (rolesOf m)
-            ++ unique (map (r: roles.${r}.machineSettings m) (rolesOf m)));
-          extraModules = unique (concatMap (r: roles.${r}.extraModules) (rolesOf m));
-        };
+        value = listToAttrs (map (r: {
+          name = r;
+          value = {
+            settings = roleSettings m r (rolesOf m);
+            extraModules = roles.${r}.extraModules;
+          };
+        }) (rolesOf m));
       }) allMembers);
     };
 
   legacy = concatMap (svc:
     map (instName:
-      let inst = inventory.services.${svc}.${instName}; in {
+      let
+        inst = inventory.services.${svc}.${instName};
+        roles = legacyRoles inst;
+        info = table.${svc} or { };
+      in {
         name = "${svc}-${instName}";
         value = normalForm {
-          module = if table ? ${svc} then table.${svc}.new_name or svc else svc;
-          roles = legacyRoles inst;
-          instanceSettings = inst.config or { };
+          module = info.new_name or svc;
+          inherit roles;
+          # Legacy: one `clan.<svc>` namespace per machine (instance + machine +
+          # the configs of all its roles); each role reads the keys it declares.
+          roleSettings = m: r: allRoles:
+            mergeAll [
+              (info.set or { })
+              (renamed svc (ownedBy svc r (mergeAll ([ (inst.config or { }) (roles.${r}.machineSettings m) ]
+                ++ map (r': roles.${r'}.settings) allRoles))))
+            ];
         };
       }) (attrNames inventory.services.${svc})) (attrNames (inventory.services or { }));
 
   new = map (name:
-    let inst = inventory.instances.${name}; in {
+    let
+      inst = inventory.instances.${name};
+      roles = newRoles inst;
+    in {
       inherit name;
       value = normalForm {
         module = inst.module.name or name;
-        roles = newRoles inst;
-        instanceSettings = { };
+        inherit roles;
+        roleSettings = m: r: _: mergeAll [ roles.${r}.settings (roles.${r}.machineSettings m) ];
       };
     }) (attrNames (inventory.instances or { }));
 in
