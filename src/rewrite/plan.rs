@@ -606,17 +606,18 @@ fn visit_binding(
                         machine_list_edits(work, v, text, &role, "tags");
                     }
                 }
-                Some("config") => match (seg_span(2), own(2)) {
-                    (Some(span), Some(i)) => work.config_parts.push(ConfigPart {
-                        scope: Scope::Role(role.clone()),
-                        binding: binding.clone(),
-                        path_span: span,
-                        after: segs[i + 1..].to_vec(),
-                    }),
-                    // `roles.<r>.config` spelled by an enclosing binding: its
-                    // value holds settings keys, which stay as they are.
-                    _ => {}
-                },
+                Some("config") => {
+                    // The `config` value is never walked into, so the binding
+                    // that spells `config` is this one.
+                    if let (Some(span), Some(i)) = (seg_span(2), own(2)) {
+                        work.config_parts.push(ConfigPart {
+                            scope: Scope::Role(role.clone()),
+                            binding: binding.clone(),
+                            path_span: span,
+                            after: segs[i + 1..].to_vec(),
+                        });
+                    }
+                }
                 Some(key @ ("extraModules" | "imports")) if rel.len() == 3 => {
                     if key == "imports"
                         && let Some(span) = seg_span(2)
@@ -1181,15 +1182,15 @@ fn rename_keys_in_place(
     value: Option<&ast::Expr>,
 ) {
     let Some(module) = module else { return };
-    if !after.is_empty() {
-        if let Some(new) = renamed_keys(module, after) {
-            let span = Span::new(
-                usize::from(part.after[0].range.start()),
-                usize::from(part.after[part.after.len() - 1].range.end()),
-            );
-            work.body.push(TextEdit::replace(span, nix_path(&new)));
-            return;
-        }
+    if !after.is_empty()
+        && let Some(new) = renamed_keys(module, after)
+    {
+        let span = Span::new(
+            usize::from(part.after[0].range.start()),
+            usize::from(part.after[part.after.len() - 1].range.end()),
+        );
+        work.body.push(TextEdit::replace(span, nix_path(&new)));
+        return;
     }
     let mut paths = Vec::new();
     collect_key_paths(after.to_vec(), value, &mut paths);
