@@ -10,6 +10,7 @@ use crate::check::{self, Input, Options};
 use crate::fix::{self, FixReport, Status};
 use crate::lints::{Fixability, RULES, find_rule};
 use crate::report::{self, Format};
+use crate::rewrite::plan::Outcome;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -240,6 +241,7 @@ fn run_fix(
             }
         }
         if matches!(output.format, Format::Human | Format::Concise) {
+            write_migration_notes(&fixed, &mut err)?;
             let mut remaining = remaining_report(&fixed, write);
             remaining.errors.clear(); // printed above
             report::concise::render_with_help(&remaining, &mut err)?;
@@ -250,6 +252,37 @@ fn run_fix(
     }
     // For `fix -` the output is the fix: only what remains counts.
     Ok(fixed.exit_code(write || matches!(input, Input::Stdin { .. })))
+}
+
+/// What a user must know about instances that were migrated (vars that move,
+/// names that become permanent, dropped metadata).
+fn write_migration_notes(fixed: &FixReport, err: &mut dyn Write) -> io::Result<()> {
+    for file in &fixed.report.files {
+        let changed = fixed.files.iter().any(|f| {
+            f.path == file.source.path && matches!(f.status, Status::Pending | Status::Written)
+        });
+        if !changed {
+            continue;
+        }
+        for instance in file
+            .plan
+            .instances
+            .iter()
+            .filter(|i| i.outcome == Outcome::Migrated)
+        {
+            for note in &instance.notes {
+                writeln!(
+                    err,
+                    "{}: note: `{}.{}` -> `{}`: {note}",
+                    file.source.path.display(),
+                    instance.service,
+                    instance.instance,
+                    instance.new_name
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A report holding only the findings that remain after a fix.

@@ -389,37 +389,30 @@ fn check_module(work: &mut Work<'_>) {
         );
         return;
     };
-    let note = module
+    let note_suffix = module
         .note
         .as_deref()
         .map(|n| format!("; {n}"))
         .unwrap_or_default();
     match module.status {
         Status::Migrated | Status::Renamed => {
-            if !module.set.is_empty() {
-                work.block(ReasonKind::Module,
-                    format!(
-                        "`{service}` becomes `{}` with extra settings ({}), which is not done automatically yet{note}",
-                        module.target_name(&service),
-                        module.set.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                    None,
-                );
+            if let Some(text) = &module.note {
+                note(work, text);
             }
         }
         Status::Option => work.block(ReasonKind::Module,
             format!(
-                "`{service}` is now a NixOS option, not a service: delete the instance and set `{}` on its machines{note}",
+                "`{service}` is now a NixOS option, not a service: delete the instance and set `{}` on its machines{note_suffix}",
                 module.option.as_deref().unwrap_or("the option")
             ),
             None,
         ),
         Status::Removed => work.block(ReasonKind::Module,
-            format!("`{service}` was removed from clan-core and has no clan.service counterpart{note}"),
+            format!("`{service}` was removed from clan-core and has no clan.service counterpart{note_suffix}"),
             None,
         ),
         Status::Redesigned => work.block(ReasonKind::Module,
-            format!("`{service}` was redesigned as a clan.service and cannot be migrated mechanically{note}"),
+            format!("`{service}` was redesigned as a clan.service and cannot be migrated mechanically{note_suffix}"),
             None,
         ),
     }
@@ -1599,11 +1592,25 @@ fn module_insertion(
         ),
         None => String::new(),
     };
-    let binding_text = if module_value.is_empty() {
+    let mut bindings = vec![if module_value.is_empty() {
         format!("module.name = {};", nix_string(module_name))
     } else {
         format!("module = {module_value};")
-    };
+    }];
+    // Settings the new module needs that the legacy module implied.
+    if let Some(module) = work.module {
+        for role in module.roles.iter().filter(|r| work.roles.contains(*r)) {
+            for (key, value) in &module.set {
+                if let Some(value) = nix_literal(value) {
+                    bindings.push(format!(
+                        "roles.{}.settings.{} = {value};",
+                        nix_attr(role),
+                        nix_attr(key)
+                    ));
+                }
+            }
+        }
+    }
     // Inside the first body `{ … }` that is the instance's own value.
     for (_, _, c) in heads {
         if c.inst_idx + 1 != c.segs.len() {
@@ -1631,9 +1638,14 @@ fn module_insertion(
                         style.indent_unit
                     )
                 });
-            return TextEdit::insert(line_end, format!("{indent}{binding_text}{}", style.eol));
+            let lines: String = bindings
+                .iter()
+                .map(|b| format!("{indent}{b}{}", style.eol))
+                .collect();
+            return TextEdit::insert(line_end, lines);
         }
-        return TextEdit::insert(after, format!(" {binding_text}"));
+        let inline: String = bindings.iter().map(|b| format!(" {b}")).collect();
+        return TextEdit::insert(after, inline);
     }
     // Otherwise a new binding before the first contributor.
     let Some((start, head, _)) = heads.iter().min_by_key(|(s, _, _)| *s) else {
@@ -1642,12 +1654,24 @@ fn module_insertion(
     let indent = line_indent(text, *start);
     let line_start = text[..*start].rfind('\n').map_or(0, |i| i + 1);
     if text[line_start..*start].trim().is_empty() {
-        TextEdit::insert(
-            line_start,
-            format!("{indent}{head}.{binding_text}{}", style.eol),
-        )
+        let lines: String = bindings
+            .iter()
+            .map(|b| format!("{indent}{head}.{b}{}", style.eol))
+            .collect();
+        TextEdit::insert(line_start, lines)
     } else {
-        TextEdit::insert(*start, format!("{head}.{binding_text} "))
+        let inline: String = bindings.iter().map(|b| format!("{head}.{b} ")).collect();
+        TextEdit::insert(*start, inline)
+    }
+}
+
+/// A TOML scalar from the module table as a Nix literal.
+fn nix_literal(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(nix_string(s)),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        _ => None,
     }
 }
 

@@ -8,7 +8,9 @@
       roles.default.settings.user = "alice";
     };
   };
-  flake.clan.inventory.services.root-password.default = {
+  flake.clan.inventory.instances.root-password-default = {
+    module.name = "users";
+    roles.default.settings.user = "root";
     roles.default.tags = [ "all" ];
   };
 }
