@@ -20,6 +20,8 @@ pub struct FileAnalysis {
     pub syntax_error: bool,
     /// What `fix` would do to the file.
     pub plan: Plan,
+    /// Instance names this file defines or would generate, with their offsets.
+    pub names: Vec<(String, usize)>,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -59,6 +61,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     let suppressions = suppress::collect(&root, source);
     FileAnalysis {
         findings: suppress::apply(findings, &suppressions, source),
+        names: instance_names(&facts),
         imports: facts.imports,
         syntax_error: false,
         plan,
@@ -76,8 +79,22 @@ fn analyze_json(source: &SourceFile) -> FileAnalysis {
             let facts: LegacyFacts = legacy_json::detect(&root);
             FileAnalysis {
                 findings: lints::legacy_findings(&facts, source.kind, &Plan::default()),
+                names: instance_names(&facts),
                 ..FileAnalysis::default()
             }
         }
     }
+}
+
+/// Names of existing instances and the names legacy instances would get.
+fn instance_names(facts: &LegacyFacts) -> Vec<(String, usize)> {
+    let existing = facts
+        .new_instances
+        .iter()
+        .filter_map(|i| Some((i.name.clone(), i.bindings.first()?.label.start)));
+    let generated = facts.instances.iter().filter_map(|i| {
+        let name = crate::inventory::naming::default_instance_name(&i.service, &i.instance);
+        Some((name, i.bindings.first()?.label.start))
+    });
+    existing.chain(generated).collect()
 }

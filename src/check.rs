@@ -114,6 +114,7 @@ fn file_context(path: &Path, options: &Options, flakes: &mut FlakeLookup) -> Fil
             .clone()
             .or_else(|| flake.and_then(|(_, input)| input)),
         tags_as_attrs: options.tags_as_attrs,
+        taken_elsewhere: Vec::new(),
     }
 }
 
@@ -211,6 +212,7 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         }
     }
     follow_imports(&mut entries, &mut report.errors);
+    share_names_within_clans(&mut entries, &mut report.errors);
 
     report.files_scanned = entries.len();
     for entry in entries {
@@ -263,6 +265,64 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             let context = entries[target].context.clone();
             entries[target] = Entry::new(source, mounts, context);
             pending.push(target);
+        }
+    }
+}
+
+/// Instance names must be unique across the files of one clan (the directory of
+/// its `flake.nix`). Each file that uses a name another file of its clan also
+/// uses is planned again, knowing the other definitions.
+fn share_names_within_clans(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
+    let mut by_clan: HashMap<PathBuf, Vec<(String, usize, usize)>> = HashMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(clan) = entry.context.clan_dir.clone() else {
+            continue;
+        };
+        for (name, offset) in &entry.analysis.names {
+            by_clan
+                .entry(clan.clone())
+                .or_default()
+                .push((name.clone(), i, *offset));
+        }
+    }
+    for names in by_clan.values() {
+        for i in names
+            .iter()
+            .map(|(_, i, _)| *i)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let mine: Vec<&String> = names
+                .iter()
+                .filter(|(_, j, _)| *j == i)
+                .map(|(n, _, _)| n)
+                .collect();
+            let mut taken: Vec<(String, PathBuf, usize)> = Vec::new();
+            for (name, j, offset) in names {
+                if *j != i && mine.contains(&name) {
+                    let line = match read_source(&entries[*j].path) {
+                        Ok(source) => source.position(*offset).line,
+                        Err(_) => 0,
+                    };
+                    taken.push((name.clone(), entries[*j].path.clone(), line));
+                }
+            }
+            if taken.is_empty() {
+                continue;
+            }
+            let source = match entries[i].source.take() {
+                Some(source) => source,
+                None => match read_source(&entries[i].path) {
+                    Ok(source) => source,
+                    Err(failure) => {
+                        errors.push(failure);
+                        continue;
+                    }
+                },
+            };
+            let mut context = entries[i].context.clone();
+            context.taken_elsewhere = taken;
+            let mounts = entries[i].mounts.clone();
+            entries[i] = Entry::new(source, mounts, context);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Legacy `services` in an `inventory.json` (the file the clan CLI writes).
 
 use super::{
-    EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, Span, UnmigratableForm,
+    EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, NewInstance, Span, UnmigratableForm,
     UnmigratableReason,
 };
 use crate::inventory::naming::nix_attr_path;
@@ -10,6 +10,22 @@ use crate::json_tree::{JsonMember, JsonNode, JsonValue};
 /// Detects legacy instances in a parsed `inventory.json`.
 pub fn detect(root: &JsonNode) -> LegacyFacts {
     let mut facts = LegacyFacts::default();
+    for instance in root
+        .get("instances")
+        .map(|i| i.value.members())
+        .unwrap_or_default()
+    {
+        facts.new_instances.push(NewInstance {
+            name: instance.key.clone(),
+            bindings: vec![InstanceBinding {
+                binding: member_span(instance),
+                label: key_span(instance),
+                base: 1,
+                prefix_len: 1,
+                mount_len: 0,
+            }],
+        });
+    }
     let Some(services) = root.get("services") else {
         return facts;
     };

@@ -33,6 +33,9 @@ pub struct FileContext {
     pub module_input: Option<String>,
     /// Write `roles.<r>.tags` as attribute sets instead of keeping lists.
     pub tags_as_attrs: bool,
+    /// Instance names (existing or generated) in other files of the same clan:
+    /// (name, file, line).
+    pub taken_elsewhere: Vec<(String, PathBuf, usize)>,
 }
 
 /// Why an instance is left as it is.
@@ -229,7 +232,7 @@ pub fn plan(
         .map(|instance| analyse_instance(instance, root, text, ctx))
         .collect();
 
-    check_names(&mut works, facts);
+    check_names(&mut works, facts, ctx);
     let containers = containers(&works, root);
     block_shared_containers(&mut works, &containers, text);
 
@@ -1249,7 +1252,7 @@ fn check_dropped(work: &mut Work<'_>, module: Option<&ModuleInfo>, path: &[Strin
 // ---------------------------------------------------------------------------
 // Names
 
-fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
+fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
     let generated: Vec<String> = works.iter().map(|w| w.new_name.clone()).collect();
     for (i, work) in works.iter_mut().enumerate() {
         let existing = facts.new_instances.iter().find(|n| n.name == work.new_name);
@@ -1258,6 +1261,21 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts) {
                 ReasonKind::NameCollision,
                 format!("an instance named `{}` already exists", work.new_name),
                 Some(span),
+            );
+        }
+        if let Some((_, path, line)) = ctx
+            .taken_elsewhere
+            .iter()
+            .find(|(n, _, _)| *n == work.new_name)
+        {
+            work.block(
+                ReasonKind::NameCollision,
+                format!(
+                    "`{}` is also an instance name in {}:{line}, another file of this clan (settings are unique across files, so the definitions would conflict)",
+                    work.new_name,
+                    path.display()
+                ),
+                None,
             );
         }
         if generated
