@@ -130,6 +130,18 @@ mod tests {
         let facts = detect(&parse(r#"{"services": []}"#).unwrap());
         assert_eq!(facts.unmigratable.len(), 1);
         let facts = detect(&parse(r#"{"instances": {"a": {}}}"#).unwrap());
-        assert_eq!(facts, LegacyFacts::default());
+        assert!(
+            facts.instances.is_empty() && facts.empty.is_empty() && facts.unmigratable.is_empty()
+        );
+        let names: Vec<_> = facts
+            .new_instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["a"],
+            "existing instances are recorded for collision checks"
+        );
     }
 }
