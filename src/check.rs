@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use crate::analysis::{self, FileAnalysis};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
+use std::sync::Arc;
+
+use crate::config::ConfigLookup;
 use crate::inventory::flake::FlakeLookup;
+use crate::inventory::modules::ModuleTable;
 use crate::rewrite::plan::{FileContext, Plan};
 use crate::source::{FileKind, SourceFile};
 
@@ -99,22 +103,73 @@ pub fn run(input: &Input, options: &Options) -> Report {
     }
 }
 
+/// `path` relative to the working directory when it is below it (messages show
+/// paths the way the user named them).
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            path.strip_prefix(normalize(&cwd))
+                .ok()
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// Per-run caches of what lies around the files.
+#[derive(Default)]
+struct Surroundings {
+    flakes: FlakeLookup,
+    configs: ConfigLookup,
+    /// Invalid configurations already reported.
+    reported: Vec<PathBuf>,
+}
+
 /// The surroundings of a file that the rewrite depends on.
-fn file_context(path: &Path, options: &Options, flakes: &mut FlakeLookup) -> FileContext {
+fn file_context(
+    path: &Path,
+    options: &Options,
+    around: &mut Surroundings,
+    errors: &mut Vec<IoFailure>,
+) -> FileContext {
     let absolute = std::path::absolute(path).ok().map(|p| normalize(&p));
-    let flake = absolute
+    let dir = absolute
         .as_ref()
         .and_then(|p| p.parent())
-        .and_then(|dir| flakes.nearest(dir));
+        .map(Path::to_path_buf);
+    let flake = dir.as_ref().and_then(|d| around.flakes.nearest(d));
+    let config = dir.as_ref().and_then(|d| around.configs.nearest(d));
+    let (modules, config_error, config_input) = match config {
+        None => (Arc::new(ModuleTable::default()), None, None),
+        Some((_, Ok(table))) => {
+            let input = table.user.module_input.clone();
+            (table, None, input)
+        }
+        Some((config_path, Err(error))) => {
+            let shown = relative_to_cwd(&config_path);
+            if !around.reported.contains(&config_path) {
+                around.reported.push(config_path.clone());
+                errors.push(IoFailure {
+                    path: shown.clone(),
+                    message: error.message.clone(),
+                });
+            }
+            let message = format!("{} is invalid", shown.display());
+            (Arc::new(ModuleTable::default()), Some(message), None)
+        }
+    };
     FileContext {
         path: absolute,
         clan_dir: flake.as_ref().map(|(dir, _)| dir.clone()),
         module_input: options
             .module_input
             .clone()
+            .or(config_input)
             .or_else(|| flake.and_then(|(_, input)| input)),
         tags_as_attrs: options.tags_as_attrs,
         taken_elsewhere: Vec::new(),
+        modules,
+        config_error,
     }
 }
 
@@ -131,7 +186,12 @@ fn run_stdin(name: &Path, options: &Options) -> Report {
     match decode(name, bytes) {
         Err(failure) => report.errors.push(failure),
         Ok(source) => {
-            let context = file_context(name, options, &mut FlakeLookup::default());
+            let context = file_context(
+                name,
+                options,
+                &mut Surroundings::default(),
+                &mut report.errors,
+            );
             let mut entry = Entry::new(source.clone(), analysis::default_mounts_for(name), context);
             // `fix -` prints the input back even when there is nothing to change.
             entry.source = Some(source);
@@ -196,13 +256,13 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         ..Report::default()
     };
 
-    let mut flakes = FlakeLookup::default();
+    let mut around = Surroundings::default();
     let mut entries: Vec<Entry> = Vec::with_capacity(found.files.len());
     for path in &found.files {
         match read_source(path) {
             Err(failure) => report.errors.push(failure),
             Ok(source) => {
-                let context = file_context(path, options, &mut flakes);
+                let context = file_context(path, options, &mut around, &mut report.errors);
                 entries.push(Entry::new(
                     source,
                     analysis::default_mounts_for(path),

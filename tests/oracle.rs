@@ -41,6 +41,24 @@ fn clan_dir(file: &Path, unit_root: &Path) -> PathBuf {
     }
 }
 
+/// `--arg userTable /path` for the nearest clan-migrate.toml within the unit.
+fn user_table(file: &Path, unit_root: &Path) -> Vec<String> {
+    let mut dir = file.parent().unwrap().to_path_buf();
+    loop {
+        let candidate = dir.join("clan-migrate.toml");
+        if candidate.exists() {
+            return vec![
+                "--arg".into(),
+                "userTable".into(),
+                candidate.display().to_string(),
+            ];
+        }
+        if dir == unit_root || !dir.pop() {
+            return Vec::new();
+        }
+    }
+}
+
 /// The normal form as JSON, or the evaluation error.
 fn resolve(file: &Path, unit_root: &Path) -> Result<serde_json::Value, String> {
     let bytes = std::fs::read(file).unwrap();
@@ -56,6 +74,7 @@ fn resolve(file: &Path, unit_root: &Path) -> Result<serde_json::Value, String> {
         .arg("--argstr")
         .arg("clanDir")
         .arg(clan_dir(file, unit_root))
+        .args(user_table(file, unit_root))
         .args(["--arg", "asInventory"])
         .arg(if file.file_name().is_some_and(|n| n == "inventory.nix") {
             "true"

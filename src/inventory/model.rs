@@ -13,7 +13,7 @@ use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
-use super::modules::{ModuleInfo, lookup};
+use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, NewInstance};
 use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
@@ -88,11 +88,12 @@ pub fn instances(
     root: &SyntaxNode,
     facts: &LegacyFacts,
     paths: &Paths,
+    table: &ModuleTable,
 ) -> Vec<(String, Result<Instance, String>)> {
     let mut out = Vec::new();
     for legacy in &facts.instances {
         let name = default_instance_name(&legacy.service, &legacy.instance);
-        out.push((name, legacy_instance(root, legacy, paths)));
+        out.push((name, legacy_instance(root, legacy, paths, table)));
     }
     for new in &facts.new_instances {
         out.push((new.name.clone(), new_instance(root, new, paths)));
@@ -173,9 +174,10 @@ fn legacy_instance(
     root: &SyntaxNode,
     legacy: &LegacyInstance,
     paths: &Paths,
+    table: &ModuleTable,
 ) -> Result<Instance, String> {
     let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
-    let info = lookup(&legacy.service);
+    let info = table.lookup(&legacy.service);
     let module = info.map_or(legacy.service.as_str(), |m| m.target_name(&legacy.service));
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
     for (name, role) in tree
@@ -578,7 +580,7 @@ mod tests {
         assert!(parse.errors().is_empty());
         let root = parse.syntax();
         let facts = legacy_nix::detect(&root, &[]);
-        instances(&root, &facts, &Paths::default())
+        instances(&root, &facts, &Paths::default(), &ModuleTable::default())
             .into_iter()
             .collect()
     }

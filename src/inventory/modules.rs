@@ -42,6 +42,10 @@ pub struct ModuleInfo {
     /// For `option`: what to set instead.
     #[serde(default)]
     pub option: Option<String>,
+    /// `module.input` to write for this module (e.g. `"self"` for a clan's own
+    /// module whose name shadows a clan-core one).
+    #[serde(default)]
+    pub input: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -68,9 +72,58 @@ fn table() -> &'static BTreeMap<String, ModuleInfo> {
     })
 }
 
-/// What clan-migrate knows about the legacy module `name`.
+/// What clan-migrate knows about the legacy module `name` (built-in table only).
 pub fn lookup(name: &str) -> Option<&'static ModuleInfo> {
     table().get(name)
+}
+
+/// A user's `clan-migrate.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Modules added to the table, or replacing a built-in entry.
+    #[serde(default)]
+    pub modules: BTreeMap<String, ModuleInfo>,
+    /// `module.input` to write for every migrated instance (unless the module sets its own).
+    #[serde(default)]
+    pub module_input: Option<String>,
+}
+
+/// The built-in table with a user's additions on top.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleTable {
+    pub user: UserConfig,
+}
+
+impl ModuleTable {
+    pub fn lookup(&self, name: &str) -> Option<&ModuleInfo> {
+        self.user.modules.get(name).or_else(|| lookup(name))
+    }
+}
+
+/// Parses a `clan-migrate.toml`; the error has the byte offset of the problem.
+pub fn parse_user_config(text: &str) -> Result<UserConfig, (usize, String)> {
+    let config: UserConfig = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        (offset, e.message().to_owned())
+    })?;
+    for (name, info) in &config.modules {
+        for owners in info.keys.values() {
+            if let Some(role) = owners.iter().find(|r| !info.roles.contains(r)) {
+                return Err((
+                    0,
+                    format!("module `{name}`: key owner `{role}` is not one of its roles"),
+                ));
+            }
+        }
+        if info.status == Status::Renamed && info.new_name.is_none() {
+            return Err((
+                0,
+                format!("module `{name}`: status \"renamed\" needs `new_name`"),
+            ));
+        }
+    }
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -103,5 +156,40 @@ mod tests {
         }
         assert_eq!(lookup("iwd").map(|m| m.target_name("iwd")), Some("wifi"));
         assert_eq!(lookup("sshd").map(|m| m.target_name("sshd")), Some("sshd"));
+    }
+
+    #[test]
+    fn user_config_extends_and_overrides_the_table() {
+        let config = parse_user_config(
+            r#"
+module_input = "clan-core"
+[modules.my-monitoring]
+status = "migrated"
+roles = ["agent", "server"]
+keys = { retention = ["server"] }
+[modules.admin]
+status = "migrated"
+roles = ["default"]
+input = "self"
+"#,
+        )
+        .unwrap();
+        let table = ModuleTable { user: config };
+        assert_eq!(
+            table.lookup("my-monitoring").map(|m| m.roles.len()),
+            Some(2)
+        );
+        assert_eq!(
+            table.lookup("admin").and_then(|m| m.input.as_deref()),
+            Some("self")
+        );
+        assert!(table.lookup("sshd").is_some(), "built-in entries remain");
+        let err = parse_user_config("[modules.x]\nstatus = \"bogus\"\n").unwrap_err();
+        assert!(err.1.contains("unknown variant"), "{err:?}");
+        let err = parse_user_config(
+            "[modules.x]\nstatus = \"migrated\"\nroles = [\"a\"]\nkeys = { k = [\"b\"] }\n",
+        )
+        .unwrap_err();
+        assert!(err.1.contains("not one of its roles"), "{err:?}");
     }
 }

@@ -16,7 +16,7 @@ use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
 use super::edit::TextEdit;
-use crate::inventory::modules::{self, ModuleInfo, Status};
+use crate::inventory::modules::{ModuleInfo, ModuleTable, Status};
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
 use crate::inventory::{LegacyFacts, LegacyInstance, Span};
 use crate::source::SourceFile;
@@ -36,6 +36,10 @@ pub struct FileContext {
     /// Instance names (existing or generated) in other files of the same clan:
     /// (name, file, line).
     pub taken_elsewhere: Vec<(String, PathBuf, usize)>,
+    /// The module table, with the nearest `clan-migrate.toml` on top.
+    pub modules: std::sync::Arc<ModuleTable>,
+    /// The nearest `clan-migrate.toml` is invalid: nothing is rewritten.
+    pub config_error: Option<String>,
 }
 
 /// Why an instance is left as it is.
@@ -78,6 +82,8 @@ pub enum ReasonKind {
     SharedDefinition,
     /// A form that needs evaluation or cannot be restructured.
     Form,
+    /// The nearest clan-migrate.toml is invalid.
+    Config,
 }
 
 impl ReasonKind {
@@ -92,6 +98,7 @@ impl ReasonKind {
             ReasonKind::NameCollision => "name collision",
             ReasonKind::SharedDefinition => "shares a set with an instance that is left",
             ReasonKind::Form => "form that needs evaluation",
+            ReasonKind::Config => "invalid clan-migrate.toml",
         }
     }
 }
@@ -190,7 +197,7 @@ struct Replacement {
 struct Work<'a> {
     instance: &'a LegacyInstance,
     new_name: String,
-    module: Option<&'static ModuleInfo>,
+    module: Option<&'a ModuleInfo>,
     contributors: Vec<Contributor>,
     /// Edits inside the instance (not the instance key itself).
     body: Vec<TextEdit>,
@@ -285,9 +292,9 @@ fn analyse_instance<'a>(
     instance: &'a LegacyInstance,
     root: &SyntaxNode,
     text: &str,
-    ctx: &FileContext,
+    ctx: &'a FileContext,
 ) -> Work<'a> {
-    let module = modules::lookup(&instance.service);
+    let module = ctx.modules.lookup(&instance.service);
     let mut work = Work {
         instance,
         new_name: default_instance_name(&instance.service, &instance.instance),
@@ -304,6 +311,13 @@ fn analyse_instance<'a>(
         deleted: Vec::new(),
     };
     check_module(&mut work);
+    if let Some(error) = &ctx.config_error {
+        work.block(
+            ReasonKind::Config,
+            format!("nothing is rewritten while {error}"),
+            None,
+        );
+    }
     if instance.inside_update {
         work.block(
             ReasonKind::Form,
@@ -1602,7 +1616,11 @@ fn module_insertion(
     let module_name = work.module.map_or(work.instance.service.as_str(), |m| {
         m.target_name(&work.instance.service)
     });
-    let module_value = match &ctx.module_input {
+    let input = work
+        .module
+        .and_then(|m| m.input.as_ref())
+        .or(ctx.module_input.as_ref());
+    let module_value = match input {
         Some(input) => format!(
             "{{ name = {}; input = {}; }}",
             nix_string(module_name),

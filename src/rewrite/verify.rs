@@ -40,16 +40,19 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         file.context.clan_dir.as_deref(),
     );
     let original = rnix::Root::parse(&source.text).syntax();
+    let table = &file.context.modules;
     let before = model::instances(
         &original,
         &legacy_nix::detect(&original, &file.mounts),
         &paths,
+        table,
     );
     let new_root = parse.syntax();
     let after = model::instances(
         &new_root,
         &legacy_nix::detect(&new_root, &file.mounts),
         &paths,
+        table,
     );
     if let Some(difference) = model::difference(&before, &after) {
         return Err(Refusal(format!(

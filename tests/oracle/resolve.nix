@@ -18,14 +18,16 @@
 # Usage: nix-instantiate --eval --strict --json tests/oracle/resolve.nix \
 #          --arg file /abs/x.nix --argstr clanDir /abs/clan [--arg asInventory true]
 # `asInventory`: the file's value is itself an inventory (a file named inventory.nix).
-{ file, clanDir, asInventory ? false }:
+# `userTable`: a clan-migrate.toml whose `[modules.*]` extend the table.
+{ file, clanDir, asInventory ? false, userTable ? null }:
 let
   inherit (builtins)
     attrNames filter foldl' functionArgs intersectAttrs isAttrs isFunction isList isPath
     isString listToAttrs map mapAttrs sort lessThan elem concatMap any all length
     head fromTOML readFile toString hasAttr;
 
-  table = (fromTOML (readFile ../../src/inventory/modules.toml)).modules;
+  table = (fromTOML (readFile ../../src/inventory/modules.toml)).modules
+    // (if userTable == null then { } else (fromTOML (readFile userTable)).modules or { });
 
   deepMerge = a: b:
     if isAttrs a && isAttrs b then

@@ -1,0 +1,3 @@
+{
+  inventory.services.sshd.default.roles.server.tags = [ "all" ];
+}
