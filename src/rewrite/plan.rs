@@ -209,6 +209,9 @@ struct Work<'a> {
     config_parts: Vec<ConfigPart>,
     /// Bindings replaced as a whole (a config part copied or split over roles).
     replaced: Vec<Replacement>,
+    /// Every settings definition the rewrite produces: (target, key path,
+    /// value is an attribute-set literal, where).
+    settings_defs: Vec<(String, Vec<String>, bool, Span)>,
     blockers: Vec<Reason>,
     notes: Vec<String>,
     /// Line ranges deleted entirely (edits inside them are dropped).
@@ -306,6 +309,7 @@ fn analyse_instance<'a>(
         roles_with_tags: BTreeSet::new(),
         config_parts: Vec::new(),
         replaced: Vec::new(),
+        settings_defs: Vec::new(),
         blockers: Vec::new(),
         notes: Vec::new(),
         deleted: Vec::new(),
@@ -400,10 +404,8 @@ fn analyse_instance<'a>(
 fn check_module(work: &mut Work<'_>) {
     let service = work.instance.service.clone();
     let Some(module) = work.module else {
-        work.block(ReasonKind::Module,
-            format!("`{service}` is not a clan-core module known to clan-migrate (a custom module must be rewritten as a clan.service by its author)"),
-            None,
-        );
+        // Reported once the roles are known (`resolve_roles`), with the
+        // clan-migrate.toml entry that would describe the module.
         return;
     };
     let note_suffix = module
@@ -895,6 +897,19 @@ pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<Stri
 
 /// Decides where instance-level and per-machine config go, now that all roles are known.
 fn resolve_roles(work: &mut Work<'_>) {
+    if work.module.is_none() {
+        let service = work.instance.service.clone();
+        let roles: Vec<String> = work.roles.iter().map(|r| nix_string(r)).collect();
+        work.block(
+            ReasonKind::Module,
+            format!(
+                "`{service}` is not a module clan-migrate knows: a custom module must first be rewritten as a clan.service by its author; then describe it in clan-migrate.toml, e.g. `modules.{} = {{ status = \"migrated\", roles = [{}], input = \"self\" }}` (add `keys` when instances have `config`)",
+                nix_attr(&service),
+                roles.join(", ")
+            ),
+            None,
+        );
+    }
     if let Some(module) = work.module {
         for role in work.roles.clone() {
             if !module.roles.contains(&role) {
@@ -913,6 +928,7 @@ fn resolve_roles(work: &mut Work<'_>) {
     for part in work.config_parts.clone() {
         distribute(work, &part);
     }
+    check_settings_conflicts(work);
 }
 
 /// Roles that may receive a config part: every role for instance config, the
@@ -1065,9 +1081,11 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
                     work.block(
                         ReasonKind::InstanceConfig,
                         format!(
-                            "no role of `{}` is known to declare `{key}` (roles here: {}); add its owner to clan-migrate's module table",
+                            "no role of `{}` is known to declare `{key}` (roles here: {}); say which in clan-migrate.toml: `modules.{}.keys.{} = [ \"<role>\" ]`",
                             work.instance.service,
-                            candidates.join(", ")
+                            candidates.join(", "),
+                            nix_attr(&work.instance.service),
+                            nix_attr(key)
                         ),
                         Some(part.path_span),
                     );
@@ -1091,6 +1109,14 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
     for (keys, _, _) in &entries {
         check_dropped(work, module, keys);
     }
+    record_settings(
+        work,
+        part,
+        &candidates,
+        &entries,
+        &owners_of,
+        value.as_ref(),
+    );
     let single_target = match owners_of.first() {
         None => candidates.first().cloned(),
         Some(first) if first.len() == 1 && owners_of.iter().all(|o| o == first) => {
@@ -1154,6 +1180,89 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
         binding: part.binding.clone(),
         lines,
     });
+}
+
+/// Remembers which settings each target role gets from this part.
+fn record_settings(
+    work: &mut Work<'_>,
+    part: &ConfigPart,
+    candidates: &[String],
+    entries: &[(Vec<String>, String, String)],
+    owners_of: &[Vec<String>],
+    value: Option<&ast::Expr>,
+) {
+    let is_set =
+        |v: Option<&ast::Expr>| matches!(v.cloned().map(strip_parens), Some(ast::Expr::AttrSet(_)));
+    let target = |role: &str| match &part.scope {
+        Scope::Role(r) => format!("roles.{}.settings", nix_attr(r)),
+        scope => target_path(scope, role),
+    };
+    if entries.is_empty() {
+        // The whole value goes to the single candidate.
+        for role in candidates {
+            work.settings_defs
+                .push((target(role), Vec::new(), is_set(value), part.path_span));
+        }
+        return;
+    }
+    let entry_values: Vec<bool> = match value.cloned().map(strip_parens) {
+        Some(ast::Expr::AttrSet(set)) if part.after.is_empty() => set
+            .attrpath_values()
+            .map(|b| is_set(b.value().as_ref()))
+            .collect(),
+        _ => vec![is_set(value)],
+    };
+    for (i, ((keys, _, _), owners)) in entries.iter().zip(owners_of).enumerate() {
+        let literal = entry_values.get(i).copied().unwrap_or(false);
+        for role in owners {
+            work.settings_defs
+                .push((target(role), keys.clone(), literal, part.path_span));
+        }
+    }
+}
+
+/// Two parts that set the same setting (or one replaces what the other extends)
+/// would be two definitions; Nix and the module system reject that.
+fn check_settings_conflicts(work: &mut Work<'_>) {
+    let defs = work.settings_defs.clone();
+    for (i, (target, path, literal, span)) in defs.iter().enumerate() {
+        for (other_target, other_path, other_literal, other_span) in &defs[i + 1..] {
+            if target != other_target || span == other_span {
+                continue;
+            }
+            let (shorter, shorter_literal, longer) = if path.len() <= other_path.len() {
+                (path, *literal, other_path)
+            } else {
+                (other_path, *other_literal, path)
+            };
+            if !longer.starts_with(shorter) {
+                continue;
+            }
+            let equal = path.len() == other_path.len();
+            if equal && *literal && *other_literal {
+                continue; // two set literals merge one level (and the verifier checks the rest)
+            }
+            if !equal && shorter_literal {
+                continue;
+            }
+            let what = if shorter.is_empty() {
+                format!("`{target}`")
+            } else {
+                format!("`{target}.{}`", shorter.join("."))
+            };
+            let message = if !shorter_literal && shorter.is_empty() {
+                format!(
+                    "{what} is given as an expression and would have to be merged with other parts; merge them by hand into one attribute set"
+                )
+            } else {
+                format!(
+                    "{what} would be set twice (by two legacy `config` parts); legacy merged them, the new format needs one definition"
+                )
+            };
+            work.block(ReasonKind::InstanceConfig, message, Some(*other_span));
+            return;
+        }
+    }
 }
 
 fn has_comment(node: &SyntaxNode) -> bool {

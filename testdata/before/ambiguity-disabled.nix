@@ -1,0 +1,6 @@
+{
+  inventory.services.garage.default = {
+    enabled = false;
+    roles.default.machines = [ "storage" ];
+  };
+}

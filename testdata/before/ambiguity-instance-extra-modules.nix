@@ -1,0 +1,6 @@
+{
+  inventory.services.importer.base = {
+    roles.default.tags = [ "all" ];
+    extraModules = [ ./modules/base.nix ];
+  };
+}
