@@ -22,6 +22,8 @@ pub struct FileAnalysis {
     pub plan: Plan,
     /// Instance names this file defines or would generate, with their offsets.
     pub names: Vec<(String, usize)>,
+    /// The machines and tags this file defines.
+    pub machines: crate::inventory::MachineFacts,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -62,6 +64,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     FileAnalysis {
         findings: suppress::apply(findings, &suppressions, source),
         names: instance_names(&facts),
+        machines: facts.machines.clone(),
         imports: facts.imports,
         syntax_error: false,
         plan,
@@ -80,6 +83,7 @@ fn analyze_json(source: &SourceFile) -> FileAnalysis {
             FileAnalysis {
                 findings: lints::legacy_findings(&facts, source.kind, &Plan::default()),
                 names: instance_names(&facts),
+                machines: facts.machines.clone(),
                 ..FileAnalysis::default()
             }
         }

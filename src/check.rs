@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::config::ConfigLookup;
 use crate::inventory::flake::FlakeLookup;
 use crate::inventory::modules::ModuleTable;
-use crate::rewrite::plan::{FileContext, Plan};
+use crate::rewrite::plan::{FileContext, Outcome, Plan, ReasonKind};
 use crate::source::{FileKind, SourceFile};
 
 /// What to read.
@@ -170,6 +170,7 @@ fn file_context(
         taken_elsewhere: Vec::new(),
         modules,
         config_error,
+        machines: None,
     }
 }
 
@@ -272,7 +273,7 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         }
     }
     follow_imports(&mut entries, &mut report.errors);
-    share_names_within_clans(&mut entries, &mut report.errors);
+    apply_clan_facts(&mut entries, &mut report.errors);
 
     report.files_scanned = entries.len();
     for entry in entries {
@@ -329,44 +330,38 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
     }
 }
 
-/// Instance names must be unique across the files of one clan (the directory of
-/// its `flake.nix`). Each file that uses a name another file of its clan also
-/// uses is planned again, knowing the other definitions.
-fn share_names_within_clans(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
-    let mut by_clan: HashMap<PathBuf, Vec<(String, usize, usize)>> = HashMap::new();
+/// Facts that span the files of one clan (the directory of its `flake.nix`):
+/// instance names must be unique across them, and tags are resolved with every
+/// file's `inventory.machines`. Files that these facts concern are planned again.
+fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
+    let mut clans: HashMap<PathBuf, Vec<usize>> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
-        let Some(clan) = entry.context.clan_dir.clone() else {
-            continue;
-        };
-        for (name, offset) in &entry.analysis.names {
-            by_clan
-                .entry(clan.clone())
-                .or_default()
-                .push((name.clone(), i, *offset));
+        if let Some(clan) = entry.context.clan_dir.clone() {
+            clans.entry(clan).or_default().push(i);
         }
     }
-    for names in by_clan.values() {
-        for i in names
-            .iter()
-            .map(|(_, i, _)| *i)
-            .collect::<std::collections::BTreeSet<_>>()
-        {
-            let mine: Vec<&String> = names
-                .iter()
-                .filter(|(_, j, _)| *j == i)
-                .map(|(n, _, _)| n)
-                .collect();
+    for members in clans.values() {
+        let mut machines = crate::inventory::MachineFacts::default();
+        for &i in members {
+            machines.extend(&entries[i].analysis.machines);
+        }
+        let machines = Arc::new(machines);
+        for &i in members {
+            let mine: Vec<&String> = entries[i].analysis.names.iter().map(|(n, _)| n).collect();
             let mut taken: Vec<(String, PathBuf, usize)> = Vec::new();
-            for (name, j, offset) in names {
-                if *j != i && mine.contains(&name) {
-                    let line = match read_source(&entries[*j].path) {
-                        Ok(source) => source.position(*offset).line,
-                        Err(_) => 0,
-                    };
-                    taken.push((name.clone(), entries[*j].path.clone(), line));
+            for &j in members.iter().filter(|&&j| j != i) {
+                for (name, offset) in &entries[j].analysis.names {
+                    if mine.contains(&name) {
+                        let line =
+                            read_source(&entries[j].path).map_or(0, |s| s.position(*offset).line);
+                        taken.push((name.clone(), entries[j].path.clone(), line));
+                    }
                 }
             }
-            if taken.is_empty() {
+            let needs_membership = entries[i].analysis.plan.instances.iter().any(|p| {
+                matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
+            });
+            if taken.is_empty() && !needs_membership {
                 continue;
             }
             let source = match entries[i].source.take() {
@@ -381,6 +376,7 @@ fn share_names_within_clans(entries: &mut [Entry], errors: &mut Vec<IoFailure>) 
             };
             let mut context = entries[i].context.clone();
             context.taken_elsewhere = taken;
+            context.machines = Some(machines.clone());
             let mounts = entries[i].mounts.clone();
             entries[i] = Entry::new(source, mounts, context);
         }

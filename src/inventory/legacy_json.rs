@@ -10,6 +10,35 @@ use crate::json_tree::{JsonMember, JsonNode, JsonValue};
 /// Detects legacy instances in a parsed `inventory.json`.
 pub fn detect(root: &JsonNode) -> LegacyFacts {
     let mut facts = LegacyFacts::default();
+    for machine in root
+        .get("machines")
+        .map(|m| m.value.members())
+        .unwrap_or_default()
+    {
+        let info = facts
+            .machines
+            .machines
+            .entry(machine.key.clone())
+            .or_default();
+        if let Some(tags) = machine.value.get("tags") {
+            match &tags.value.value {
+                JsonValue::Array(items) => {
+                    for item in items {
+                        match &item.value {
+                            JsonValue::String(t) => info.tags.push(t.clone()),
+                            _ => facts.machines.incomplete = true,
+                        }
+                    }
+                }
+                _ => facts.machines.incomplete = true,
+            }
+        }
+        if let Some(class) = machine.value.get("machineClass")
+            && let JsonValue::String(c) = &class.value.value
+        {
+            info.class = Some(c.clone());
+        }
+    }
     for instance in root
         .get("instances")
         .map(|i| i.value.members())

@@ -251,6 +251,10 @@ fn visit_binding(
         }
     }
 
+    if let Some(value) = &value {
+        record_machine_facts(&full, value, facts);
+    }
+
     let Some(k) = services_prefix_len(&full) else {
         return;
     };
@@ -335,6 +339,63 @@ fn visit_binding(
         },
         update_at.is_some(),
     );
+}
+
+/// `inventory.machines.<m>.tags = [ … ]`, `….machineClass = "…"`, `inventory.tags.<t> = [ … ]`:
+/// literal facts for resolving tag membership; anything non-literal makes them incomplete.
+fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFacts) {
+    let Some(inv) = (1..=3).find(|&n| full.len() > n && is_inventory_path(&full[..n])) else {
+        return;
+    };
+    let rest = &full[inv..];
+    let literal_strings = |v: &ast::Expr| -> Option<Vec<String>> {
+        let ast::Expr::List(list) = strip_parens(v.clone()) else {
+            return None;
+        };
+        list.items()
+            .map(|i| match i {
+                ast::Expr::Str(s) => crate::syntax::str_literal(&s),
+                _ => None,
+            })
+            .collect()
+    };
+    let value = strip_parens(value.clone());
+    let is_set = matches!(value, ast::Expr::AttrSet(_));
+    match rest {
+        [m, ..] if m.is("machines") && rest.len() == 1 && !is_set => {
+            facts.machines.incomplete = true
+        }
+        [m, name, tail @ ..] if m.is("machines") => {
+            let Key::Static(name) = name else {
+                facts.machines.incomplete = true;
+                return;
+            };
+            let info = facts.machines.machines.entry(name.clone()).or_default();
+            match tail {
+                [] if !is_set => facts.machines.incomplete = true,
+                [t] if t.is("tags") => match literal_strings(&value) {
+                    Some(tags) => info.tags.extend(tags),
+                    None => facts.machines.incomplete = true,
+                },
+                [c] if c.is("machineClass") => match &value {
+                    ast::Expr::Str(s) => info.class = crate::syntax::str_literal(s),
+                    _ => facts.machines.incomplete = true,
+                },
+                _ => {}
+            }
+        }
+        [t, ..] if t.is("tags") && rest.len() == 1 && !is_set => facts.machines.incomplete = true,
+        [t, tag] if t.is("tags") => match (tag, literal_strings(&value)) {
+            (Key::Static(tag), Some(list)) => facts
+                .machines
+                .tag_lists
+                .entry(tag.clone())
+                .or_default()
+                .extend(list),
+            _ => facts.machines.incomplete = true,
+        },
+        _ => {}
+    }
 }
 
 /// `services = <value>` or `services.<svc> = <value>`: a set is walked on its own;
@@ -582,6 +643,7 @@ mod tests {
         ] {
             let f = LegacyFacts {
                 new_instances: Vec::new(),
+                machines: Default::default(),
                 ..facts(src)
             };
             assert_eq!(f, LegacyFacts::default(), "{src}");
@@ -642,6 +704,30 @@ mod tests {
         );
         let names: Vec<_> = f.new_instances.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b c"]);
+    }
+
+    #[test]
+    fn machine_facts_resolve_tags() {
+        let f = facts(
+            r#"{ inventory.machines = { a.tags = [ "x" ]; b = { machineClass = "darwin"; }; };
+                 inventory.tags.y = [ "b" ]; }"#,
+        );
+        let m = &f.machines;
+        assert_eq!(m.members_by_tags(&["x".into()]), Some(vec!["a".to_owned()]));
+        assert_eq!(
+            m.members_by_tags(&["y".into(), "darwin".into()]),
+            Some(vec!["b".to_owned()])
+        );
+        assert_eq!(
+            m.members_by_tags(&["all".into()]),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        let f = facts(r#"{ inventory.machines.a.tags = someTags; }"#);
+        assert_eq!(
+            f.machines.members_by_tags(&["x".into()]),
+            None,
+            "non-literal tags are unknowable"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use rowan::ast::AstNode;
 
 use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
-use super::{InstanceBinding, LegacyFacts, LegacyInstance, NewInstance};
+use super::{InstanceBinding, LegacyFacts, LegacyInstance, MachineFacts, NewInstance};
 use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,18 +89,40 @@ pub fn instances(
     facts: &LegacyFacts,
     paths: &Paths,
     table: &ModuleTable,
+    machines: Option<&MachineFacts>,
 ) -> Vec<(String, Result<Instance, String>)> {
     let mut out = Vec::new();
     for legacy in &facts.instances {
         let name = default_instance_name(&legacy.service, &legacy.instance);
-        out.push((name, legacy_instance(root, legacy, paths, table)));
+        out.push((name, legacy_instance(root, legacy, paths, table, machines)));
     }
     for new in &facts.new_instances {
-        out.push((new.name.clone(), new_instance(root, new, paths)));
+        out.push((
+            new.name.clone(),
+            new_instance(root, new, paths).map(|i| resolved(i, machines)),
+        ));
     }
     // Stable: a legacy instance and a new one of the same name keep their order.
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Membership as Nix resolves it: listed machines plus those carrying one of the
+/// role's tags (when the clan's machines and tags are known).
+fn resolved(mut instance: Instance, machines: Option<&MachineFacts>) -> Instance {
+    let Some(machines) = machines else {
+        return instance;
+    };
+    for role in instance.roles.values_mut() {
+        let (Names::Listed(listed), Names::Listed(tags)) = (&mut role.machines, &role.tags) else {
+            continue;
+        };
+        let tags: Vec<String> = tags.iter().cloned().collect();
+        if let Some(members) = machines.members_by_tags(&tags) {
+            listed.extend(members);
+        }
+    }
+    instance
 }
 
 /// The first difference between two normal forms of the same file, in words.
@@ -175,6 +197,7 @@ fn legacy_instance(
     legacy: &LegacyInstance,
     paths: &Paths,
     table: &ModuleTable,
+    machines: Option<&MachineFacts>,
 ) -> Result<Instance, String> {
     let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
     let info = table.lookup(&legacy.service);
@@ -227,7 +250,15 @@ fn legacy_instance(
             }
         }
     }
-    // Machine config: each role the machine is listed in gets the keys it declares.
+    // Machine config: each role the machine is a member of (listed, or through
+    // tags) gets the keys it declares.
+    let mut instance = resolved(
+        Instance {
+            module: module.to_owned(),
+            roles,
+        },
+        machines,
+    );
     for (machine, value) in tree
         .get("machines")
         .and_then(Value::attrs)
@@ -237,14 +268,15 @@ fn legacy_instance(
         let Some(config) = value.get("config").filter(|c| !c.is_empty_attrs()) else {
             continue;
         };
-        let listed: Vec<String> = roles
+        let listed: Vec<String> = instance
+            .roles
             .iter()
             .filter(|(_, r)| matches!(&r.machines, Names::Listed(l) if l.contains(machine)))
             .map(|(n, _)| n.clone())
             .collect();
         if listed.is_empty() {
             return Err(format!(
-                "per-machine config of `{machine}`, which is listed in no role"
+                "per-machine config of `{machine}`, which is in no role"
             ));
         }
         for name in &listed {
@@ -252,15 +284,12 @@ fn legacy_instance(
             if part.is_empty_attrs() {
                 continue;
             }
-            if let Some(role) = roles.get_mut(name) {
+            if let Some(role) = instance.roles.get_mut(name) {
                 role.machine_settings.insert(machine.clone(), part);
             }
         }
     }
-    Ok(Instance {
-        module: module.to_owned(),
-        roles,
-    })
+    Ok(instance)
 }
 
 /// The part of a legacy config that `role` declares (by top-level key, from the
@@ -580,9 +609,15 @@ mod tests {
         assert!(parse.errors().is_empty());
         let root = parse.syntax();
         let facts = legacy_nix::detect(&root, &[]);
-        instances(&root, &facts, &Paths::default(), &ModuleTable::default())
-            .into_iter()
-            .collect()
+        instances(
+            &root,
+            &facts,
+            &Paths::default(),
+            &ModuleTable::default(),
+            None,
+        )
+        .into_iter()
+        .collect()
     }
 
     #[test]

@@ -40,6 +40,23 @@ pub struct FileContext {
     pub modules: std::sync::Arc<ModuleTable>,
     /// The nearest `clan-migrate.toml` is invalid: nothing is rewritten.
     pub config_error: Option<String>,
+    /// The machines and tags of the whole clan (all its files), once known.
+    pub machines: Option<std::sync::Arc<crate::inventory::MachineFacts>>,
+}
+
+impl FileContext {
+    /// The machine facts to resolve tags with: the clan's, or for a file outside
+    /// any flake its own.
+    pub fn machine_facts<'a>(
+        &'a self,
+        own: &'a crate::inventory::MachineFacts,
+    ) -> Option<&'a crate::inventory::MachineFacts> {
+        match (&self.machines, &self.clan_dir) {
+            (Some(clan), _) => Some(clan),
+            (None, None) => Some(own),
+            (None, Some(_)) => None,
+        }
+    }
 }
 
 /// Why an instance is left as it is.
@@ -204,7 +221,10 @@ struct Work<'a> {
     roles: BTreeSet<String>,
     /// Literal machine lists per role (`None`: not a literal list).
     role_machines: BTreeMap<String, Option<Vec<String>>>,
-    roles_with_tags: BTreeSet<String>,
+    /// Literal tag lists per role (`None`: not a literal list).
+    role_tags: BTreeMap<String, Option<Vec<String>>>,
+    /// The clan's machines and tags, when statically known.
+    machine_facts: Option<&'a crate::inventory::MachineFacts>,
     /// Instance-level and per-machine `config`, distributed once all roles are known.
     config_parts: Vec<ConfigPart>,
     /// Bindings replaced as a whole (a config part copied or split over roles).
@@ -239,7 +259,15 @@ pub fn plan(
     let mut works: Vec<Work<'_>> = facts
         .instances
         .iter()
-        .map(|instance| analyse_instance(instance, root, text, ctx))
+        .map(|instance| {
+            analyse_instance(
+                instance,
+                root,
+                text,
+                ctx,
+                ctx.machine_facts(&facts.machines),
+            )
+        })
         .collect();
 
     check_names(&mut works, facts, ctx);
@@ -296,6 +324,7 @@ fn analyse_instance<'a>(
     root: &SyntaxNode,
     text: &str,
     ctx: &'a FileContext,
+    machine_facts: Option<&'a crate::inventory::MachineFacts>,
 ) -> Work<'a> {
     let module = ctx.modules.lookup(&instance.service);
     let mut work = Work {
@@ -306,7 +335,8 @@ fn analyse_instance<'a>(
         body: Vec::new(),
         roles: BTreeSet::new(),
         role_machines: BTreeMap::new(),
-        roles_with_tags: BTreeSet::new(),
+        role_tags: BTreeMap::new(),
+        machine_facts: None,
         config_parts: Vec::new(),
         replaced: Vec::new(),
         settings_defs: Vec::new(),
@@ -314,6 +344,7 @@ fn analyse_instance<'a>(
         notes: Vec::new(),
         deleted: Vec::new(),
     };
+    work.machine_facts = machine_facts;
     check_module(&mut work);
     if let Some(error) = &ctx.config_error {
         work.block(
@@ -611,7 +642,17 @@ fn visit_binding(
                     work.role_machines.insert(role, machines);
                 }
                 Some("tags") if rel.len() == 3 => {
-                    work.roles_with_tags.insert(role.clone());
+                    let tags = value.as_ref().and_then(|v| match strip_parens(v.clone()) {
+                        ast::Expr::List(list) => list
+                            .items()
+                            .map(|i| match i {
+                                ast::Expr::Str(s) => str_literal(&s),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => None,
+                    });
+                    work.role_tags.insert(role.clone(), tags);
                     if ctx.tags_as_attrs
                         && let Some(v) = &value
                     {
@@ -939,34 +980,43 @@ fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>
         Scope::Role(role) => Some(vec![role.clone()]),
         Scope::Instance => Some(work.roles.iter().cloned().collect()),
         Scope::Machine(machine) => {
-            let explicit: Vec<String> = work
+            let mut members: Vec<String> = work
                 .role_machines
                 .iter()
                 .filter(|(_, list)| list.as_ref().is_some_and(|l| l.contains(machine)))
                 .map(|(role, _)| role.clone())
                 .collect();
-            let unknown: Vec<String> = work
-                .roles
-                .iter()
-                .filter(|r| {
-                    work.roles_with_tags.contains(*r)
-                        || matches!(work.role_machines.get(*r), Some(None))
-                })
-                .filter(|r| !explicit.contains(r))
-                .cloned()
-                .collect();
+            // Membership through tags, when the clan's tags are statically known.
+            let machine_tags = work.machine_facts.and_then(|f| f.tags_of(machine));
+            let mut unknown: Vec<String> = Vec::new();
+            for role in work.roles.clone() {
+                if members.contains(&role) {
+                    continue;
+                }
+                let computed_list = matches!(work.role_machines.get(&role), Some(None));
+                let by_tags = match (work.role_tags.get(&role), &machine_tags) {
+                    (None, _) => Some(false),
+                    (Some(Some(tags)), Some(has)) => Some(tags.iter().any(|t| has.contains(t))),
+                    _ => None,
+                };
+                match (computed_list, by_tags) {
+                    (false, Some(true)) => members.push(role),
+                    (false, Some(false)) => {}
+                    _ => unknown.push(role),
+                }
+            }
             if !unknown.is_empty() {
                 work.block(
                     ReasonKind::MachineConfig,
                     format!(
-                        "machine `{machine}` has `config` and may be a member of role(s) {} through tags or a computed list; which role's settings it belongs to is not decided yet",
+                        "machine `{machine}` has `config` and may be a member of role(s) {} through tags or a computed list that cannot be resolved statically (the clan's `inventory.machines` tags are not all literal, or not all in the files checked); which role's settings it belongs to is not decided",
                         unknown.join(", ")
                     ),
                     span,
                 );
                 return None;
             }
-            if explicit.is_empty() {
+            if members.is_empty() {
                 work.block(
                     ReasonKind::MachineConfig,
                     format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
@@ -974,7 +1024,8 @@ fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>
                 );
                 return None;
             }
-            Some(explicit)
+            members.sort();
+            Some(members)
         }
     }
 }

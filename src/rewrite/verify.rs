@@ -41,19 +41,12 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
     );
     let original = rnix::Root::parse(&source.text).syntax();
     let table = &file.context.modules;
-    let before = model::instances(
-        &original,
-        &legacy_nix::detect(&original, &file.mounts),
-        &paths,
-        table,
-    );
+    let facts_before = legacy_nix::detect(&original, &file.mounts);
+    let machines = file.context.machine_facts(&facts_before.machines);
+    let before = model::instances(&original, &facts_before, &paths, table, machines);
     let new_root = parse.syntax();
-    let after = model::instances(
-        &new_root,
-        &legacy_nix::detect(&new_root, &file.mounts),
-        &paths,
-        table,
-    );
+    let facts_after = legacy_nix::detect(&new_root, &file.mounts);
+    let after = model::instances(&new_root, &facts_after, &paths, table, machines);
     if let Some(difference) = model::difference(&before, &after) {
         return Err(Refusal(format!(
             "the rewrite would not keep the meaning: {difference}; nothing was written"
