@@ -211,12 +211,7 @@ fn run_fix(
             Format::Human | Format::Concise => {
                 if !write {
                     for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
-                        if let Some(original) = fixed
-                            .report
-                            .files
-                            .iter()
-                            .find(|r| r.source.path == file.path)
-                        {
+                        if let Some(original) = fixed.report.files.get(file.report_index) {
                             report::diff::write_diff(
                                 &file.path,
                                 &original.source.text,
@@ -257,10 +252,10 @@ fn run_fix(
 /// What a user must know about instances that were migrated (vars that move,
 /// names that become permanent, dropped metadata).
 fn write_migration_notes(fixed: &FixReport, err: &mut dyn Write) -> io::Result<()> {
-    for file in &fixed.report.files {
-        let changed = fixed.files.iter().any(|f| {
-            f.path == file.source.path && matches!(f.status, Status::Pending | Status::Written)
-        });
+    for (index, file) in fixed.report.files.iter().enumerate() {
+        let changed = fixed
+            .fix_for(index)
+            .is_some_and(|f| matches!(f.status, Status::Pending | Status::Written));
         if !changed {
             continue;
         }
@@ -289,7 +284,8 @@ fn write_migration_notes(fixed: &FixReport, err: &mut dyn Write) -> io::Result<(
 fn remaining_report(fixed: &FixReport, write: bool) -> check::Report {
     let mut files: Vec<check::FileReport> = Vec::new();
     for (source, finding) in fixed.remaining(write) {
-        match files.iter_mut().find(|f| f.source.path == source.path) {
+        // `remaining` yields each file's findings together.
+        match files.last_mut().filter(|f| f.source.path == source.path) {
             Some(file) => file.findings.push(finding.clone()),
             None => files.push(check::FileReport {
                 source: source.clone(),

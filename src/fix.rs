@@ -27,6 +27,8 @@ pub enum Status {
 
 #[derive(Debug, Clone)]
 pub struct FileFix {
+    /// Index of the file in `FixReport::report.files`.
+    pub report_index: usize,
     pub path: PathBuf,
     pub edits: Vec<TextEdit>,
     pub new_text: String,
@@ -45,21 +47,29 @@ pub struct FixReport {
 }
 
 impl FixReport {
+    /// The fix of the report's `index`-th file, if it has one.
+    pub fn fix_for(&self, index: usize) -> Option<&FileFix> {
+        // `files` is in report order, so a binary search finds it.
+        self.files
+            .binary_search_by_key(&index, |f| f.report_index)
+            .ok()
+            .map(|i| &self.files[i])
+    }
+
+    /// The fix of a file that was applied (shown or written).
+    fn applied(&self, index: usize) -> Option<&FileFix> {
+        self.fix_for(index)
+            .filter(|f| matches!(f.status, Status::Pending | Status::Written))
+    }
+
     /// Findings that remain after the fix. After `--write`, those of the rewritten
     /// files (positions in the new text). Otherwise the original findings (positions
     /// in the files as they are) that the rewritten text still has: a finding is
     /// resolved when no finding with its code and message is left.
     pub fn remaining(&self, write: bool) -> Vec<(&SourceFile, &Finding)> {
         let mut out = Vec::new();
-        for file in &self.report.files {
-            let after = self
-                .files
-                .iter()
-                .find(|f| {
-                    f.path == file.source.path
-                        && matches!(f.status, Status::Pending | Status::Written)
-                })
-                .and_then(|f| f.after.as_ref());
+        for (index, file) in self.report.files.iter().enumerate() {
+            let after = self.applied(index).and_then(|f| f.after.as_ref());
             match after {
                 None => out.extend(file.findings.iter().map(|f| (&file.source, f))),
                 Some((source, after)) if write => out.extend(after.iter().map(|f| (source, f))),
@@ -94,11 +104,10 @@ impl FixReport {
             std::collections::BTreeMap::new();
         let mut json = 0;
         let mut refused_instances = 0;
-        for file in &self.report.files {
-            let refused = self.files.iter().any(|f| {
-                f.path == file.source.path
-                    && matches!(f.status, Status::Refused(_) | Status::WriteFailed(_))
-            });
+        for (index, file) in self.report.files.iter().enumerate() {
+            let refused = self
+                .fix_for(index)
+                .is_some_and(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)));
             if file.source.kind == crate::source::FileKind::InventoryJson {
                 json += file
                     .findings
@@ -150,11 +159,12 @@ impl FixReport {
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
     let report = check::run(input, options);
     let mut files = Vec::new();
-    for file in &report.files {
+    for (report_index, file) in report.files.iter().enumerate() {
         if file.plan.edits.is_empty() {
             continue;
         }
         let mut fix = FileFix {
+            report_index,
             path: file.source.path.clone(),
             edits: file.plan.edits.clone(),
             new_text: file.source.text.clone(),

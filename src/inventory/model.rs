@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rnix::SyntaxNode;
 use rnix::ast::{self, HasEntry};
-use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use super::modules::{ModuleInfo, ModuleTable};
@@ -480,11 +480,7 @@ fn instance_tree(
 ) -> Result<Value, String> {
     let mut tree = Value::Attrs(BTreeMap::new());
     for binding in bindings {
-        let node = root
-            .descendants()
-            .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
-            .find(|n| crate::inventory::Span::from(n.text_range()) == binding.binding)
-            .and_then(ast::AttrpathValue::cast)
+        let node = crate::syntax::binding_at(root, binding.binding)
             .ok_or("the instance is (partly) inherited")?;
         let keys = node
             .attrpath()

@@ -147,12 +147,7 @@ pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Resu
         .files
         .iter()
         .filter_map(|f| {
-            let source = &fix
-                .report
-                .files
-                .iter()
-                .find(|r| r.source.path == f.path)?
-                .source;
+            let source = &fix.report.files.get(f.report_index)?.source;
             let (status, reason) = match &f.status {
                 Status::Pending => ("pending", None),
                 Status::Written => ("written", None),

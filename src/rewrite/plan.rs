@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rnix::ast::{self, HasEntry};
-use rnix::{SyntaxKind, SyntaxNode, TextRange};
+use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use super::edit::TextEdit;
@@ -361,7 +361,7 @@ fn analyse_instance<'a>(
         );
     }
     for binding in &instance.bindings {
-        let Some(node) = find_binding(root, binding.binding) else {
+        let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
             work.block(
                 ReasonKind::Form,
                 "the instance is (partly) inherited, so its value is only known after evaluation",
@@ -466,23 +466,6 @@ fn check_module(work: &mut Work<'_>) {
             None,
         ),
     }
-}
-
-/// The `AttrpathValue` whose range is exactly `span`.
-fn find_binding(root: &SyntaxNode, span: Span) -> Option<ast::AttrpathValue> {
-    let range = TextRange::new(
-        u32::try_from(span.start).ok()?.into(),
-        u32::try_from(span.end).ok()?.into(),
-    );
-    let element = root.covering_element(range);
-    let start = match element {
-        rowan::NodeOrToken::Node(n) => n,
-        rowan::NodeOrToken::Token(t) => t.parent()?,
-    };
-    start
-        .ancestors()
-        .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE && n.text_range() == range)
-        .find_map(ast::AttrpathValue::cast)
 }
 
 /// The binding whose value (through parentheses) is the set containing `node`.

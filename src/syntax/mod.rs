@@ -122,6 +122,26 @@ pub fn import_of_literal_path(expr: &ast::Expr) -> Option<String> {
     literal_relative_path(&apply.argument()?)
 }
 
+/// The `AttrpathValue` whose range is exactly `span` (found from the covering
+/// element, without walking the whole tree).
+pub fn binding_at(root: &SyntaxNode, span: crate::inventory::Span) -> Option<ast::AttrpathValue> {
+    let range = rnix::TextRange::new(
+        u32::try_from(span.start).ok()?.into(),
+        u32::try_from(span.end).ok()?.into(),
+    );
+    if !root.text_range().contains_range(range) {
+        return None;
+    }
+    let start = match root.covering_element(range) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
+    };
+    start
+        .ancestors()
+        .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE && n.text_range() == range)
+        .find_map(ast::AttrpathValue::cast)
+}
+
 /// The text of an ident token, or of a whole node for anything else.
 pub fn ident_text(ident: &ast::Ident) -> String {
     ident.ident_token().map_or_else(
