@@ -1,7 +1,7 @@
 //! Legacy `services` in an `inventory.json` (the file the clan CLI writes).
 
 use super::{
-    EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, NewInstance, Span, UnmigratableForm,
+    EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, Span, UnmigratableForm,
     UnmigratableReason,
 };
 use crate::inventory::naming::nix_attr_path;
@@ -44,16 +44,16 @@ pub fn detect(root: &JsonNode) -> LegacyFacts {
         .map(|i| i.value.members())
         .unwrap_or_default()
     {
-        facts.new_instances.push(NewInstance {
-            name: instance.key.clone(),
-            bindings: vec![InstanceBinding {
+        facts.add_new_instance_binding(
+            &instance.key,
+            InstanceBinding {
                 binding: member_span(instance),
                 label: key_span(instance),
                 base: 1,
                 prefix_len: 1,
                 mount_len: 0,
-            }],
-        });
+            },
+        );
     }
     let Some(services) = root.get("services") else {
         return facts;

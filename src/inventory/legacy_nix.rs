@@ -17,7 +17,7 @@ use rowan::ast::AstNode;
 
 use super::{
     EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
-    LegacyRead, Level, NewInstance, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+    LegacyRead, Level, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
 };
 use crate::syntax::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
@@ -238,17 +238,7 @@ fn visit_binding(
             prefix_len: k,
             mount_len: mount.len(),
         };
-        match facts.new_instances.iter_mut().find(|i| i.name == *name) {
-            Some(existing) => {
-                if !existing.bindings.contains(&binding) {
-                    existing.bindings.push(binding);
-                }
-            }
-            None => facts.new_instances.push(NewInstance {
-                name: name.clone(),
-                bindings: vec![binding],
-            }),
-        }
+        facts.add_new_instance_binding(name, binding);
     }
 
     if let Some(value) = &value {
@@ -641,12 +631,22 @@ mod tests {
             "{ x = \"inventory.services.a.b\"; }",
             "{ inventory.instances.a.roles.default.machines.x = { }; }",
         ] {
-            let f = LegacyFacts {
-                new_instances: Vec::new(),
-                machines: Default::default(),
-                ..facts(src)
-            };
-            assert_eq!(f, LegacyFacts::default(), "{src}");
+            let f = facts(src);
+            let legacy = (
+                &f.instances,
+                &f.unmigratable,
+                &f.empty,
+                &f.reads,
+                &f.imports,
+            );
+            assert!(
+                legacy.0.is_empty()
+                    && legacy.1.is_empty()
+                    && legacy.2.is_empty()
+                    && legacy.3.is_empty()
+                    && legacy.4.is_empty(),
+                "{src}: {legacy:?}"
+            );
         }
     }
 

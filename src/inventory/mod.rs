@@ -158,6 +158,10 @@ pub struct LegacyFacts {
     pub new_instances: Vec<NewInstance>,
     /// `inventory.machines` and `inventory.tags` as far as they are literal.
     pub machines: MachineFacts,
+    /// Position in `instances` of each (service, instance), for grouping bindings.
+    index: std::collections::HashMap<(String, String), usize>,
+    /// Position in `new_instances` of each name.
+    new_index: std::collections::HashMap<String, usize>,
 }
 
 /// Which machines exist and which tags they carry, from literal definitions.
@@ -246,6 +250,23 @@ pub struct NewInstance {
 }
 
 impl LegacyFacts {
+    /// Adds a binding to the new-format instance `name`, creating it on first sight.
+    pub(crate) fn add_new_instance_binding(&mut self, name: &str, binding: InstanceBinding) {
+        if let Some(&i) = self.new_index.get(name) {
+            let existing = &mut self.new_instances[i];
+            if !existing.bindings.contains(&binding) {
+                existing.bindings.push(binding);
+            }
+        } else {
+            self.new_index
+                .insert(name.to_owned(), self.new_instances.len());
+            self.new_instances.push(NewInstance {
+                name: name.to_owned(),
+                bindings: vec![binding],
+            });
+        }
+    }
+
     /// Adds a binding to the instance `(service, instance)`, creating it on first sight.
     pub(crate) fn add_instance_binding(
         &mut self,
@@ -254,16 +275,15 @@ impl LegacyFacts {
         binding: InstanceBinding,
         inside_update: bool,
     ) {
-        if let Some(existing) = self
-            .instances
-            .iter_mut()
-            .find(|i| i.service == service && i.instance == instance)
-        {
+        let key = (service.to_owned(), instance.to_owned());
+        if let Some(&i) = self.index.get(&key) {
+            let existing = &mut self.instances[i];
             if !existing.bindings.contains(&binding) {
                 existing.bindings.push(binding);
             }
             existing.inside_update |= inside_update;
         } else {
+            self.index.insert(key, self.instances.len());
             self.instances.push(LegacyInstance {
                 service: service.to_owned(),
                 instance: instance.to_owned(),

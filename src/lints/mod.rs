@@ -63,8 +63,13 @@ pub fn legacy_findings(
     plan: &crate::rewrite::plan::Plan,
 ) -> Vec<crate::diagnostic::Finding> {
     let mut findings = Vec::new();
-    findings.extend(facts.instances.iter().filter_map(|i| {
-        legacy_service_instance::finding(i, kind, plan.for_instance(&i.service, &i.instance))
+    // The plan lists the instances in the order they were detected.
+    findings.extend(facts.instances.iter().enumerate().filter_map(|(n, i)| {
+        let planned = plan
+            .instances
+            .get(n)
+            .filter(|p| p.service == i.service && p.instance == i.instance);
+        legacy_service_instance::finding(i, kind, planned)
     }));
     findings.extend(facts.reads.iter().map(legacy_services_read::finding));
     findings.extend(

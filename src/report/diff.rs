@@ -17,7 +17,12 @@ pub fn write_diff(
 ) -> io::Result<()> {
     let display = path.display().to_string();
     let display = display.strip_prefix("./").unwrap_or(&display);
-    let diff = TextDiff::from_lines(old, new);
+    // A huge rewrite (tens of thousands of changed lines) must not make the diff
+    // quadratic: after the deadline the diff is coarser, never wrong.
+    let diff = TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .timeout(std::time::Duration::from_secs(2))
+        .diff_lines(old, new);
     let text = diff
         .unified_diff()
         .context_radius(3)

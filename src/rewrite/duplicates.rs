@@ -10,6 +10,8 @@
 //! { x.a = { b = 1; }; x = { a.c = 2; }; }   error: attribute 'a' already defined
 //! ```
 
+use std::collections::HashMap;
+
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
@@ -26,15 +28,18 @@ pub struct Duplicate {
     pub second: Span,
 }
 
+/// The attributes of a set: name → (definition, where it was first defined).
+type Children = HashMap<String, (Def, Span)>;
+
 enum Def {
     /// An attribute-set literal (or a set created by a dotted path).
-    Set(Vec<(String, Def, Span)>),
+    Set(Children),
     /// Anything else, including inherited attributes.
     Other,
 }
 
 impl Def {
-    fn children(&mut self) -> Option<&mut Vec<(String, Def, Span)>> {
+    fn children(&mut self) -> Option<&mut Children> {
         match self {
             Def::Set(children) => Some(children),
             Def::Other => None,
@@ -85,7 +90,7 @@ fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
 }
 
 fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
-    let mut children: Vec<(String, Def, Span)> = Vec::new();
+    let mut children = Children::new();
     for entry in entries(node) {
         match entry {
             ast::Entry::Inherit(inherit) => {
@@ -130,7 +135,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
 }
 
 fn add(
-    set: &mut Vec<(String, Def, Span)>,
+    set: &mut Children,
     path: &[String],
     value: Def,
     span: Span,
@@ -141,33 +146,41 @@ fn add(
         return;
     };
     prefix.push(name.clone());
-    let existing = set.iter_mut().find(|(n, _, _)| n == name);
-    match (existing, rest.is_empty()) {
-        (None, true) => set.push((name.clone(), value, span)),
-        (None, false) => {
-            let mut nested = Vec::new();
-            add(&mut nested, rest, value, span, found, prefix);
-            set.push((name.clone(), Def::Set(nested), span));
+    match (set.get_mut(name), rest.is_empty()) {
+        (None, true) => {
+            set.insert(name.clone(), (value, span));
         }
-        (Some((_, def, first)), false) => match def.children() {
-            Some(children) => add(children, rest, value, span, found, prefix),
-            None => found.push(duplicate(prefix, *first, span)),
-        },
-        (Some((_, def, first)), true) => match (def.children(), value) {
-            (Some(existing), Def::Set(new)) => {
-                for (child, child_def, child_span) in new {
-                    if let Some((_, _, first_child)) = existing.iter().find(|(n, _, _)| *n == child)
-                    {
-                        prefix.push(child);
-                        found.push(duplicate(prefix, *first_child, child_span));
-                        prefix.pop();
-                    } else {
-                        existing.push((child, child_def, child_span));
+        (None, false) => {
+            let mut nested = Children::new();
+            add(&mut nested, rest, value, span, found, prefix);
+            set.insert(name.clone(), (Def::Set(nested), span));
+        }
+        (Some((def, first)), false) => {
+            let first = *first;
+            match def.children() {
+                Some(children) => add(children, rest, value, span, found, prefix),
+                None => found.push(duplicate(prefix, first, span)),
+            }
+        }
+        (Some((def, first)), true) => {
+            let first = *first;
+            match (def.children(), value) {
+                (Some(existing), Def::Set(new)) => {
+                    let mut new: Vec<(String, (Def, Span))> = new.into_iter().collect();
+                    new.sort_by_key(|(_, (_, s))| *s);
+                    for (child, (child_def, child_span)) in new {
+                        if let Some((_, first_child)) = existing.get(&child) {
+                            prefix.push(child);
+                            found.push(duplicate(prefix, *first_child, child_span));
+                            prefix.pop();
+                        } else {
+                            existing.insert(child, (child_def, child_span));
+                        }
                     }
                 }
+                _ => found.push(duplicate(prefix, first, span)),
             }
-            _ => found.push(duplicate(prefix, *first, span)),
-        },
+        }
     }
     prefix.pop();
 }

@@ -154,12 +154,6 @@ impl Plan {
             .filter(|i| i.outcome == Outcome::Migrated)
             .count()
     }
-
-    pub fn for_instance(&self, service: &str, instance: &str) -> Option<&InstancePlan> {
-        self.instances
-            .iter()
-            .find(|p| p.service == service && p.instance == instance)
-    }
 }
 
 /// Where a contributor's `services` and service segments are.
@@ -1410,9 +1404,17 @@ fn check_dropped(work: &mut Work<'_>, module: Option<&ModuleInfo>, path: &[Strin
 // Names
 
 fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
-    let generated: Vec<String> = works.iter().map(|w| w.new_name.clone()).collect();
-    for (i, work) in works.iter_mut().enumerate() {
-        let existing = facts.new_instances.iter().find(|n| n.name == work.new_name);
+    let mut generated: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for work in works.iter() {
+        *generated.entry(work.new_name.clone()).or_default() += 1;
+    }
+    let existing_names: std::collections::HashMap<&str, &crate::inventory::NewInstance> = facts
+        .new_instances
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect();
+    for work in works.iter_mut() {
+        let existing = existing_names.get(work.new_name.as_str());
         if let Some(span) = existing.and_then(|n| n.bindings.first()).map(|b| b.label) {
             work.block(
                 ReasonKind::NameCollision,
@@ -1435,11 +1437,7 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
                 None,
             );
         }
-        if generated
-            .iter()
-            .enumerate()
-            .any(|(j, n)| j != i && *n == work.new_name)
-        {
+        if generated.get(&work.new_name).is_some_and(|&n| n > 1) {
             work.block(
                 ReasonKind::NameCollision,
                 format!(

@@ -59,17 +59,19 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
                 .into(),
         ));
     }
+    let still_legacy: std::collections::HashSet<(&str, &str)> = again
+        .plan
+        .instances
+        .iter()
+        .map(|p| (p.service.as_str(), p.instance.as_str()))
+        .collect();
     for migrated in file
         .plan
         .instances
         .iter()
         .filter(|p| p.outcome == Outcome::Migrated)
     {
-        if again
-            .plan
-            .for_instance(&migrated.service, &migrated.instance)
-            .is_some()
-        {
+        if still_legacy.contains(&(migrated.service.as_str(), migrated.instance.as_str())) {
             return Err(Refusal(format!(
                 "internal error: `{}.{}` is still a legacy instance after the rewrite; nothing was written",
                 migrated.service, migrated.instance
