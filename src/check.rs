@@ -11,6 +11,8 @@ use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::config::ConfigLookup;
 use crate::inventory::flake::FlakeLookup;
 use crate::inventory::modules::ModuleTable;
@@ -258,18 +260,31 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
     };
 
     let mut around = Surroundings::default();
-    let mut entries: Vec<Entry> = Vec::with_capacity(found.files.len());
-    for path in &found.files {
-        match read_source(path) {
+    // Surroundings are cached per directory (cheap, sequential); reading and
+    // analysing are per file and pure, so they run on all cores, in path order.
+    let contexts: Vec<FileContext> = found
+        .files
+        .iter()
+        .map(|path| file_context(path, options, &mut around, &mut report.errors))
+        .collect();
+    let analysed: Vec<Result<Entry, IoFailure>> = found
+        .files
+        .par_iter()
+        .zip(contexts)
+        .map(|(path, context)| {
+            let source = read_source(path)?;
+            Ok(Entry::new(
+                source,
+                analysis::default_mounts_for(path),
+                context,
+            ))
+        })
+        .collect();
+    let mut entries: Vec<Entry> = Vec::with_capacity(analysed.len());
+    for result in analysed {
+        match result {
+            Ok(entry) => entries.push(entry),
             Err(failure) => report.errors.push(failure),
-            Ok(source) => {
-                let context = file_context(path, options, &mut around, &mut report.errors);
-                entries.push(Entry::new(
-                    source,
-                    analysis::default_mounts_for(path),
-                    context,
-                ));
-            }
         }
     }
     follow_imports(&mut entries, &mut report.errors);

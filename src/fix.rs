@@ -5,6 +5,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::check::{self, FileReport, Input, Options, Report};
 use crate::diagnostic::Finding;
 use crate::discover::describe_io_error;
@@ -158,36 +160,42 @@ impl FixReport {
 /// Plans, applies and verifies; writes when `write` is set.
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
     let report = check::run(input, options);
-    let mut files = Vec::new();
-    for (report_index, file) in report.files.iter().enumerate() {
-        if file.plan.edits.is_empty() {
-            continue;
-        }
-        let mut fix = FileFix {
-            report_index,
-            path: file.source.path.clone(),
-            edits: file.plan.edits.clone(),
-            new_text: file.source.text.clone(),
-            status: Status::Pending,
-            migrated: file.plan.migrated(),
-            after: None,
-        };
-        match rewrite(file) {
-            Err(Refusal(reason)) => fix.status = Status::Refused(reason),
-            Ok((new_text, after)) => {
-                fix.new_text = new_text;
-                fix.after = Some(after);
-                if write && matches!(input, Input::Paths(_)) {
-                    fix.status = match write_atomically(&file.source, &fix.new_text) {
-                        Ok(()) => Status::Written,
-                        Err(reason) => Status::WriteFailed(reason),
-                    };
-                }
+    let write = write && matches!(input, Input::Paths(_));
+    // Each file is rewritten, verified and written on its own, on all cores.
+    let files: Vec<FileFix> = report
+        .files
+        .par_iter()
+        .enumerate()
+        .filter(|(_, file)| !file.plan.edits.is_empty())
+        .map(|(report_index, file)| fix_file(report_index, file, write))
+        .collect();
+    FixReport { report, files }
+}
+
+fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
+    let mut fix = FileFix {
+        report_index,
+        path: file.source.path.clone(),
+        edits: file.plan.edits.clone(),
+        new_text: file.source.text.clone(),
+        status: Status::Pending,
+        migrated: file.plan.migrated(),
+        after: None,
+    };
+    match rewrite(file) {
+        Err(Refusal(reason)) => fix.status = Status::Refused(reason),
+        Ok((new_text, after)) => {
+            fix.new_text = new_text;
+            fix.after = Some(after);
+            if write {
+                fix.status = match write_atomically(&file.source, &fix.new_text) {
+                    Ok(()) => Status::Written,
+                    Err(reason) => Status::WriteFailed(reason),
+                };
             }
         }
-        files.push(fix);
     }
-    FixReport { report, files }
+    fix
 }
 
 fn rewrite(file: &FileReport) -> Result<(String, (SourceFile, Vec<Finding>)), Refusal> {
