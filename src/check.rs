@@ -355,11 +355,17 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             clans.entry(clan).or_default().push(i);
         }
     }
-    for members in clans.values() {
+    for (clan, members) in &clans {
         let mut machines = crate::inventory::MachineFacts::default();
         for &i in members {
             machines.extend(&entries[i].analysis.machines);
         }
+        // Tags are only known when the run covers the whole clan: its flake.nix
+        // is among the files (a directory walk from the clan's root).
+        let whole_clan = members
+            .iter()
+            .any(|&i| entries[i].context.path.as_deref() == Some(clan.join("flake.nix").as_path()));
+        machines.incomplete |= !whole_clan;
         let machines = Arc::new(machines);
         for &i in members {
             let mine: Vec<&String> = entries[i].analysis.names.iter().map(|(n, _)| n).collect();

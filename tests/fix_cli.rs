@@ -171,3 +171,31 @@ fn a_rewrite_that_nix_would_reject_is_refused() {
         "nothing written"
     );
 }
+
+#[test]
+fn tags_are_resolved_only_when_the_whole_clan_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    let clan =
+        fs::read_to_string(common::repo_root().join("testdata/before/tag-membership.nix")).unwrap();
+    fs::write(dir.path().join("clan.nix"), &clan).unwrap();
+
+    // One file of the clan: other files may add tags, so nothing is decided.
+    let one = run_in(Some(dir.path()), &["fix", "clan.nix"], None);
+    assert_eq!(one.stdout, "", "{}", one.stderr);
+    assert!(
+        one.stderr.contains("cannot be resolved statically"),
+        "{}",
+        one.stderr
+    );
+
+    // The whole clan: the tags are known.
+    let all = run_in(Some(dir.path()), &["fix", "."], None);
+    assert!(
+        all.stdout
+            .contains("+    roles.server.machines.gateway.settings.hostKeys.rsa.enable = true;"),
+        "{}",
+        all.stdout
+    );
+}
