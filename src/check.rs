@@ -233,6 +233,21 @@ struct Entry {
 }
 
 impl Entry {
+    /// Analyses the file again with other mounts or context; its text is read
+    /// again when it was dropped (the file had no findings).
+    fn reanalyze(
+        &mut self,
+        mounts: Vec<Vec<String>>,
+        context: FileContext,
+    ) -> Result<(), IoFailure> {
+        let source = match self.source.take() {
+            Some(source) => source,
+            None => read_source(&self.path)?,
+        };
+        *self = Entry::new(source, mounts, context);
+        Ok(())
+    }
+
     fn new(source: SourceFile, mounts: Vec<Vec<String>>, context: FileContext) -> Self {
         let analysis = analysis::analyze(&source, &mounts, &context);
         Entry {
@@ -327,19 +342,11 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             }
             let mut mounts = entries[target].mounts.clone();
             mounts.push(import.mount);
-            // The text was dropped if the file had no findings: read it again.
-            let source = match entries[target].source.take() {
-                Some(source) => source,
-                None => match read_source(&entries[target].path) {
-                    Ok(source) => source,
-                    Err(failure) => {
-                        errors.push(failure);
-                        continue;
-                    }
-                },
-            };
             let context = entries[target].context.clone();
-            entries[target] = Entry::new(source, mounts, context);
+            if let Err(failure) = entries[target].reanalyze(mounts, context) {
+                errors.push(failure);
+                continue;
+            }
             pending.push(target);
         }
     }
@@ -385,21 +392,13 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             if taken.is_empty() && !needs_membership {
                 continue;
             }
-            let source = match entries[i].source.take() {
-                Some(source) => source,
-                None => match read_source(&entries[i].path) {
-                    Ok(source) => source,
-                    Err(failure) => {
-                        errors.push(failure);
-                        continue;
-                    }
-                },
-            };
             let mut context = entries[i].context.clone();
             context.taken_elsewhere = taken;
             context.machines = Some(machines.clone());
             let mounts = entries[i].mounts.clone();
-            entries[i] = Entry::new(source, mounts, context);
+            if let Err(failure) = entries[i].reanalyze(mounts, context) {
+                errors.push(failure);
+            }
         }
     }
 }

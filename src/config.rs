@@ -29,19 +29,12 @@ pub struct ConfigLookup {
 impl ConfigLookup {
     /// The nearest configuration at or above `dir`: `None` when there is none.
     pub fn nearest(&mut self, dir: &Path) -> Option<(PathBuf, Loaded)> {
-        if let Some(hit) = self.by_dir.get(dir) {
-            return hit.clone();
-        }
-        let candidate = dir.join(FILE_NAME);
-        let found = if candidate.is_file() {
-            Some((candidate.clone(), load(&candidate)))
-        } else if dir.join(".git").exists() {
-            None
-        } else {
-            dir.parent().and_then(|parent| self.nearest(parent))
-        };
-        self.by_dir.insert(dir.to_path_buf(), found.clone());
-        found
+        crate::discover::nearest_ancestor(&mut self.by_dir, dir, &|dir| {
+            let candidate = dir.join(FILE_NAME);
+            candidate
+                .is_file()
+                .then(|| (candidate.clone(), load(&candidate)))
+        })
     }
 }
 

@@ -133,6 +133,28 @@ pub fn describe_io_error(err: &std::io::Error) -> String {
     }
 }
 
+/// The first answer of `probe` for `dir` or one of its ancestors, cached per
+/// directory. The search stops at a repository root (a directory holding
+/// `.git`): what lies above a user's repository is not part of their flake.
+pub fn nearest_ancestor<T: Clone>(
+    cache: &mut std::collections::HashMap<PathBuf, Option<T>>,
+    dir: &Path,
+    probe: &dyn Fn(&Path) -> Option<T>,
+) -> Option<T> {
+    if let Some(hit) = cache.get(dir) {
+        return hit.clone();
+    }
+    let found = match probe(dir) {
+        Some(found) => Some(found),
+        None if dir.join(".git").exists() => None,
+        None => dir
+            .parent()
+            .and_then(|parent| nearest_ancestor(cache, parent, probe)),
+    };
+    cache.insert(dir.to_path_buf(), found.clone());
+    found
+}
+
 /// `a/./b/../c` → `a/c`, without touching the file system.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();

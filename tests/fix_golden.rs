@@ -8,16 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{before_units, repo_root, run_in};
-
-/// A scratch directory inside the repository's target dir, so the nearest
-/// `.git` above it is this repository's (the `flake.nix` search stops there).
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{before_units, repo_root, run_in, scratch};
 
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {

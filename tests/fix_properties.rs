@@ -9,14 +9,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{before_units, repo_root, run_in};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{before_units, repo_root, run_in, scratch};
 
 /// Copies a fixture tree, transforming every `.nix` file's text.
 fn copy_transformed(from: &Path, to: &Path, transform: &dyn Fn(&str) -> String) {

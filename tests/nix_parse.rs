@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,26 +44,9 @@ fn nix_parse(path: &Path) -> Option<String> {
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn nix_available() -> bool {
-    let found = Command::new("nix-instantiate")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nix-instantiate is required in CI (.ci/run installs nix-bin)"
-        );
-        eprintln!("nix-instantiate not found; skipping the Nix parser check");
-    }
-    found
-}
-
 #[test]
 fn fixtures_are_judged_by_the_real_nix_parser() {
-    if !nix_available() {
+    if !common::nix_available() {
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");

@@ -7,26 +7,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{before_units, repo_root};
-
-fn nix_available() -> bool {
-    let found = Command::new("nix-instantiate")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nix-instantiate is required in CI (.ci/run installs nix-bin)"
-        );
-        eprintln!("nix-instantiate not found; skipping the semantic oracle");
-    }
-    found
-}
 
 /// The directory of the nearest `flake.nix` within the unit, else the file's own.
 fn clan_dir(file: &Path, unit_root: &Path) -> PathBuf {
@@ -95,7 +78,7 @@ fn resolve(file: &Path, unit_root: &Path) -> Result<serde_json::Value, String> {
 
 #[test]
 fn before_and_after_mean_the_same_to_nix() {
-    if !nix_available() {
+    if !common::nix_available() {
         return;
     }
     let mut compared_changed = Vec::new();

@@ -76,22 +76,15 @@ pub struct FlakeLookup {
 
 impl FlakeLookup {
     pub fn nearest(&mut self, dir: &Path) -> Option<(PathBuf, Option<String>)> {
-        if let Some(hit) = self.cache.get(dir) {
-            return hit.clone();
-        }
-        let candidate = dir.join("flake.nix");
-        let found = if candidate.is_file() {
-            let input = std::fs::read_to_string(&candidate)
-                .ok()
-                .and_then(|t| clan_core_input(&t));
-            Some((dir.to_path_buf(), input))
-        } else if dir.join(".git").exists() {
-            None
-        } else {
-            dir.parent().and_then(|parent| self.nearest(parent))
-        };
-        self.cache.insert(dir.to_path_buf(), found.clone());
-        found
+        crate::discover::nearest_ancestor(&mut self.cache, dir, &|dir| {
+            let candidate = dir.join("flake.nix");
+            candidate.is_file().then(|| {
+                let input = std::fs::read_to_string(&candidate)
+                    .ok()
+                    .and_then(|t| clan_core_input(&t));
+                (dir.to_path_buf(), input)
+            })
+        })
     }
 }
 

@@ -72,3 +72,30 @@ pub fn before_units() -> Vec<String> {
     units.sort();
     units
 }
+
+/// Whether `nix-instantiate` runs here; with `CI` set its absence is a failure.
+pub fn nix_available() -> bool {
+    let found = Command::new("nix-instantiate")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nix-instantiate is required in CI (.ci/run installs nix-bin)"
+        );
+        eprintln!("nix-instantiate not found; skipping the Nix checks");
+    }
+    found
+}
+
+/// A fresh scratch directory inside the repository's target dir, so the nearest
+/// `.git` above it is this repository's (the `flake.nix` search stops there).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory can be created");
+    dir
+}
