@@ -105,6 +105,41 @@ pub fn run(input: &Input, options: &Options) -> Report {
     }
 }
 
+/// A file counter on stderr for long runs, only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    shown: bool,
+}
+
+impl Progress {
+    /// Runs shorter than this many files finish before a counter helps.
+    const MIN_FILES: usize = 2000;
+
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            shown: total >= Self::MIN_FILES && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.shown && done.is_multiple_of(500) {
+            eprint!("\rclan-migrate: {done}/{} files", self.total);
+        }
+    }
+
+    /// Clears the counter line.
+    fn finish(&self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
 /// `path` relative to the working directory when it is below it (messages show
 /// paths the way the user named them).
 fn relative_to_cwd(path: &Path) -> PathBuf {
@@ -282,11 +317,13 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         .iter()
         .map(|path| file_context(path, options, &mut around, &mut report.errors))
         .collect();
+    let progress = Progress::new(found.files.len());
     let analysed: Vec<Result<Entry, IoFailure>> = found
         .files
         .par_iter()
         .zip(contexts)
         .map(|(path, context)| {
+            progress.tick();
             let source = read_source(path)?;
             Ok(Entry::new(
                 source,
@@ -295,6 +332,7 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
             ))
         })
         .collect();
+    progress.finish();
     let mut entries: Vec<Entry> = Vec::with_capacity(analysed.len());
     for result in analysed {
         match result {

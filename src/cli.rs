@@ -204,9 +204,9 @@ fn run_fix(
     } else {
         match output.format {
             Format::Json => report::json::render_fix(&fixed, write, &mut out)?,
-            Format::Github => {
+            Format::Github | Format::Sarif => {
                 let remaining = remaining_report(&fixed, write);
-                report::github::render(&remaining, &mut out)?;
+                report::render(&remaining, output.format, false, &mut out)?;
             }
             Format::Human | Format::Concise => {
                 if !write {

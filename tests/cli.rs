@@ -365,3 +365,29 @@ fn whole_testdata_run_matches_the_per_file_runs() {
     assert!(whole.len() > 40);
     assert_eq!(whole, per_unit);
 }
+
+#[test]
+fn sarif_output_matches_the_json_findings() {
+    let sarif = run(&["check", "--format", "sarif", "--quiet", "testdata/before"]);
+    let json_out = run(&["check", "--format", "json", "--quiet", "testdata/before"]);
+    assert_eq!(sarif.code, json_out.code);
+    let doc = json(&sarif.stdout);
+    assert_eq!(doc["version"], "2.1.0");
+    let run0 = &doc["runs"][0];
+    let results = run0["results"].as_array().unwrap();
+    let findings = json(&json_out.stdout)["findings"].as_array().unwrap().len();
+    assert_eq!(results.len(), findings);
+    for result in results {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(
+            run0["tool"]["driver"]["rules"][index]["id"],
+            result["ruleId"]
+        );
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+    }
+    assert_eq!(
+        run0["invocations"][0]["executionSuccessful"], false,
+        "an unreadable config is an error"
+    );
+}

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, Write};
 
@@ -24,6 +25,8 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow annotations
     Github,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
 }
 
 /// Writes `report` to `out` in `format`.
@@ -33,6 +36,7 @@ pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write)
         Format::Concise => concise::render(report, out),
         Format::Json => json::render(report, out),
         Format::Github => github::render(report, out),
+        Format::Sarif => sarif::render(report, out),
     }
 }
 
