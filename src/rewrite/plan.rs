@@ -9,12 +9,15 @@
 //! else, comments included, keeps its bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
+use super::convert::{
+    self, whole_lines, whole_lines_or_leading_space, whole_lines_or_trailing_space,
+};
 use super::edit::TextEdit;
 use crate::inventory::modules::{ModuleInfo, ModuleTable, Status};
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
@@ -762,8 +765,8 @@ fn pattern_matches(pattern: &str, path: &[String]) -> bool {
     path.len() >= parts.len() && parts.iter().zip(path).all(|(p, k)| *p == "*" || p == k)
 }
 
-/// Turns a list of names into an attribute set of empty sets, item by item when
-/// the list is literal. Returns the names when every item is a string literal.
+/// Turns a list of names into an attribute set of empty sets (see
+/// [`convert::list_to_attrs`]). Returns the names when every item is a string literal.
 fn machine_list_edits(
     work: &mut Work<'_>,
     value: &ast::Expr,
@@ -771,146 +774,29 @@ fn machine_list_edits(
     role: &str,
     what: &str,
 ) -> Option<Vec<String>> {
-    let inner = strip_parens(value.clone());
-    let ast::Expr::List(list) = &inner else {
-        let expr = value.syntax().text().to_string();
-        work.body.push(TextEdit::replace(
-            Span::from(value.syntax().text_range()),
-            format!(
-                "builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {})",
-                parenthesize(&inner, &expr)
-            ),
-        ));
-        return None;
-    };
-    let items: Vec<ast::Expr> = list.items().collect();
-    let names: Option<Vec<String>> = items
-        .iter()
-        .map(|item| match item {
-            ast::Expr::Str(s) => str_literal(s),
-            _ => None,
-        })
-        .collect();
-    let Some(names) = names else {
-        let expr = list.syntax().text().to_string();
-        work.body.push(TextEdit::replace(
-            Span::from(list.syntax().text_range()),
-            format!("builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {expr})"),
-        ));
-        return None;
-    };
-    let (Some(open), Some(close)) = (list.l_brack_token(), list.r_brack_token()) else {
-        work.block(
-            ReasonKind::Form,
-            format!("`roles.{role}.{what}` is not a complete list"),
-            None,
-        );
-        return None;
-    };
-    work.body
-        .push(TextEdit::replace(Span::from(open.text_range()), "{"));
-    work.body
-        .push(TextEdit::replace(Span::from(close.text_range()), "}"));
-    let mut seen = BTreeSet::new();
-    for (item, name) in items.iter().zip(&names) {
-        let span = Span::from(item.syntax().text_range());
-        if seen.insert(name.clone()) {
-            work.body.push(TextEdit::replace(
-                span,
-                format!("{} = {{ }};", nix_attr(name)),
-            ));
-        } else {
-            work.body
-                .push(TextEdit::delete(whole_lines_or_word(text, span)));
+    match convert::list_to_attrs(value, text) {
+        Some(conversion) => {
+            work.body.extend(conversion.edits);
+            conversion.names
         }
-    }
-    Some(names.into_iter().filter(|n| !n.is_empty()).collect())
-}
-
-fn parenthesize(expr: &ast::Expr, text: &str) -> String {
-    match expr {
-        ast::Expr::Ident(_)
-        | ast::Expr::Select(_)
-        | ast::Expr::List(_)
-        | ast::Expr::Paren(_)
-        | ast::Expr::AttrSet(_) => text.to_owned(),
-        _ => format!("({text})"),
+        None => {
+            work.block(
+                ReasonKind::Form,
+                format!("`roles.{role}.{what}` is not a complete list"),
+                None,
+            );
+            None
+        }
     }
 }
 
 /// String extraModules (relative to the clan directory) become path literals
 /// relative to the file; other items are kept.
 fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext) {
-    let ast::Expr::List(list) = strip_parens(value.clone()) else {
-        work.block(
-            ReasonKind::ExtraModules,
-            "`extraModules` is not a list literal",
-            Some(Span::from(value.syntax().text_range())),
-        );
-        return;
-    };
-    for item in list.items() {
-        let ast::Expr::Str(s) = &item else { continue };
-        let span = Span::from(item.syntax().text_range());
-        let Some(relative) = str_literal(s) else {
-            work.block(
-                ReasonKind::ExtraModules,
-                "an interpolated string in `extraModules` cannot be turned into a path",
-                Some(span),
-            );
-            continue;
-        };
-        let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
-            work.block(ReasonKind::ExtraModules,
-                "string `extraModules` are relative to the clan directory, but no `flake.nix` was found above this file",
-                Some(span),
-            );
-            continue;
-        };
-        match path_literal(file, clan_dir, &relative) {
-            Some(path) => work.body.push(TextEdit::replace(span, path)),
-            None => work.block(
-                ReasonKind::ExtraModules,
-                format!("`{relative}` cannot be written as a Nix path literal"),
-                Some(span),
-            ),
-        }
+    match convert::string_modules_to_paths(value, ctx) {
+        Ok(edits) => work.body.extend(edits),
+        Err((message, span)) => work.block(ReasonKind::ExtraModules, message, span),
     }
-}
-
-/// `dir/x.nix` (relative to `clan_dir`) as a path literal relative to `file`.
-pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<String> {
-    if relative.is_empty() || relative.starts_with('/') {
-        return None;
-    }
-    let target = crate::discover::normalize(&clan_dir.join(relative));
-    let from = crate::discover::normalize(file.parent()?);
-    let target_parts: Vec<_> = target.components().collect();
-    let from_parts: Vec<_> = from.components().collect();
-    let common = target_parts
-        .iter()
-        .zip(&from_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut out: Vec<String> = Vec::new();
-    for _ in common..from_parts.len() {
-        out.push("..".into());
-    }
-    for part in &target_parts[common..] {
-        out.push(part.as_os_str().to_str()?.to_owned());
-    }
-    let joined = out.join("/");
-    let literal = if joined.starts_with("..") {
-        joined
-    } else {
-        format!("./{joined}")
-    };
-    let valid = literal
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/'))
-        && !literal.ends_with('/')
-        && !literal.contains("//");
-    valid.then_some(literal)
 }
 
 /// Decides where instance-level and per-machine config go, now that all roles are known.
@@ -1860,69 +1746,9 @@ fn line_indent(text: &str, offset: usize) -> String {
         .collect()
 }
 
-/// `span` widened to whole lines when nothing else is on them.
-pub fn whole_lines(text: &str, span: Span) -> Span {
-    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |i| span.end + i + 1);
-    if text[line_start..span.start].trim().is_empty() && text[span.end..line_end].trim().is_empty()
-    {
-        Span::new(line_start, line_end)
-    } else {
-        span
-    }
-}
-
-/// Whole lines, or the span plus the spaces after it (for an item inside a line).
-fn whole_lines_or_word(text: &str, span: Span) -> Span {
-    let widened = whole_lines(text, span);
-    if widened != span {
-        return widened;
-    }
-    let spaces = text[span.end..].chars().take_while(|c| *c == ' ').count();
-    Span::new(span.start, span.end + spaces)
-}
-
-fn whole_lines_or_trailing_space(text: &str, span: Span) -> Span {
-    whole_lines_or_word(text, span)
-}
-
-fn whole_lines_or_leading_space(text: &str, span: Span) -> Span {
-    let widened = whole_lines(text, span);
-    if widened != span {
-        return widened;
-    }
-    let spaces = text[..span.start]
-        .chars()
-        .rev()
-        .take_while(|c| *c == ' ')
-        .count();
-    Span::new(span.start - spaces, span.end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_literals_relative_to_the_file() {
-        let file = Path::new("/c/machines/flake-module.nix");
-        assert_eq!(
-            path_literal(file, Path::new("/c"), "modules/z.nix").as_deref(),
-            Some("../modules/z.nix")
-        );
-        assert_eq!(
-            path_literal(Path::new("/c/flake.nix"), Path::new("/c"), "modules/z.nix").as_deref(),
-            Some("./modules/z.nix")
-        );
-        assert_eq!(
-            path_literal(file, Path::new("/c"), "machines/x.nix").as_deref(),
-            Some("./x.nix")
-        );
-        assert_eq!(path_literal(file, Path::new("/c"), "a b.nix"), None);
-        assert_eq!(path_literal(file, Path::new("/c"), "/abs.nix"), None);
-    }
 
     #[test]
     fn key_patterns() {

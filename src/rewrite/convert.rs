@@ -1,0 +1,235 @@
+//! Conversions shared by the migration and by the fixes of lints on
+//! `inventory.instances`: a list of names as an attribute set, string modules as
+//! path literals, and the spans that delete whole lines.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use rnix::ast;
+use rowan::ast::AstNode;
+
+use super::edit::TextEdit;
+use super::plan::FileContext;
+use crate::inventory::Span;
+use crate::inventory::naming::nix_attr;
+use crate::syntax::{str_literal, strip_parens};
+
+/// The edits that turn a list of names into an attribute set of empty sets.
+#[derive(Debug, Clone, Default)]
+pub struct ListConversion {
+    pub edits: Vec<TextEdit>,
+    /// The names, when every item is a string literal.
+    pub names: Option<Vec<String>>,
+}
+
+/// `[ "a" "b" "a" ]` becomes `{ a = { }; b = { }; }` item by item (comments inside
+/// stay, duplicates go); any other list or expression `E` becomes
+/// `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)`.
+/// `None` when the list is incomplete (a recovered syntax error).
+pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
+    let inner = strip_parens(value.clone());
+    let wrap = |expr: &str| {
+        format!("builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {expr})")
+    };
+    let ast::Expr::List(list) = &inner else {
+        let expr = value.syntax().text().to_string();
+        return Some(ListConversion {
+            edits: vec![TextEdit::replace(
+                Span::from(value.syntax().text_range()),
+                wrap(&parenthesize(&inner, &expr)),
+            )],
+            names: None,
+        });
+    };
+    let items: Vec<ast::Expr> = list.items().collect();
+    let names: Option<Vec<String>> = items
+        .iter()
+        .map(|item| match item {
+            ast::Expr::Str(s) => str_literal(s),
+            _ => None,
+        })
+        .collect();
+    let Some(names) = names else {
+        let expr = list.syntax().text().to_string();
+        return Some(ListConversion {
+            edits: vec![TextEdit::replace(
+                Span::from(list.syntax().text_range()),
+                wrap(&expr),
+            )],
+            names: None,
+        });
+    };
+    let (open, close) = (list.l_brack_token()?, list.r_brack_token()?);
+    let mut edits = vec![
+        TextEdit::replace(Span::from(open.text_range()), "{"),
+        TextEdit::replace(Span::from(close.text_range()), "}"),
+    ];
+    let mut seen = BTreeSet::new();
+    for (item, name) in items.iter().zip(&names) {
+        let span = Span::from(item.syntax().text_range());
+        if seen.insert(name.clone()) {
+            edits.push(TextEdit::replace(
+                span,
+                format!("{} = {{ }};", nix_attr(name)),
+            ));
+        } else {
+            edits.push(TextEdit::delete(whole_lines_or_word(text, span)));
+        }
+    }
+    Some(ListConversion {
+        edits,
+        names: Some(names.into_iter().filter(|n| !n.is_empty()).collect()),
+    })
+}
+
+fn parenthesize(expr: &ast::Expr, text: &str) -> String {
+    match expr {
+        ast::Expr::Ident(_)
+        | ast::Expr::Select(_)
+        | ast::Expr::List(_)
+        | ast::Expr::Paren(_)
+        | ast::Expr::AttrSet(_) => text.to_owned(),
+        _ => format!("({text})"),
+    }
+}
+
+/// String items of an extraModules list (relative to the clan directory) as path
+/// literals relative to the file; other items are kept. `Err` says why not.
+pub fn string_modules_to_paths(
+    value: &ast::Expr,
+    ctx: &FileContext,
+) -> Result<Vec<TextEdit>, (String, Option<Span>)> {
+    let ast::Expr::List(list) = strip_parens(value.clone()) else {
+        return Err((
+            "`extraModules` is not a list literal".into(),
+            Some(Span::from(value.syntax().text_range())),
+        ));
+    };
+    let mut edits = Vec::new();
+    for item in list.items() {
+        let ast::Expr::Str(s) = &item else { continue };
+        let span = Span::from(item.syntax().text_range());
+        let Some(relative) = str_literal(s) else {
+            return Err((
+                "an interpolated string in `extraModules` cannot be turned into a path".into(),
+                Some(span),
+            ));
+        };
+        let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
+            return Err((
+                "string `extraModules` are relative to the clan directory, but no `flake.nix` was found above this file".into(),
+                Some(span),
+            ));
+        };
+        match path_literal(file, clan_dir, &relative) {
+            Some(path) => edits.push(TextEdit::replace(span, path)),
+            None => {
+                return Err((
+                    format!("`{relative}` cannot be written as a Nix path literal"),
+                    Some(span),
+                ));
+            }
+        }
+    }
+    Ok(edits)
+}
+
+/// `dir/x.nix` (relative to `clan_dir`) as a path literal relative to `file`.
+pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<String> {
+    if relative.is_empty() || relative.starts_with('/') {
+        return None;
+    }
+    let target = crate::discover::normalize(&clan_dir.join(relative));
+    let from = crate::discover::normalize(file.parent()?);
+    let target_parts: Vec<_> = target.components().collect();
+    let from_parts: Vec<_> = from.components().collect();
+    let common = target_parts
+        .iter()
+        .zip(&from_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out: Vec<String> = Vec::new();
+    for _ in common..from_parts.len() {
+        out.push("..".into());
+    }
+    for part in &target_parts[common..] {
+        out.push(part.as_os_str().to_str()?.to_owned());
+    }
+    let joined = out.join("/");
+    let literal = if joined.starts_with("..") {
+        joined
+    } else {
+        format!("./{joined}")
+    };
+    let valid = literal
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/'))
+        && !literal.ends_with('/')
+        && !literal.contains("//");
+    valid.then_some(literal)
+}
+
+/// `span` widened to whole lines when nothing else is on them.
+pub fn whole_lines(text: &str, span: Span) -> Span {
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i + 1);
+    if text[line_start..span.start].trim().is_empty() && text[span.end..line_end].trim().is_empty()
+    {
+        Span::new(line_start, line_end)
+    } else {
+        span
+    }
+}
+
+/// Whole lines, or the span plus the spaces after it (for an item inside a line).
+pub fn whole_lines_or_word(text: &str, span: Span) -> Span {
+    let widened = whole_lines(text, span);
+    if widened != span {
+        return widened;
+    }
+    let spaces = text[span.end..].chars().take_while(|c| *c == ' ').count();
+    Span::new(span.start, span.end + spaces)
+}
+
+pub fn whole_lines_or_trailing_space(text: &str, span: Span) -> Span {
+    whole_lines_or_word(text, span)
+}
+
+pub fn whole_lines_or_leading_space(text: &str, span: Span) -> Span {
+    let widened = whole_lines(text, span);
+    if widened != span {
+        return widened;
+    }
+    let spaces = text[..span.start]
+        .chars()
+        .rev()
+        .take_while(|c| *c == ' ')
+        .count();
+    Span::new(span.start - spaces, span.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_literals_relative_to_the_file() {
+        let file = Path::new("/c/machines/flake-module.nix");
+        assert_eq!(
+            path_literal(file, Path::new("/c"), "modules/z.nix").as_deref(),
+            Some("../modules/z.nix")
+        );
+        assert_eq!(
+            path_literal(Path::new("/c/flake.nix"), Path::new("/c"), "modules/z.nix").as_deref(),
+            Some("./modules/z.nix")
+        );
+        assert_eq!(
+            path_literal(file, Path::new("/c"), "machines/x.nix").as_deref(),
+            Some("./x.nix")
+        );
+        assert_eq!(path_literal(file, Path::new("/c"), "a b.nix"), None);
+        assert_eq!(path_literal(file, Path::new("/c"), "/abs.nix"), None);
+    }
+}
