@@ -58,8 +58,13 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     }
     let root = parse.syntax();
     let facts = legacy_nix::detect(&root, mounts);
-    let plan = plan::plan(source, &root, &facts, ctx);
-    let findings = lints::legacy_findings(&facts, source.kind, &plan);
+    let mut plan = plan::plan(source, &root, &facts, ctx);
+    let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
+    let issues = crate::inventory::instance_checks::check(&root, &source.text, &facts, ctx);
+    findings.extend(lints::instance_findings(&issues));
+    let fixes: Vec<_> = issues.into_iter().filter(|i| !i.edits.is_empty()).collect();
+    plan.corrections = fixes.len();
+    plan.edits.extend(fixes.into_iter().flat_map(|i| i.edits));
     let suppressions = suppress::collect(&root, source);
     FileAnalysis {
         findings: suppress::apply(findings, &suppressions, source),

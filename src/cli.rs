@@ -331,8 +331,18 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
     let remaining = fixed.remaining(write).len();
     let left = fixed.instances_left();
     let verb = if write { "migrated" } else { "would migrate" };
+    let corrections = fixed.corrections();
+    let corrected = if corrections == 0 {
+        String::new()
+    } else {
+        let verb = if write { "corrected" } else { "correct" };
+        format!(
+            " and {verb} {corrections} mistake{}",
+            if corrections == 1 { "" } else { "s" }
+        )
+    };
     let mut line = format!(
-        "{verb} {migrated} instance{} in {changed} file{}",
+        "{verb} {migrated} instance{}{corrected} in {changed} file{}",
         if migrated == 1 { "" } else { "s" },
         if changed == 1 { "" } else { "s" }
     );

@@ -36,6 +36,8 @@ pub struct FileFix {
     pub new_text: String,
     pub status: Status,
     pub migrated: usize,
+    /// Mistakes in `inventory.instances` code corrected.
+    pub corrections: usize,
     /// The rewritten file and what `check` finds in it, once verified.
     pub after: Option<(SourceFile, Vec<Finding>)>,
 }
@@ -140,6 +142,14 @@ impl FixReport {
         out
     }
 
+    pub fn corrections(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.status, Status::Pending | Status::Written))
+            .map(|f| f.corrections)
+            .sum()
+    }
+
     pub fn exit_code(&self, write: bool) -> u8 {
         let failed = self
             .files
@@ -180,6 +190,7 @@ fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
         new_text: file.source.text.clone(),
         status: Status::Pending,
         migrated: file.plan.migrated(),
+        corrections: file.plan.corrections,
         after: None,
     };
     match rewrite(file) {

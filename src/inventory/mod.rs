@@ -2,6 +2,7 @@
 //! instances are defined, in Nix files and in `inventory.json`.
 
 pub mod flake;
+pub mod instance_checks;
 pub mod legacy_json;
 pub mod legacy_nix;
 pub mod model;

@@ -369,8 +369,10 @@ fn toml_value(v: &toml::Value) -> Value {
 
 fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<Instance, String> {
     let tree = instance_tree(root, &new.bindings, |b| b.prefix_len + 1, paths)?;
+    // Mistakes that clan-migrate corrects are read as what they meant: `@clan/x`
+    // is `x`, a machine list is its names, a role's `config` is its `settings`.
     let module = match tree.get("module").and_then(|m| m.get("name")) {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s.strip_prefix("@clan/").unwrap_or(s).to_owned(),
         None => new.name.clone(),
         Some(other) => return Err(format!("module.name is not a string: {other:?}")),
     };
@@ -393,6 +395,7 @@ fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<I
                 Names::Listed(m.keys().cloned().collect())
             }
             Some(Value::Opaque(text)) => Names::Opaque(unwrap_list_to_attrs(text)),
+            Some(list @ Value::List(_)) => names_of_list(Some(list))?,
             Some(other) => return Err(format!("roles.{name}.machines is {other:?}")),
         };
         let tags = match role.get("tags") {
@@ -404,10 +407,14 @@ fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<I
             Role {
                 machines,
                 tags,
-                settings: role
-                    .get("settings")
-                    .cloned()
-                    .unwrap_or(Value::Attrs(BTreeMap::new())),
+                settings: merge(
+                    role.get("settings")
+                        .cloned()
+                        .unwrap_or(Value::Attrs(BTreeMap::new())),
+                    role.get("config")
+                        .cloned()
+                        .unwrap_or(Value::Attrs(BTreeMap::new())),
+                )?,
                 machine_settings,
                 extra_modules: list_items(role.get("extraModules"))
                     .into_iter()

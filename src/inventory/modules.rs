@@ -99,6 +99,22 @@ impl ModuleTable {
     pub fn lookup(&self, name: &str) -> Option<&ModuleInfo> {
         self.user.modules.get(name).or_else(|| lookup(name))
     }
+
+    /// The roles of the clan.service module `name` (a new-format name), when known.
+    pub fn service_roles(&self, name: &str) -> Option<&[String]> {
+        let entries = self.user.modules.iter().chain(table().iter());
+        for (legacy, info) in entries {
+            let service = match info.status {
+                Status::Migrated | Status::Redesigned => legacy.as_str(),
+                Status::Renamed => info.target_name(legacy),
+                Status::Option | Status::Removed => continue,
+            };
+            if service == name && !info.roles.is_empty() {
+                return Some(&info.roles);
+            }
+        }
+        None
+    }
 }
 
 /// Parses a `clan-migrate.toml`; the error has the byte offset of the problem.

@@ -2,6 +2,12 @@
 //! its code, severity and documentation (shown by `clan-migrate explain CODE`).
 
 pub mod empty_legacy_services;
+pub mod instances_clan_prefixed_module;
+pub mod instances_machine_list;
+pub mod instances_role_config;
+pub mod instances_string_extra_modules;
+pub mod instances_unknown_key;
+pub mod instances_unknown_module_or_role;
 pub mod legacy_service_instance;
 pub mod legacy_services_read;
 pub mod parse_error;
@@ -46,7 +52,44 @@ pub static RULES: &[&Rule] = &[
     &unmigratable_legacy_form::RULE,
     &unused_suppression::RULE,
     &empty_legacy_services::RULE,
+    &instances_machine_list::RULE,
+    &instances_role_config::RULE,
+    &instances_unknown_key::RULE,
+    &instances_clan_prefixed_module::RULE,
+    &instances_string_extra_modules::RULE,
+    &instances_unknown_module_or_role::RULE,
 ];
+
+/// The findings for mistakes in `inventory.instances` code.
+pub fn instance_findings(
+    issues: &[crate::inventory::instance_checks::InstanceIssue],
+) -> Vec<crate::diagnostic::Finding> {
+    use crate::inventory::instance_checks::IssueKind;
+    issues
+        .iter()
+        .map(|issue| match &issue.kind {
+            IssueKind::MachineList { role } => instances_machine_list::finding(issue, role),
+            IssueKind::RoleConfig { role } => instances_role_config::finding(issue, role),
+            IssueKind::UnknownKey { path, target } => {
+                instances_unknown_key::finding(issue, path, target)
+            }
+            IssueKind::ClanPrefixedModule { name, plain } => {
+                instances_clan_prefixed_module::finding(issue, name, plain)
+            }
+            IssueKind::StringExtraModules { role, reason } => {
+                instances_string_extra_modules::finding(issue, role, reason.as_deref())
+            }
+            IssueKind::LegacyModuleName { name, advice } => {
+                instances_unknown_module_or_role::module_finding(issue, name, advice)
+            }
+            IssueKind::UnknownRole {
+                module,
+                role,
+                roles,
+            } => instances_unknown_module_or_role::role_finding(issue, module, role, roles),
+        })
+        .collect()
+}
 
 /// A rule by code (`CM001`, any case) or by name (`legacy-service-instance`).
 pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {

@@ -148,6 +148,8 @@ pub struct Plan {
     pub instances: Vec<InstancePlan>,
     /// Empty `services`/service definitions deleted.
     pub empties_deleted: usize,
+    /// Mistakes in `inventory.instances` code corrected (CM101, CM102, CM104, CM105).
+    pub corrections: usize,
 }
 
 impl Plan {

@@ -113,12 +113,17 @@ let
       tags = role.tags or [ ];
       extraModules = map modulePath ((role.extraModules or [ ]) ++ (role.imports or [ ]));
     }) (inst.roles or { });
+  # Mistakes clan-migrate corrects are read as what they meant: a list of
+  # machines is their names, a role's `config` is its `settings`.
   newRoles = inst:
     mapAttrs (r: role:
-      let tagNames = if isList (role.tags or [ ]) then role.tags or [ ] else attrNames role.tags; in {
-        members = unique (attrNames (role.machines or { }) ++ tagMembers tagNames);
-        settings = role.settings or { };
-        machineSettings = m: role.machines.${m}.settings or { };
+      let
+        tagNames = if isList (role.tags or [ ]) then role.tags or [ ] else attrNames role.tags;
+        machineNames = if isList (role.machines or { }) then role.machines else attrNames (role.machines or { });
+      in {
+        members = unique (machineNames ++ tagMembers tagNames);
+        settings = deepMerge (role.settings or { }) (role.config or { });
+        machineSettings = m: if isList (role.machines or { }) then { } else role.machines.${m}.settings or { };
         tags = tagNames;
         extraModules = map modulePath (role.extraModules or [ ]);
       }) (inst.roles or { });
@@ -200,7 +205,8 @@ let
     in {
       inherit name;
       value = normalForm {
-        module = inst.module.name or name;
+        module = let n = inst.module.name or name; in
+          if builtins.substring 0 6 n == "@clan/" then builtins.substring 6 (builtins.stringLength n) n else n;
         inherit roles;
         roleSettings = m: r: _: mergeAll [ roles.${r}.settings (roles.${r}.machineSettings m) ];
       };

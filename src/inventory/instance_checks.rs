@@ -1,0 +1,321 @@
+//! Mistakes in code already on `inventory.instances` (hand migrations copy them
+//! from the upstream guide): machine lists, `config` instead of `settings`, keys
+//! the new format does not have, `@clan/` module names, string extraModules,
+//! legacy-only module names and roles a module does not define.
+
+use rnix::SyntaxNode;
+use rnix::ast::{self, HasEntry};
+use rowan::ast::AstNode;
+
+use super::modules::Status;
+use super::{LegacyFacts, Span};
+use crate::rewrite::convert;
+use crate::rewrite::edit::TextEdit;
+use crate::rewrite::plan::FileContext;
+use crate::syntax::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    /// `roles.<r>.machines = [ … ]`.
+    MachineList { role: String },
+    /// `roles.<r>.config`.
+    RoleConfig { role: String },
+    /// A key the new format does not have, and where its content belongs.
+    UnknownKey { path: String, target: &'static str },
+    /// `module.name = "@clan/<x>"`.
+    ClanPrefixedModule { name: String, plain: String },
+    /// String items in `roles.<r>.extraModules`; `reason` when they cannot be fixed.
+    StringExtraModules {
+        role: String,
+        reason: Option<String>,
+    },
+    /// A module name that only existed as a legacy clanModule, or was removed.
+    LegacyModuleName { name: String, advice: String },
+    /// A role the (known) module does not define.
+    UnknownRole {
+        module: String,
+        role: String,
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceIssue {
+    pub instance: String,
+    pub kind: IssueKind,
+    pub span: Span,
+    /// The fix, when it is mechanical.
+    pub edits: Vec<TextEdit>,
+}
+
+struct Walk<'a> {
+    instance: String,
+    text: &'a str,
+    ctx: &'a FileContext,
+    issues: Vec<InstanceIssue>,
+    module_name: Option<(String, Span)>,
+    module_input: Option<String>,
+    roles: Vec<(String, Span)>,
+}
+
+impl Walk<'_> {
+    fn issue(&mut self, kind: IssueKind, span: Span, edits: Vec<TextEdit>) {
+        self.issues.push(InstanceIssue {
+            instance: self.instance.clone(),
+            kind,
+            span,
+            edits,
+        });
+    }
+}
+
+/// Checks every `inventory.instances.<name>` of a parsed file.
+pub fn check(
+    root: &SyntaxNode,
+    text: &str,
+    facts: &LegacyFacts,
+    ctx: &FileContext,
+) -> Vec<InstanceIssue> {
+    let mut issues = Vec::new();
+    for instance in &facts.new_instances {
+        let mut walk = Walk {
+            instance: instance.name.clone(),
+            text,
+            ctx,
+            issues: Vec::new(),
+            module_name: None,
+            module_input: None,
+            roles: Vec::new(),
+        };
+        for binding in &instance.bindings {
+            let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
+                continue;
+            };
+            let Some(path) = node.attrpath() else {
+                continue;
+            };
+            let segs = attrpath_keys(&path);
+            let after_name = (binding.prefix_len + 1).saturating_sub(binding.base);
+            if after_name >= segs.len() {
+                if let Some(ast::Expr::AttrSet(set)) = node.value().map(strip_parens) {
+                    visit_set(&mut walk, &set, &[]);
+                }
+            } else {
+                visit_binding(&mut walk, &node, &[], &segs[after_name..]);
+            }
+        }
+        check_module(&mut walk);
+        issues.extend(walk.issues);
+    }
+    issues
+}
+
+fn visit_set(walk: &mut Walk<'_>, set: &ast::AttrSet, prefix: &[String]) {
+    for binding in set.attrpath_values() {
+        if let Some(path) = binding.attrpath() {
+            let segs = attrpath_keys(&path);
+            visit_binding(walk, &binding, prefix, &segs);
+        }
+    }
+}
+
+fn visit_binding(
+    walk: &mut Walk<'_>,
+    binding: &ast::AttrpathValue,
+    prefix: &[String],
+    segs: &[KeySeg],
+) {
+    let mut rel: Vec<String> = prefix.to_vec();
+    for seg in segs {
+        match &seg.key {
+            Key::Static(s) => rel.push(s.clone()),
+            Key::Dynamic => return,
+        }
+    }
+    let own = |p: usize| {
+        p.checked_sub(prefix.len())
+            .and_then(|i| segs.get(i))
+            .map(|s| Span::from(s.range))
+    };
+    let value = binding.value();
+    let recurse = |walk: &mut Walk<'_>, rel: &[String]| {
+        if let Some(ast::Expr::AttrSet(set)) = value.clone().map(strip_parens) {
+            visit_set(walk, &set, rel);
+        }
+    };
+    match rel.first().map(String::as_str) {
+        None => recurse(walk, &rel),
+        Some("module") => match rel.get(1).map(String::as_str) {
+            None => recurse(walk, &rel),
+            Some("name") if rel.len() == 2 => {
+                if let Some(ast::Expr::Str(s)) = value.clone().map(strip_parens)
+                    && let Some(name) = str_literal(&s)
+                {
+                    let span = Span::from(s.syntax().text_range());
+                    if let Some(plain) = name.strip_prefix("@clan/") {
+                        let plain = plain.to_owned();
+                        walk.issue(
+                            IssueKind::ClanPrefixedModule {
+                                name: name.clone(),
+                                plain: plain.clone(),
+                            },
+                            span,
+                            vec![TextEdit::replace(
+                                span,
+                                crate::inventory::naming::nix_string(&plain),
+                            )],
+                        );
+                        walk.module_name = Some((plain, span));
+                    } else {
+                        walk.module_name = Some((name, span));
+                    }
+                }
+            }
+            Some("input") if rel.len() == 2 => {
+                if let Some(ast::Expr::Str(s)) = value.clone().map(strip_parens) {
+                    walk.module_input = str_literal(&s);
+                }
+            }
+            Some(_) => {}
+        },
+        Some("roles") => {
+            let Some(role) = rel.get(1).cloned() else {
+                return recurse(walk, &rel);
+            };
+            if let Some(span) = own(1) {
+                walk.roles.push((role.clone(), span));
+            }
+            match rel.get(2).map(String::as_str) {
+                None => recurse(walk, &rel),
+                Some("machines") if rel.len() == 3 => {
+                    let Some(v) = value.clone() else { return };
+                    if let ast::Expr::List(_) = strip_parens(v.clone()) {
+                        let edits = convert::list_to_attrs(&v, walk.text)
+                            .map(|c| c.edits)
+                            .unwrap_or_default();
+                        walk.issue(
+                            IssueKind::MachineList { role },
+                            Span::from(v.syntax().text_range()),
+                            edits,
+                        );
+                    }
+                }
+                Some("config") => {
+                    if let Some(span) = own(2) {
+                        walk.issue(
+                            IssueKind::RoleConfig { role },
+                            span,
+                            vec![TextEdit::replace(span, "settings")],
+                        );
+                    }
+                }
+                Some("extraModules") if rel.len() == 3 => {
+                    let Some(v) = value.clone() else { return };
+                    let has_strings = matches!(strip_parens(v.clone()), ast::Expr::List(list) if list.items().any(|i| matches!(i, ast::Expr::Str(_))));
+                    if has_strings {
+                        let span = Span::from(v.syntax().text_range());
+                        match convert::string_modules_to_paths(&v, walk.ctx) {
+                            Ok(edits) => walk.issue(
+                                IssueKind::StringExtraModules { role, reason: None },
+                                span,
+                                edits,
+                            ),
+                            Err((reason, _)) => walk.issue(
+                                IssueKind::StringExtraModules {
+                                    role,
+                                    reason: Some(reason),
+                                },
+                                span,
+                                Vec::new(),
+                            ),
+                        }
+                    }
+                }
+                Some("settings" | "tags" | "machines" | "extraModules") => {}
+                Some(other) => {
+                    if let Some(span) = own(2) {
+                        walk.issue(
+                            IssueKind::UnknownKey { path: format!("roles.{role}.{other}"), target: "a role has only `machines`, `tags`, `settings` and `extraModules`" },
+                            span,
+                            Vec::new(),
+                        );
+                    }
+                }
+            }
+        }
+        Some(key) => {
+            if let Some(span) = own(0) {
+                let target = match key {
+                    "config" => "`roles.<role>.settings` of the roles that declare each key",
+                    "machines" => "`roles.<role>.machines.<machine>.settings`",
+                    "extraModules" => "`roles.<role>.extraModules`",
+                    "meta" | "enabled" => {
+                        "nothing: the new format has no such attribute; delete it"
+                    }
+                    "imports" => "`module` (to name the module) or `roles.<role>.extraModules`",
+                    _ => "an instance has only `module` and `roles`",
+                };
+                walk.issue(
+                    IssueKind::UnknownKey {
+                        path: key.to_owned(),
+                        target,
+                    },
+                    span,
+                    Vec::new(),
+                );
+            }
+        }
+    }
+}
+
+/// Legacy-only or removed module names, and roles the module does not define.
+fn check_module(walk: &mut Walk<'_>) {
+    // Only modules taken from clan-core: `input` absent/null, or clan-core's input.
+    let from_clan_core = match &walk.module_input {
+        None => true,
+        Some(input) => {
+            input == "clan-core" || walk.ctx.module_input.as_deref() == Some(input.as_str())
+        }
+    };
+    if !from_clan_core {
+        return;
+    }
+    let (name, span) = walk.module_name.clone().unwrap_or_else(|| {
+        let span = walk.roles.first().map_or(Span::new(0, 0), |(_, s)| *s);
+        (walk.instance.clone(), span)
+    });
+    let modules = walk.ctx.modules.clone();
+    if let Some(roles) = modules.service_roles(&name) {
+        for (role, role_span) in walk.roles.clone() {
+            if !roles.contains(&role) {
+                walk.issue(
+                    IssueKind::UnknownRole {
+                        module: name.clone(),
+                        role,
+                        roles: roles.to_vec(),
+                    },
+                    role_span,
+                    Vec::new(),
+                );
+            }
+        }
+        return;
+    }
+    let Some(info) = modules.lookup(&name) else {
+        return;
+    };
+    let advice = match info.status {
+        Status::Renamed => format!("the clan.service is `{}`", info.target_name(&name)),
+        Status::Option => format!(
+            "it is now a NixOS option: `{}`",
+            info.option.as_deref().unwrap_or("see the module table")
+        ),
+        Status::Removed => "it was removed from clan-core and has no clan.service".to_owned(),
+        Status::Migrated | Status::Redesigned => return,
+    };
+    walk.issue(
+        IssueKind::LegacyModuleName { name, advice },
+        span,
+        Vec::new(),
+    );
+}
