@@ -30,7 +30,7 @@ pub struct FileAnalysis {
 pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
     let mut analysis = match source.kind {
         FileKind::Nix => analyze_nix(source, mounts, ctx),
-        FileKind::InventoryJson => analyze_json(source),
+        FileKind::InventoryJson => analyze_json(source, ctx),
     };
     analysis
         .findings
@@ -76,7 +76,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     }
 }
 
-fn analyze_json(source: &SourceFile) -> FileAnalysis {
+fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
     match json_tree::parse(&source.text) {
         Err(error) => FileAnalysis {
             findings: vec![parse_error::json_finding(&error)],
@@ -85,8 +85,10 @@ fn analyze_json(source: &SourceFile) -> FileAnalysis {
         },
         Ok(root) => {
             let facts: LegacyFacts = legacy_json::detect(&root);
+            let plan = crate::rewrite::plan_json::plan(source, &root, &facts, ctx);
             FileAnalysis {
-                findings: lints::legacy_findings(&facts, source.kind, &Plan::default()),
+                findings: lints::legacy_findings(&facts, source.kind, &plan),
+                plan,
                 names: instance_names(&facts),
                 machines: facts.machines.clone(),
                 ..FileAnalysis::default()

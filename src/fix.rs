@@ -106,20 +106,11 @@ impl FixReport {
     pub fn instances_left(&self) -> Vec<(&'static str, usize)> {
         let mut counts: std::collections::BTreeMap<ReasonKind, usize> =
             std::collections::BTreeMap::new();
-        let mut json = 0;
         let mut refused_instances = 0;
         for (index, file) in self.report.files.iter().enumerate() {
             let refused = self
                 .fix_for(index)
                 .is_some_and(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)));
-            if file.source.kind == crate::source::FileKind::InventoryJson {
-                json += file
-                    .findings
-                    .iter()
-                    .filter(|f| std::ptr::eq(f.rule, &crate::lints::legacy_service_instance::RULE))
-                    .count();
-                continue;
-            }
             for instance in &file.plan.instances {
                 match (&instance.outcome, refused) {
                     (Outcome::Left(reason, _), _) => *counts.entry(reason.kind).or_default() += 1,
@@ -130,9 +121,6 @@ impl FixReport {
         }
         let mut out: Vec<(&'static str, usize)> =
             counts.into_iter().map(|(k, n)| (k.describe(), n)).collect();
-        if json > 0 {
-            out.push(("in inventory.json (not rewritten yet)", json));
-        }
         if refused_instances > 0 {
             out.push((
                 "in files whose rewrite failed verification",

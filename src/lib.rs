@@ -10,6 +10,7 @@ pub mod discover;
 pub mod fix;
 pub mod inventory;
 pub mod json_tree;
+pub mod json_write;
 pub mod lints;
 pub mod report;
 pub mod rewrite;

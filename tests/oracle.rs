@@ -90,7 +90,11 @@ fn before_and_after_mean_the_same_to_nix() {
             walkdir::WalkDir::new(&before_root)
                 .into_iter()
                 .map(|e| e.unwrap())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "nix"))
+                .filter(|e| {
+                    e.path()
+                        .extension()
+                        .is_some_and(|x| x == "nix" || x == "json")
+                })
                 .map(|e| e.path().strip_prefix(&before_root).unwrap().to_path_buf())
                 .collect()
         } else if unit.ends_with(".nix") {

@@ -200,8 +200,19 @@ fn legacy_instance(
     machines: Option<&MachineFacts>,
 ) -> Result<Instance, String> {
     let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
-    let info = table.lookup(&legacy.service);
-    let module = info.map_or(legacy.service.as_str(), |m| m.target_name(&legacy.service));
+    legacy_from_tree(&tree, &legacy.service, paths, table, machines)
+}
+
+/// The normal form of a legacy instance from its merged value.
+pub fn legacy_from_tree(
+    tree: &Value,
+    service: &str,
+    paths: &Paths,
+    table: &ModuleTable,
+    machines: Option<&MachineFacts>,
+) -> Result<Instance, String> {
+    let info = table.lookup(service);
+    let module = info.map_or(service, |m| m.target_name(service));
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
     for (name, role) in tree
         .get("roles")
@@ -369,11 +380,16 @@ fn toml_value(v: &toml::Value) -> Value {
 
 fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<Instance, String> {
     let tree = instance_tree(root, &new.bindings, |b| b.prefix_len + 1, paths)?;
+    new_from_tree(&tree, &new.name, paths)
+}
+
+/// The normal form of a new-format instance from its merged value.
+pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result<Instance, String> {
     // Mistakes that clan-migrate corrects are read as what they meant: `@clan/x`
     // is `x`, a machine list is its names, a role's `config` is its `settings`.
     let module = match tree.get("module").and_then(|m| m.get("name")) {
         Some(Value::String(s)) => s.strip_prefix("@clan/").unwrap_or(s).to_owned(),
-        None => new.name.clone(),
+        None => instance_name.to_owned(),
         Some(other) => return Err(format!("module.name is not a string: {other:?}")),
     };
     let mut roles = BTreeMap::new();
@@ -600,6 +616,61 @@ pub fn paths_for(path: Option<&Path>, clan_dir: Option<&Path>) -> Paths {
         file_dir: path.and_then(Path::parent).map(Path::to_path_buf),
         clan_dir: clan_dir.map(Path::to_path_buf),
     }
+}
+
+/// A JSON value as a model value.
+pub fn from_json(value: &crate::json_tree::JsonValue) -> Value {
+    use crate::json_tree::JsonValue as J;
+    match value {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => Value::Number(n.clone()),
+        J::String(s) => Value::String(s.clone()),
+        J::Array(items) => Value::List(items.iter().map(|i| from_json(&i.value)).collect()),
+        J::Object(members) => Value::Attrs(
+            members
+                .iter()
+                .map(|m| (m.key.clone(), from_json(&m.value.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// The normal form of every instance of an `inventory.json`, keyed like [`instances`].
+pub fn json_instances(
+    root: &crate::json_tree::JsonNode,
+    paths: &Paths,
+    table: &ModuleTable,
+    machines: Option<&MachineFacts>,
+) -> Vec<(String, Result<Instance, String>)> {
+    let mut out = Vec::new();
+    for service in root
+        .get("services")
+        .map(|s| s.value.members())
+        .unwrap_or_default()
+    {
+        for instance in service.value.members() {
+            let name = default_instance_name(&service.key, &instance.key);
+            let tree = from_json(&instance.value.value);
+            out.push((
+                name,
+                legacy_from_tree(&tree, &service.key, paths, table, machines),
+            ));
+        }
+    }
+    for instance in root
+        .get("instances")
+        .map(|s| s.value.members())
+        .unwrap_or_default()
+    {
+        let tree = from_json(&instance.value.value);
+        out.push((
+            instance.key.clone(),
+            new_from_tree(&tree, &instance.key, paths).map(|i| resolved(i, machines)),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ use super::{Fixability, Rule};
 use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::EmptyLegacyServices;
 use crate::inventory::naming::nix_attr;
-use crate::source::FileKind;
 
 pub static RULE: Rule = Rule {
     code: "CM005",
@@ -38,7 +37,9 @@ Delete the empty definition.
 "#,
 };
 
-pub fn finding(empty: &EmptyLegacyServices, kind: FileKind) -> Finding {
+/// `fixed`: `clan-migrate fix` deletes it (always in Nix files; in inventory.json
+/// when the file is in the clan CLI's layout).
+pub fn finding(empty: &EmptyLegacyServices, fixed: bool) -> Finding {
     let what = match &empty.service {
         None => "`services`".to_owned(),
         Some(service) => format!("legacy service `{}`", nix_attr(service)),
@@ -48,10 +49,9 @@ pub fn finding(empty: &EmptyLegacyServices, kind: FileKind) -> Finding {
         format!("empty {what} in the inventory still fails evaluation since clan 26.05"),
         Label::new(empty.span, "defines no instance"),
     )
-    .with_help(match kind {
-        FileKind::Nix => "`clan-migrate fix` deletes this definition",
-        FileKind::InventoryJson => {
-            "delete the `services` key by hand (`clan machines update` also removes an empty one); `fix` does not rewrite inventory.json yet"
-        }
+    .with_help(if fixed {
+        "`clan-migrate fix` deletes this definition"
+    } else {
+        "delete it by hand (`clan machines update` also removes an empty `services` from inventory.json)"
     })
 }

@@ -80,8 +80,8 @@ pub fn finding(
         finding = finding.with_secondary(Label::new(binding.label, "also part of this instance"));
     }
     let help = match (kind, plan.map(|p| &p.outcome)) {
-        (FileKind::InventoryJson, _) => format!(
-            "migrate it to `instances` as {} by hand; `fix` does not rewrite inventory.json yet",
+        (FileKind::InventoryJson, Some(Outcome::Migrated)) => format!(
+            "`clan-migrate fix` moves it to `instances` as {}",
             nix_string(&target)
         ),
         (FileKind::Nix, Some(Outcome::Migrated)) => {
@@ -94,7 +94,7 @@ pub fn finding(
                 nix_string(module)
             )
         }
-        (FileKind::Nix, Some(Outcome::Left(reason, more))) => {
+        (_, Some(Outcome::Left(reason, more))) => {
             if let Some(span) = reason.span {
                 finding =
                     finding.with_secondary(Label::new(span, "this is why it is not migrated"));
@@ -104,9 +104,7 @@ pub fn finding(
             }
             format!("not migrated automatically: {}", reason.message)
         }
-        (FileKind::Nix, None) => {
-            format!("migrate it to `inventory.instances.{}`", nix_attr(&target))
-        }
+        (_, None) => format!("migrate it to `inventory.instances.{}`", nix_attr(&target)),
     };
     finding = finding.with_help(help);
     for note in plan.map(|p| p.notes.as_slice()).unwrap_or_default() {

@@ -121,11 +121,12 @@ pub fn legacy_findings(
             .iter()
             .map(unmigratable_legacy_form::finding),
     );
+    let empties_fixed = kind == crate::source::FileKind::Nix || plan.empties_deleted > 0;
     findings.extend(
         facts
             .empty
             .iter()
-            .map(|e| empty_legacy_services::finding(e, kind)),
+            .map(|e| empty_legacy_services::finding(e, empties_fixed)),
     );
     findings
 }

@@ -4,4 +4,5 @@ pub mod convert;
 pub mod duplicates;
 pub mod edit;
 pub mod plan;
+pub mod plan_json;
 pub mod verify;

@@ -20,6 +20,10 @@ pub struct Refusal(pub String);
 pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnalysis), Refusal> {
     let source = &file.source;
     let rewritten = SourceFile::from_text(source.path.clone(), new_text.to_owned(), source.kind);
+    if source.kind == crate::source::FileKind::InventoryJson {
+        verify_json(file, &rewritten)?;
+        return settled(file, rewritten);
+    }
     let parse = rnix::Root::parse(new_text);
     if let Some(error) = parse.errors().first() {
         return Err(Refusal(format!(
@@ -52,6 +56,39 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
             "the rewrite would not keep the meaning: {difference}; nothing was written"
         )));
     }
+    settled(file, rewritten)
+}
+
+/// The JSON document parses, and every instance has the same normal form.
+fn verify_json(file: &FileReport, rewritten: &SourceFile) -> Result<(), Refusal> {
+    let parse = |text: &str| {
+        crate::json_tree::parse(text).map_err(|e| Refusal(format!("internal error: the rewritten inventory.json is not valid JSON ({e}); nothing was written")))
+    };
+    let before = parse(&file.source.text)?;
+    let after = parse(&rewritten.text)?;
+    let paths = model::paths_for(
+        file.context.path.as_deref(),
+        file.context.clan_dir.as_deref(),
+    );
+    let table = &file.context.modules;
+    let own = crate::inventory::legacy_json::detect(&before).machines;
+    let machines = file.context.machine_facts(&own);
+    let a = model::json_instances(&before, &paths, table, machines);
+    let b = model::json_instances(&after, &paths, table, machines);
+    match model::difference(&a, &b) {
+        Some(difference) => Err(Refusal(format!(
+            "the rewrite would not keep the meaning: {difference}; nothing was written"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Fixing the rewritten file again changes nothing, and every migrated instance
+/// left the legacy tree.
+fn settled(
+    file: &FileReport,
+    rewritten: SourceFile,
+) -> Result<(SourceFile, FileAnalysis), Refusal> {
     let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
     if !again.plan.edits.is_empty() {
         return Err(Refusal(

@@ -92,7 +92,11 @@ let
     in
     if !(isAttrs v') then [ ] else fromFlake ++ own ++ inventoryImports ++ imported;
 
-  topLevel = if asInventory then [ (call (import file)) ] else inventoriesOf (import file);
+  isJson = builtins.match ".*[.]json" (toString file) != null;
+  topLevel =
+    if isJson then [ (builtins.fromJSON (readFile file)) ]
+    else if asInventory then [ (call (import file)) ]
+    else inventoriesOf (import file);
   inventory = mergeAll (map (i: removeAttrs i [ "imports" ]) topLevel);
   machines = inventory.machines or { };
   machineTags = m:
