@@ -3,6 +3,7 @@
 //! files can be analysed on any thread.
 
 use crate::diagnostic::Finding;
+use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
 use crate::inventory::{InventoryImport, LegacyFacts, legacy_json, legacy_nix};
 use crate::lints::{self, parse_error};
 use crate::rewrite::plan::{self, FileContext, Plan};
@@ -24,6 +25,8 @@ pub struct FileAnalysis {
     pub names: Vec<(String, usize)>,
     /// The machines and tags this file defines.
     pub machines: crate::inventory::MachineFacts,
+    /// Where this file defines instance settings.
+    pub settings: Vec<SettingsDef>,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -60,7 +63,8 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     let facts = legacy_nix::detect(&root, mounts);
     let mut plan = plan::plan(source, &root, &facts, ctx);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
-    let issues = crate::inventory::instance_checks::check(&root, &source.text, &facts, ctx);
+    let (mut issues, settings) = instance_checks::check(&root, &source.text, &facts, ctx);
+    issues.extend(settings_defined_elsewhere(&settings, ctx));
     findings.extend(lints::instance_findings(&issues));
     let fixes: Vec<_> = issues.into_iter().filter(|i| !i.edits.is_empty()).collect();
     plan.corrections = fixes.len();
@@ -70,6 +74,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
         findings: suppress::apply(findings, &suppressions, source),
         names: instance_names(&facts),
         machines: facts.machines.clone(),
+        settings,
         imports: facts.imports,
         syntax_error: false,
         plan,
@@ -86,8 +91,14 @@ fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
         Ok(root) => {
             let facts: LegacyFacts = legacy_json::detect(&root);
             let plan = crate::rewrite::plan_json::plan(source, &root, &facts, ctx);
+            let settings = instance_checks::json_settings(&root);
+            let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
+            findings.extend(lints::instance_findings(&settings_defined_elsewhere(
+                &settings, ctx,
+            )));
             FileAnalysis {
-                findings: lints::legacy_findings(&facts, source.kind, &plan),
+                findings,
+                settings,
                 plan,
                 names: instance_names(&facts),
                 machines: facts.machines.clone(),
@@ -108,4 +119,32 @@ fn instance_names(facts: &LegacyFacts) -> Vec<(String, usize)> {
         Some((name, i.bindings.first()?.label.start))
     });
     existing.chain(generated).collect()
+}
+
+/// CM107 for settings this file defines that another file of the clan defines too.
+fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<InstanceIssue> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    defs.iter()
+        .filter(|def| {
+            let key = (def.instance.as_str(), def.target.as_str());
+            let first = !seen.contains(&key);
+            seen.push(key);
+            first
+        })
+        .filter_map(|def| {
+            let (_, _, path, line) = ctx
+                .settings_elsewhere
+                .iter()
+                .find(|(i, t, _, _)| *i == def.instance && *t == def.target)?;
+            Some(InstanceIssue {
+                instance: def.instance.clone(),
+                kind: IssueKind::DuplicateSettings {
+                    target: def.target.clone(),
+                    other: format!("{}:{line}", path.display()),
+                },
+                span: def.span,
+                edits: Vec::new(),
+            })
+        })
+        .collect()
 }

@@ -208,6 +208,7 @@ fn file_context(
         modules,
         config_error,
         machines: None,
+        settings_elsewhere: Vec::new(),
     }
 }
 
@@ -424,14 +425,35 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
                     }
                 }
             }
+            let mut settings_elsewhere: Vec<(String, String, PathBuf, usize)> = Vec::new();
+            for def in &entries[i].analysis.settings {
+                for &j in members.iter().filter(|&&j| j != i) {
+                    if let Some(other) = entries[j]
+                        .analysis
+                        .settings
+                        .iter()
+                        .find(|d| d.instance == def.instance && d.target == def.target)
+                    {
+                        let line = read_source(&entries[j].path)
+                            .map_or(0, |s| s.position(other.span.start).line);
+                        settings_elsewhere.push((
+                            def.instance.clone(),
+                            def.target.clone(),
+                            entries[j].path.clone(),
+                            line,
+                        ));
+                    }
+                }
+            }
             let needs_membership = entries[i].analysis.plan.instances.iter().any(|p| {
                 matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
             });
-            if taken.is_empty() && !needs_membership {
+            if taken.is_empty() && !needs_membership && settings_elsewhere.is_empty() {
                 continue;
             }
             let mut context = entries[i].context.clone();
             context.taken_elsewhere = taken;
+            context.settings_elsewhere = settings_elsewhere;
             context.machines = Some(machines.clone());
             let mounts = entries[i].mounts.clone();
             if let Err(failure) = entries[i].reanalyze(mounts, context) {

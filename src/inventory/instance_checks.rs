@@ -37,6 +37,20 @@ pub enum IssueKind {
         role: String,
         roles: Vec<String>,
     },
+    /// The same settings are defined by two separate definitions (`other`: where
+    /// the other one is, as `path:line` or `line N`).
+    DuplicateSettings { target: String, other: String },
+}
+
+/// One definition of an instance's settings (`roles.<r>.settings`,
+/// `roles.<r>.machines.<m>.settings`, `roles.<r>.tags.<t>.settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsDef {
+    pub instance: String,
+    pub target: String,
+    /// The attribute set the definition belongs to (one module definition).
+    pub anchor: usize,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +70,7 @@ struct Walk<'a> {
     module_name: Option<(String, Span)>,
     module_input: Option<String>,
     roles: Vec<(String, Span)>,
+    settings: Vec<SettingsDef>,
 }
 
 impl Walk<'_> {
@@ -69,14 +84,16 @@ impl Walk<'_> {
     }
 }
 
-/// Checks every `inventory.instances.<name>` of a parsed file.
+/// Checks every `inventory.instances.<name>` of a parsed file; also returns where
+/// each instance's settings are defined.
 pub fn check(
     root: &SyntaxNode,
     text: &str,
     facts: &LegacyFacts,
     ctx: &FileContext,
-) -> Vec<InstanceIssue> {
+) -> (Vec<InstanceIssue>, Vec<SettingsDef>) {
     let mut issues = Vec::new();
+    let mut settings = Vec::new();
     for instance in &facts.new_instances {
         let mut walk = Walk {
             instance: instance.name.clone(),
@@ -86,6 +103,7 @@ pub fn check(
             module_name: None,
             module_input: None,
             roles: Vec::new(),
+            settings: Vec::new(),
         };
         for binding in &instance.bindings {
             let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
@@ -106,8 +124,29 @@ pub fn check(
         }
         check_module(&mut walk);
         issues.extend(walk.issues);
+        settings.extend(walk.settings);
     }
-    issues
+    // Within one file: definitions in different attribute sets (e.g. two `mkMerge` elements).
+    for (i, def) in settings.iter().enumerate() {
+        if let Some(first) = settings[..i].iter().find(|d| {
+            d.instance == def.instance && d.target == def.target && d.anchor != def.anchor
+        }) {
+            let line = text[..first.span.start.min(text.len())]
+                .matches('\n')
+                .count()
+                + 1;
+            issues.push(InstanceIssue {
+                instance: def.instance.clone(),
+                kind: IssueKind::DuplicateSettings {
+                    target: def.target.clone(),
+                    other: format!("line {line}"),
+                },
+                span: def.span,
+                edits: Vec::new(),
+            });
+        }
+    }
+    (issues, settings)
 }
 
 fn visit_set(walk: &mut Walk<'_>, set: &ast::AttrSet, prefix: &[String]) {
@@ -185,9 +224,36 @@ fn visit_binding(
             if let Some(span) = own(1) {
                 walk.roles.push((role.clone(), span));
             }
+            let record = |walk: &mut Walk<'_>, target: String, span: Option<Span>| {
+                if let Some(span) = span {
+                    let anchor = crate::syntax::anchor_of(binding.syntax())
+                        .map_or(0, |a| usize::from(a.text_range().start()));
+                    walk.settings.push(SettingsDef {
+                        instance: walk.instance.clone(),
+                        target,
+                        anchor,
+                        span,
+                    });
+                }
+            };
             match rel.get(2).map(String::as_str) {
                 None => recurse(walk, &rel),
+                Some("settings") => record(walk, format!("roles.{role}.settings"), own(2)),
+                Some(kind @ ("machines" | "tags")) if rel.len() >= 4 => {
+                    match rel.get(4).map(String::as_str) {
+                        None => recurse(walk, &rel),
+                        Some("settings") => record(
+                            walk,
+                            format!("roles.{role}.{kind}.{}.settings", rel[3]),
+                            own(4),
+                        ),
+                        Some(_) => {}
+                    }
+                }
                 Some("machines") if rel.len() == 3 => {
+                    if let Some(ast::Expr::AttrSet(_)) = value.clone().map(strip_parens) {
+                        return recurse(walk, &rel);
+                    }
                     let Some(v) = value.clone() else { return };
                     if let ast::Expr::List(_) = strip_parens(v.clone()) {
                         let edits = convert::list_to_attrs(&v, walk.text)
@@ -231,7 +297,8 @@ fn visit_binding(
                         }
                     }
                 }
-                Some("settings" | "tags" | "machines" | "extraModules") => {}
+                Some("tags") => recurse(walk, &rel),
+                Some("extraModules") => {}
                 Some(other) => {
                     if let Some(span) = own(2) {
                         walk.issue(
@@ -318,4 +385,49 @@ fn check_module(walk: &mut Walk<'_>) {
         span,
         Vec::new(),
     );
+}
+
+/// Where an `inventory.json` defines instance settings (one definition per file).
+pub fn json_settings(root: &crate::json_tree::JsonNode) -> Vec<SettingsDef> {
+    let mut out = Vec::new();
+    for instance in root
+        .get("instances")
+        .map(|i| i.value.members())
+        .unwrap_or_default()
+    {
+        for role in instance
+            .value
+            .get("roles")
+            .map(|r| r.value.members())
+            .unwrap_or_default()
+        {
+            let mut push = |target: String, m: &crate::json_tree::JsonMember| {
+                out.push(SettingsDef {
+                    instance: instance.key.clone(),
+                    target,
+                    anchor: 0,
+                    span: Span::new(m.key_start, m.key_end),
+                });
+            };
+            if let Some(settings) = role.value.get("settings") {
+                push(format!("roles.{}.settings", role.key), settings);
+            }
+            for kind in ["machines", "tags"] {
+                for entry in role
+                    .value
+                    .get(kind)
+                    .map(|k| k.value.members())
+                    .unwrap_or_default()
+                {
+                    if let Some(settings) = entry.value.get("settings") {
+                        push(
+                            format!("roles.{}.{kind}.{}.settings", role.key, entry.key),
+                            settings,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
 }

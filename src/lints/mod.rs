@@ -3,6 +3,7 @@
 
 pub mod empty_legacy_services;
 pub mod instances_clan_prefixed_module;
+pub mod instances_duplicate_settings;
 pub mod instances_machine_list;
 pub mod instances_role_config;
 pub mod instances_string_extra_modules;
@@ -58,6 +59,7 @@ pub static RULES: &[&Rule] = &[
     &instances_clan_prefixed_module::RULE,
     &instances_string_extra_modules::RULE,
     &instances_unknown_module_or_role::RULE,
+    &instances_duplicate_settings::RULE,
 ];
 
 /// The findings for mistakes in `inventory.instances` code.
@@ -87,6 +89,9 @@ pub fn instance_findings(
                 role,
                 roles,
             } => instances_unknown_module_or_role::role_finding(issue, module, role, roles),
+            IssueKind::DuplicateSettings { target, other } => {
+                instances_duplicate_settings::finding(issue, target, other)
+            }
         })
         .collect()
 }

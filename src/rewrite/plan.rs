@@ -45,6 +45,9 @@ pub struct FileContext {
     pub config_error: Option<String>,
     /// The machines and tags of the whole clan (all its files), once known.
     pub machines: Option<std::sync::Arc<crate::inventory::MachineFacts>>,
+    /// Instance settings defined in other files of the clan:
+    /// (instance, settings path, file, line).
+    pub settings_elsewhere: Vec<(String, String, PathBuf, usize)>,
 }
 
 impl FileContext {
@@ -467,20 +470,6 @@ fn check_module(work: &mut Work<'_>) {
     }
 }
 
-/// The binding whose value (through parentheses) is the set containing `node`.
-fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
-    let set = node
-        .parent()
-        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
-    let (parent, _) = crate::syntax::parent_skipping_parens(&set)?;
-    let binding = ast::AttrpathValue::cast(parent)?;
-    binding
-        .syntax()
-        .parent()
-        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
-    Some(binding)
-}
-
 fn contributor(
     node: &ast::AttrpathValue,
     base: usize,
@@ -503,7 +492,7 @@ fn contributor(
         let mut child = node.syntax().clone();
         let mut child_base = base;
         loop {
-            let parent = enclosing_binding(&child)?;
+            let parent = crate::syntax::enclosing_binding(&child)?;
             let len = parent.attrpath().map(|p| attrpath_keys(&p).len())?;
             let parent_base = child_base.checked_sub(len)?;
             if position >= parent_base {
@@ -516,24 +505,13 @@ fn contributor(
     let services = locate(k - 1)?;
     let service = locate(k)?;
     Some(Contributor {
-        anchor: anchor_of(node.syntax()),
+        anchor: crate::syntax::anchor_of(node.syntax()),
         node: node.clone(),
         segs,
         inst_idx,
         services,
         service,
     })
-}
-
-/// The outermost attribute set reached through binding values.
-fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
-    let mut current = node.clone();
-    loop {
-        match enclosing_binding(&current) {
-            Some(binding) => current = binding.syntax().clone(),
-            None => return current.parent(),
-        }
-    }
 }
 
 /// Visits the entries of an attribute set at relative path `prefix` inside the instance.

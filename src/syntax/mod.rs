@@ -142,6 +142,31 @@ pub fn binding_at(root: &SyntaxNode, span: crate::inventory::Span) -> Option<ast
         .find_map(ast::AttrpathValue::cast)
 }
 
+/// The binding whose value (through parentheses) is the set containing `node`.
+pub fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
+    let set = node
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    let (parent, _) = parent_skipping_parens(&set)?;
+    let binding = ast::AttrpathValue::cast(parent)?;
+    binding
+        .syntax()
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    Some(binding)
+}
+
+/// The outermost attribute set reached through binding values.
+pub fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
+    let mut current = node.clone();
+    loop {
+        match enclosing_binding(&current) {
+            Some(binding) => current = binding.syntax().clone(),
+            None => return current.parent(),
+        }
+    }
+}
+
 /// The text of an ident token, or of a whole node for anything else.
 pub fn ident_text(ident: &ast::Ident) -> String {
     ident.ident_token().map_or_else(

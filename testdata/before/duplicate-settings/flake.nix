@@ -1,0 +1,14 @@
+{
+  inputs.clan-core.url = "https://git.clan.lol/clan/clan-core/archive/main.tar.gz";
+  outputs =
+    { self, clan-core, ... }:
+    let
+      clan = clan-core.lib.clan {
+        inherit self;
+        imports = [ ./clan.nix ./services.nix ];
+      };
+    in
+    {
+      inherit (clan.config) nixosConfigurations clanInternals;
+    };
+}
