@@ -431,3 +431,70 @@ pub fn json_settings(root: &crate::json_tree::JsonNode) -> Vec<SettingsDef> {
     }
     out
 }
+
+/// The module of each new-format instance (its `module.name`, or its own name),
+/// with the span of its first binding's name.
+pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, String, Span)> {
+    let mut out = Vec::new();
+    for instance in &facts.new_instances {
+        let Some(first) = instance.bindings.first() else {
+            continue;
+        };
+        let mut module = None;
+        for binding in &instance.bindings {
+            let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
+                continue;
+            };
+            let tree = crate::inventory::model::value_of(
+                &match node.value() {
+                    Some(v) => v,
+                    None => continue,
+                },
+                &crate::inventory::model::Paths::default(),
+            );
+            let keys: Vec<String> = node
+                .attrpath()
+                .map(|p| attrpath_keys(&p))
+                .unwrap_or_default()
+                .into_iter()
+                .skip((binding.prefix_len + 1).saturating_sub(binding.base))
+                .filter_map(|k| k.key.as_static().map(str::to_owned))
+                .collect();
+            let name = match keys.as_slice() {
+                [] => tree_module(&tree),
+                [m] if m == "module" => tree_module_inner(&tree),
+                [m, n] if m == "module" && n == "name" => match tree {
+                    crate::inventory::model::Value::String(s) => Some(s),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if name.is_some() {
+                module = name;
+            }
+        }
+        out.push((
+            instance.name.clone(),
+            module.unwrap_or_else(|| instance.name.clone()),
+            first.label,
+        ));
+    }
+    out
+}
+
+fn tree_module(tree: &crate::inventory::model::Value) -> Option<String> {
+    match tree {
+        crate::inventory::model::Value::Attrs(a) => a.get("module").and_then(tree_module_inner),
+        _ => None,
+    }
+}
+
+fn tree_module_inner(tree: &crate::inventory::model::Value) -> Option<String> {
+    match tree {
+        crate::inventory::model::Value::Attrs(a) => match a.get("name") {
+            Some(crate::inventory::model::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -14,6 +14,7 @@ pub mod legacy_services_read;
 pub mod parse_error;
 pub mod unmigratable_legacy_form;
 pub mod unused_suppression;
+pub mod zerotier_instance_renamed;
 
 use serde::Serialize;
 
@@ -60,7 +61,40 @@ pub static RULES: &[&Rule] = &[
     &instances_string_extra_modules::RULE,
     &instances_unknown_module_or_role::RULE,
     &instances_duplicate_settings::RULE,
+    &zerotier_instance_renamed::RULE,
 ];
+
+/// CM108: new zerotier instances next to legacy zerotier instances of other names.
+pub fn zerotier_renames(
+    facts: &crate::inventory::LegacyFacts,
+    modules_of_new: &[(String, String, crate::inventory::Span)],
+) -> Vec<crate::diagnostic::Finding> {
+    let legacy: Vec<(&str, String)> = facts
+        .instances
+        .iter()
+        .filter(|i| i.service == "zerotier")
+        .map(|i| {
+            (
+                i.instance.as_str(),
+                crate::inventory::naming::default_instance_name(&i.service, &i.instance),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (name, module, span) in modules_of_new {
+        if module != "zerotier" {
+            continue;
+        }
+        for (instance, target) in &legacy {
+            if name != target && name != instance {
+                out.push(zerotier_instance_renamed::finding(
+                    name, *span, instance, target,
+                ));
+            }
+        }
+    }
+    out
+}
 
 /// The findings for mistakes in `inventory.instances` code.
 pub fn instance_findings(

@@ -1,0 +1,13 @@
+{
+  inventory.machines.router = { };
+  # Legacy network `home`…
+  inventory.services.zerotier.home = {
+    roles.controller.machines = [ "router" ];
+    roles.peer.tags = [ "all" ];
+  };
+  # …and, hand-written next to it, a new instance of another name.
+  inventory.instances.mesh = {
+    module.name = "zerotier";
+    roles.controller.machines.router = { };
+  };
+}
