@@ -31,14 +31,37 @@ pub struct FileAnalysis {
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
 pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
+    let irrelevant = source.kind == FileKind::Nix
+        && mounts.is_empty()
+        && !ctx.explicit
+        && !may_hold_inventory(&source.text);
+    if irrelevant && !ctx.no_prefilter {
+        return FileAnalysis::default();
+    }
     let mut analysis = match source.kind {
         FileKind::Nix => analyze_nix(source, mounts, ctx),
         FileKind::InventoryJson => analyze_json(source, ctx),
     };
+    if irrelevant {
+        // Syntax errors are reported for files that can hold inventory code only,
+        // with or without the prefilter; anything else found here would mean the
+        // prefilter is wrong (tests/prefilter.rs).
+        analysis
+            .findings
+            .retain(|f| !std::ptr::eq(f.rule, &parse_error::RULE));
+    }
     analysis
         .findings
         .sort_by_key(|f| (f.primary.span.start, f.rule.code));
     analysis
+}
+
+/// Whether a walked file that no other file imports can hold anything the tool reports:
+/// every legacy definition, read, instance and machine fact is spelled under an
+/// `inventory` path, and suppressions start with `clan-migrate:`. Files without
+/// either are not parsed (so their syntax errors are not reported either).
+pub fn may_hold_inventory(text: &str) -> bool {
+    text.contains("inventory") || text.contains("clan-migrate:")
 }
 
 /// The mounts a file's name implies: an `inventory.nix` is an inventory.

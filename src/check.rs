@@ -34,6 +34,8 @@ pub struct Options {
     /// `module.input` to write; read from the nearest `flake.nix` when `None`.
     pub module_input: Option<String>,
     pub tags_as_attrs: bool,
+    /// Parse every file (by default files that cannot hold inventory code are skipped).
+    pub no_prefilter: bool,
 }
 
 /// One file with findings: its text, findings, and what `fix` would do.
@@ -209,6 +211,8 @@ fn file_context(
         config_error,
         machines: None,
         settings_elsewhere: Vec::new(),
+        no_prefilter: options.no_prefilter,
+        explicit: false,
     }
 }
 
@@ -225,12 +229,13 @@ fn run_stdin(name: &Path, options: &Options) -> Report {
     match decode(name, bytes) {
         Err(failure) => report.errors.push(failure),
         Ok(source) => {
-            let context = file_context(
+            let mut context = file_context(
                 name,
                 options,
                 &mut Surroundings::default(),
                 &mut report.errors,
             );
+            context.explicit = true;
             let mut entry = Entry::new(source.clone(), analysis::default_mounts_for(name), context);
             // `fix -` prints the input back even when there is nothing to change.
             entry.source = Some(source);
@@ -313,10 +318,15 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
     let mut around = Surroundings::default();
     // Surroundings are cached per directory (cheap, sequential); reading and
     // analysing are per file and pure, so they run on all cores, in path order.
+    let explicit: std::collections::HashSet<&PathBuf> = found.explicit.iter().collect();
     let contexts: Vec<FileContext> = found
         .files
         .iter()
-        .map(|path| file_context(path, options, &mut around, &mut report.errors))
+        .map(|path| {
+            let mut context = file_context(path, options, &mut around, &mut report.errors);
+            context.explicit = explicit.contains(path);
+            context
+        })
         .collect();
     let progress = Progress::new(found.files.len());
     let analysed: Vec<Result<Entry, IoFailure>> = found

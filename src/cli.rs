@@ -97,6 +97,10 @@ pub struct RewriteArgs {
     /// Write `roles.<role>.tags` as attribute sets (`{ all = { }; }`) instead of keeping lists
     #[arg(long)]
     pub tags_as_attrs: bool,
+    /// Parse every file, also those that do not mention `inventory` (slower; by default
+    /// such files are skipped, and their syntax errors are not reported)
+    #[arg(long)]
+    pub no_prefilter: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +165,7 @@ fn options_of(args: &RewriteArgs) -> Options {
     Options {
         module_input: args.module_input.clone(),
         tags_as_attrs: args.tags_as_attrs,
+        no_prefilter: args.no_prefilter,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct IoFailure {
 pub struct Discovery {
     /// Files to analyse, sorted, without duplicates.
     pub files: Vec<PathBuf>,
+    /// The files among them that were named explicitly (not found by walking).
+    pub explicit: Vec<PathBuf>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<IoFailure>,
 }
@@ -46,7 +48,10 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 message: describe_io_error(&err),
             }),
             Ok(meta) if meta.is_dir() => walk(path, &mut found),
-            Ok(meta) if meta.is_file() => found.files.push(path.clone()),
+            Ok(meta) if meta.is_file() => {
+                found.files.push(path.clone());
+                found.explicit.push(path.clone());
+            }
             Ok(_) => found.errors.push(IoFailure {
                 path: path.clone(),
                 message: "not a regular file or directory (a FIFO, socket or device is never read)"

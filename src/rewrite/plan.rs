@@ -48,6 +48,10 @@ pub struct FileContext {
     /// Instance settings defined in other files of the clan:
     /// (instance, settings path, file, line).
     pub settings_elsewhere: Vec<(String, String, PathBuf, usize)>,
+    /// Parse every file, even one that cannot hold inventory code.
+    pub no_prefilter: bool,
+    /// The file was named explicitly (or is standard input): always analysed fully.
+    pub explicit: bool,
 }
 
 impl FileContext {
