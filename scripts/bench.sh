@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmarks clan-migrate against a parse-only baseline (same walker, rnix parse
+# of every file, one thread: src/bin/parse-baseline.rs) on generated trees, and
+# prints every figure as a ratio measured in the same run (hyperfine medians).
+#
+#   scripts/bench.sh [FILES...]        default: 1000 10000 (add 100000 for the large run)
+#
+# Needs cargo, python3, hyperfine, ripgrep and GNU time (Debian: apt-get install
+# hyperfine ripgrep time). Trees are generated once into $BENCH_DIR (default: a
+# temporary directory) by scripts/gen-corpus.py, deterministically.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in hyperfine rg python3 /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 2; }
+done
+cargo build --release -q
+root=$PWD
+cm=$root/target/release/clan-migrate
+base=$root/target/release/parse-baseline
+work=${BENCH_DIR:-$(mktemp -d)}
+sizes=${*:-1000 10000}
+runs=${BENCH_RUNS:-5}
+echo "machine: $(nproc) cores, $(uname -m); trees in $work"
+
+# One hyperfine run of several commands; prints "median_seconds" per command, in order.
+medians() {
+    local json=$work/hf.json
+    hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
+    python3 -c 'import json,sys; [print(round(r["median"], 4)) for r in json.load(open(sys.argv[1]))["results"]]' "$json"
+}
+# The same through a shell (for --prepare commands).
+medians_sh() {
+    local json=$work/hf.json
+    hyperfine -i --warmup 1 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
+    python3 -c 'import json,sys; [print(round(r["median"], 4)) for r in json.load(open(sys.argv[1]))["results"]]' "$json"
+}
+rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+
+for n in $sizes; do
+    for share in 0.01 1.0; do
+        tree=$work/tree-$n-$share
+        [ -d "$tree" ] || python3 scripts/gen-corpus.py "$tree" --files "$n" --legacy-share "$share"
+        mb=$(du -sm "$tree" | cut -f1)
+        echo
+        echo "== $n files, $mb MB, legacy share $share"
+        mapfile -t m < <(medians \
+            "$base $tree" \
+            "$cm check --quiet $tree" \
+            "env RAYON_NUM_THREADS=1 $cm check --quiet $tree" \
+            "rg -l inventory $tree" \
+            "$cm fix --quiet $tree")
+        echo "parse-only baseline (1 thread): ${m[0]} s ($(python3 -c "print(round($n/${m[0]}))") files/s, $(python3 -c "print(round($mb/${m[0]},1))") MB/s)"
+        echo "check (all cores):               ${m[1]} s = $(ratio "${m[1]}" "${m[0]}")x baseline, $(ratio "${m[1]}" "${m[3]}")x rg -l inventory"
+        echo "check (1 thread):                ${m[2]} s = $(ratio "${m[2]}" "${m[0]}")x baseline; 1->$(nproc) threads speed-up $(ratio "${m[2]}" "${m[1]}")x"
+        echo "fix, diff (all cores):           ${m[4]} s = $(ratio "${m[4]}" "${m[0]}")x baseline"
+        copy=$work/copy
+        mapfile -t w < <(medians_sh --prepare "rm -rf $copy && cp -a $tree $copy" "$cm fix --write --quiet $copy")
+        echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
+        echo "peak RSS: check $(rss "$cm" check --quiet "$tree") KB, fix $(rss "$cm" fix --quiet "$tree") KB, baseline $(rss "$base" "$tree") KB"
+        echo "$n $share ${m[1]}" >> "$work/linear.txt"
+    done
+done
+
+one=$(find "$work" -name 'f000000.nix' | head -1)
+if [ -n "$one" ]; then
+    mapfile -t s < <(medians "$cm check --quiet $one")
+    echo
+    echo "one small file (pre-commit): check ${s[0]} s"
+fi
+if [[ " $sizes " == *" 10000 "* && " $sizes " == *" 100000 "* ]]; then
+    python3 - "$work/linear.txt" <<'PY'
+import sys
+t = {}
+for line in open(sys.argv[1]):
+    n, share, sec = line.split(); t[(int(n), share)] = float(sec)
+for share in ("0.01", "1.0"):
+    if (10000, share) in t and (100000, share) in t:
+        print(f"10k -> 100k files (share {share}): {t[(100000, share)] / t[(10000, share)]:.1f}x time")
+PY
+fi
