@@ -277,7 +277,7 @@ pub fn plan(
         .collect();
 
     check_names(&mut works, facts, ctx);
-    let containers = containers(&works, root);
+    let containers = containers(&works, text);
     block_shared_containers(&mut works, &containers, text);
 
     let mut plan = Plan::default();
@@ -1333,8 +1333,7 @@ struct Container {
     problem: Option<Reason>,
 }
 
-fn containers(works: &[Work<'_>], root: &SyntaxNode) -> Vec<Container> {
-    let _ = root;
+fn containers(works: &[Work<'_>], text: &str) -> Vec<Container> {
     let mut out: Vec<Container> = Vec::new();
     let mut add = |node: &ast::AttrpathValue,
                    dependent: usize,
@@ -1364,7 +1363,7 @@ fn containers(works: &[Work<'_>], root: &SyntaxNode) -> Vec<Container> {
                 }
             }
             if let Holder::Ancestor(node) = &c.service {
-                add(node, i, &flatten_wrapper);
+                add(node, i, &|n| flatten_wrapper(n, text));
             }
         }
     }
@@ -1396,7 +1395,7 @@ fn rename_last_segment(
 
 /// Deletes the header (`svc = {`) and footer (`};`) of a service wrapper; its
 /// instance bindings get the wrapper's path as prefix (done by `instance_edits`).
-fn flatten_wrapper(node: &ast::AttrpathValue) -> ContainerEdits {
+fn flatten_wrapper(node: &ast::AttrpathValue, text: &str) -> ContainerEdits {
     let problem = |m: &str| {
         (
             Vec::new(),
@@ -1419,27 +1418,25 @@ fn flatten_wrapper(node: &ast::AttrpathValue) -> ContainerEdits {
     let (Some(open), Some(close)) = (set.l_curly_token(), set.r_curly_token()) else {
         return problem("the service's attribute set is incomplete");
     };
-    let root_text = node
-        .syntax()
-        .ancestors()
-        .last()
-        .map(|r| r.text().to_string())
-        .unwrap_or_default();
     let binding = Span::from(node.syntax().text_range());
     let header = Span::new(binding.start, usize::from(open.text_range().end()));
     let footer = Span::new(usize::from(close.text_range().start()), binding.end);
-    for part in [header, footer] {
-        if root_text
-            .get(part.start..part.end)
-            .is_some_and(|t| t.contains('#') || t.contains("/*"))
-        {
-            return problem("a comment inside the service wrapper's `{` or `};` line");
-        }
+    let comment_in = |part: Span| {
+        node.syntax()
+            .descendants_with_tokens()
+            .filter(|e| e.kind() == SyntaxKind::TOKEN_COMMENT)
+            .any(|e| {
+                let span = Span::from(e.text_range());
+                part.start <= span.start && span.end <= part.end
+            })
+    };
+    if comment_in(header) || comment_in(footer) {
+        return problem("a comment inside the service wrapper's `{` or `};` line");
     }
     (
         vec![
-            TextEdit::delete(whole_lines_or_trailing_space(&root_text, header)),
-            TextEdit::delete(whole_lines_or_leading_space(&root_text, footer)),
+            TextEdit::delete(whole_lines_or_trailing_space(text, header)),
+            TextEdit::delete(whole_lines_or_leading_space(text, footer)),
         ],
         None,
     )
