@@ -256,6 +256,8 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     temp.persist(&path)
         .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
     if let Ok(dir) = fs::File::open(dir) {
+        // Best effort: the rename is already durable on most file systems, and a
+        // failure here does not undo the write.
         let _ = dir.sync_all();
     }
     Ok(())

@@ -1592,7 +1592,7 @@ fn instance_edits(work: &Work<'_>, text: &str, style: &Style, ctx: &FileContext)
             .collect();
         edits.push(TextEdit::replace(span, lines.join(&separator)));
     }
-    edits.push(module_insertion(work, text, style, ctx, &heads));
+    edits.extend(module_insertion(work, text, style, ctx, &heads));
     edits
 }
 
@@ -1620,7 +1620,7 @@ fn module_insertion(
     style: &Style,
     ctx: &FileContext,
     heads: &[(usize, String, &Contributor)],
-) -> TextEdit {
+) -> Option<TextEdit> {
     let module_name = work.module.map_or(work.instance.service.as_str(), |m| {
         m.target_name(&work.instance.service)
     });
@@ -1686,15 +1686,13 @@ fn module_insertion(
                 .iter()
                 .map(|b| format!("{indent}{b}{}", style.eol))
                 .collect();
-            return TextEdit::insert(line_end, lines);
+            return Some(TextEdit::insert(line_end, lines));
         }
         let inline: String = bindings.iter().map(|b| format!(" {b}")).collect();
-        return TextEdit::insert(after, inline);
+        return Some(TextEdit::insert(after, inline));
     }
     // Otherwise a new binding before the first contributor.
-    let Some((start, head, _)) = heads.iter().min_by_key(|(s, _, _)| *s) else {
-        return TextEdit::insert(0, String::new());
-    };
+    let (start, head, _) = heads.iter().min_by_key(|(s, _, _)| *s)?;
     let indent = line_indent(text, *start);
     let line_start = text[..*start].rfind('\n').map_or(0, |i| i + 1);
     if text[line_start..*start].trim().is_empty() {
@@ -1702,10 +1700,10 @@ fn module_insertion(
             .iter()
             .map(|b| format!("{indent}{head}.{b}{}", style.eol))
             .collect();
-        TextEdit::insert(line_start, lines)
+        Some(TextEdit::insert(line_start, lines))
     } else {
         let inline: String = bindings.iter().map(|b| format!("{head}.{b} ")).collect();
-        TextEdit::insert(*start, inline)
+        Some(TextEdit::insert(*start, inline))
     }
 }
 
