@@ -221,8 +221,30 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
 /// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
 /// in the same directory, flushed to disk, given the original's permissions, then
 /// renamed over it. Refuses when the file changed since it was read.
+/// Fault injection for the tests of safe writes: `CLAN_MIGRATE_FAILPOINT=<point>:<file name>`
+/// makes the write of that file meet the fault at `<point>` (`changed-before-write`:
+/// another program changes the file after it was read; `fail-before-rename`: an
+/// error after the temporary file is written; `abort-before-rename`: the process
+/// dies there). Without the variable nothing happens.
+fn failpoint(point: &str, path: &Path) -> bool {
+    let Some(spec) = std::env::var_os("CLAN_MIGRATE_FAILPOINT") else {
+        return false;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, name)) = spec.split_once(':') else {
+        return false;
+    };
+    at == point && path.file_name().is_some_and(|n| n == name)
+}
+
 fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     let path = target_of(&source.path);
+    if failpoint("changed-before-write", &path) {
+        let _ = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"\n"));
+    }
     let current = fs::read(&path).map_err(|e| {
         format!(
             "cannot read it again before writing: {}",
@@ -253,6 +275,12 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
         .and_then(|()| temp.as_file().sync_all())
         .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
     fs::set_permissions(temp.path(), permissions).map_err(|e| describe_io_error(&e))?;
+    if failpoint("fail-before-rename", &path) {
+        return Err("cannot replace the file: injected failure".into());
+    }
+    if failpoint("abort-before-rename", &path) {
+        std::process::abort();
+    }
     temp.persist(&path)
         .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
     if let Ok(dir) = fs::File::open(dir) {
