@@ -140,6 +140,13 @@ fn json_lists_the_edits_and_what_remains() {
     );
     let first = &edits[0]["start"];
     assert!(first["offset"].is_u64() && first["line"].is_u64() && first["column"].is_u64());
+    assert_eq!(
+        (
+            doc["summary"]["files_fixed"].as_u64(),
+            doc["summary"]["files_failed"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
     let remaining: Vec<&str> = doc["findings"]
         .as_array()
         .unwrap()

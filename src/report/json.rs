@@ -80,6 +80,11 @@ struct Summary {
     findings: usize,
     errors: usize,
     skipped: usize,
+    /// `fix` only: files changed (shown or written) and files whose fix failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files_fixed: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files_failed: Option<usize>,
     by_code: serde_json::Map<String, serde_json::Value>,
     exit_code: u8,
 }
@@ -198,6 +203,15 @@ fn write_document(
         .into_iter()
         .map(|(code, n)| (code.to_owned(), serde_json::Value::from(n)))
         .collect();
+    let count = |statuses: &[&str]| {
+        fixes
+            .as_ref()
+            .map(|f| f.iter().filter(|x| statuses.contains(&x.status)).count())
+    };
+    let (files_fixed, files_failed) = (
+        count(&["pending", "written"]),
+        count(&["refused", "write_failed"]),
+    );
     let document = Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -211,6 +225,8 @@ fn write_document(
             findings: findings.len(),
             errors: report.errors.len(),
             skipped: report.skipped.len(),
+            files_fixed,
+            files_failed,
             by_code,
             exit_code,
         },
