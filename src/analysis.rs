@@ -83,6 +83,18 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
         };
     }
     let root = parse.syntax();
+    // rnix accepts an attribute defined twice; Nix rejects the file while parsing.
+    let duplicates = crate::rewrite::duplicates::find(&root);
+    if !duplicates.is_empty() {
+        return FileAnalysis {
+            findings: duplicates
+                .iter()
+                .map(parse_error::duplicate_finding)
+                .collect(),
+            syntax_error: true,
+            ..FileAnalysis::default()
+        };
+    }
     let facts = legacy_nix::detect(&root, mounts);
     let mut plan = plan::plan(source, &root, &facts, ctx);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);

@@ -16,7 +16,8 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it does
 
 Reports a syntax error that stops the file from being read: the Nix parser (rnix)
-or the JSON reader rejected it. The position is where the parser gave up.
+or the JSON reader rejected it (the position is where the parser gave up), or an
+attribute defined twice, which rnix accepts but Nix rejects while parsing.
 
 ## Why
 
@@ -58,6 +59,22 @@ pub fn nix_findings(errors: &[ParseError], text_len: usize) -> Vec<Finding> {
         ));
     }
     vec![finding]
+}
+
+/// A finding for an attribute defined twice: rnix parses it, Nix rejects the file.
+pub fn duplicate_finding(dup: &crate::rewrite::duplicates::Duplicate) -> Finding {
+    Finding::new(
+        &RULE,
+        format!(
+            "attribute `{}` is defined twice; Nix rejects this file",
+            dup.path
+        ),
+        Label::new(dup.second, "defined again here"),
+    )
+    .with_secondary(Label::new(dup.first, "first defined here"))
+    .with_help(
+        "remove or merge one of the definitions; this file is not analysed and never rewritten",
+    )
 }
 
 /// A finding for an `inventory.json` that is not valid JSON.

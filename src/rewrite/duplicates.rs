@@ -98,14 +98,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
                     let key = crate::syntax::attr_key(&attr);
                     let span = Span::from(attr.syntax().text_range());
                     if let Key::Static(name) = key {
-                        add(
-                            &mut children,
-                            &[name],
-                            Def::Other,
-                            span,
-                            found,
-                            &mut Vec::new(),
-                        );
+                        add(&mut children, &[name], Def::Other, span, found);
                     }
                 }
             }
@@ -127,62 +120,53 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
                     _ => Def::Other,
                 };
                 let span = Span::from(attrpath.syntax().text_range());
-                add(&mut children, &names, value, span, found, &mut Vec::new());
+                add(&mut children, &names, value, span, found);
             }
         }
     }
     Def::Set(children)
 }
 
-fn add(
-    set: &mut Children,
-    path: &[String],
-    value: Def,
-    span: Span,
-    found: &mut Vec<Duplicate>,
-    prefix: &mut Vec<String>,
-) {
-    let Some((name, rest)) = path.split_first() else {
+/// Adds `path = value` to `set`. Iterative: a dotted path may have thousands of
+/// components, and recursion per component would overflow the stack.
+fn add(set: &mut Children, path: &[String], value: Def, span: Span, found: &mut Vec<Duplicate>) {
+    let Some((last, parents)) = path.split_last() else {
         return;
     };
-    prefix.push(name.clone());
-    match (set.get_mut(name), rest.is_empty()) {
-        (None, true) => {
-            set.insert(name.clone(), (value, span));
-        }
-        (None, false) => {
-            let mut nested = Children::new();
-            add(&mut nested, rest, value, span, found, prefix);
-            set.insert(name.clone(), (Def::Set(nested), span));
-        }
-        (Some((def, first)), false) => {
-            let first = *first;
-            match def.children() {
-                Some(children) => add(children, rest, value, span, found, prefix),
-                None => found.push(duplicate(prefix, first, span)),
-            }
-        }
-        (Some((def, first)), true) => {
-            let first = *first;
-            match (def.children(), value) {
-                (Some(existing), Def::Set(new)) => {
-                    let mut new: Vec<(String, (Def, Span))> = new.into_iter().collect();
-                    new.sort_by_key(|(_, (_, s))| *s);
-                    for (child, (child_def, child_span)) in new {
-                        if let Some((_, first_child)) = existing.get(&child) {
-                            prefix.push(child);
-                            found.push(duplicate(prefix, *first_child, child_span));
-                            prefix.pop();
-                        } else {
-                            existing.insert(child, (child_def, child_span));
-                        }
-                    }
-                }
-                _ => found.push(duplicate(prefix, first, span)),
+    let mut current = set;
+    for (depth, name) in parents.iter().enumerate() {
+        let (def, first) = current
+            .entry(name.clone())
+            .or_insert_with(|| (Def::Set(Children::new()), span));
+        match def {
+            Def::Set(children) => current = children,
+            Def::Other => {
+                found.push(duplicate(&path[..=depth], *first, span));
+                return;
             }
         }
     }
-    prefix.pop();
+    let Some((def, first)) = current.get_mut(last) else {
+        current.insert(last.clone(), (value, span));
+        return;
+    };
+    let first = *first;
+    match (def.children(), value) {
+        (Some(existing), Def::Set(new)) => {
+            let mut new: Vec<(String, (Def, Span))> = new.into_iter().collect();
+            new.sort_by_key(|(_, (_, s))| *s);
+            for (child, (child_def, child_span)) in new {
+                if let Some((_, first_child)) = existing.get(&child) {
+                    let mut child_path = path.to_vec();
+                    child_path.push(child);
+                    found.push(duplicate(&child_path, *first_child, child_span));
+                } else {
+                    existing.insert(child, (child_def, child_span));
+                }
+            }
+        }
+        _ => found.push(duplicate(path, first, span)),
+    }
 }
 
 fn duplicate(prefix: &[String], first: Span, second: Span) -> Duplicate {
