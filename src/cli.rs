@@ -380,8 +380,8 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
     ));
     if !fixed.report.errors.is_empty() {
         line.push_str(&format!(
-            "; {} path(s) could not be read",
-            fixed.report.errors.len()
+            "; {} could not be read",
+            crate::report::plural(fixed.report.errors.len(), "path", "paths")
         ));
     }
     line

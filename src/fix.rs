@@ -106,16 +106,15 @@ impl FixReport {
     pub fn instances_left(&self) -> Vec<(&'static str, usize)> {
         let mut counts: std::collections::BTreeMap<ReasonKind, usize> =
             std::collections::BTreeMap::new();
-        let mut refused_instances = 0;
+        let (mut refused_instances, mut unwritten_instances) = (0, 0);
         for (index, file) in self.report.files.iter().enumerate() {
-            let refused = self
-                .fix_for(index)
-                .is_some_and(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)));
+            let status = self.fix_for(index).map(|f| &f.status);
             for instance in &file.plan.instances {
-                match (&instance.outcome, refused) {
+                match (&instance.outcome, status) {
                     (Outcome::Left(reason, _), _) => *counts.entry(reason.kind).or_default() += 1,
-                    (Outcome::Migrated, true) => refused_instances += 1,
-                    (Outcome::Migrated, false) => {}
+                    (Outcome::Migrated, Some(Status::Refused(_))) => refused_instances += 1,
+                    (Outcome::Migrated, Some(Status::WriteFailed(_))) => unwritten_instances += 1,
+                    (Outcome::Migrated, _) => {}
                 }
             }
         }
@@ -126,6 +125,9 @@ impl FixReport {
                 "in files whose rewrite failed verification",
                 refused_instances,
             ));
+        }
+        if unwritten_instances > 0 {
+            out.push(("in files that could not be written", unwritten_instances));
         }
         out
     }
@@ -218,9 +220,6 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
     bytes
 }
 
-/// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
-/// in the same directory, flushed to disk, given the original's permissions, then
-/// renamed over it. Refuses when the file changed since it was read.
 /// Fault injection for the tests of safe writes: `CLAN_MIGRATE_FAILPOINT=<point>:<file name>`
 /// makes the write of that file meet the fault at `<point>` (`changed-before-write`:
 /// another program changes the file after it was read; `fail-before-rename`: an
@@ -237,6 +236,10 @@ fn failpoint(point: &str, path: &Path) -> bool {
     at == point && path.file_name().is_some_and(|n| n == name)
 }
 
+/// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
+/// in the same directory, flushed to disk, given the original's permissions and
+/// owner, then renamed over it. Refuses when the file changed since it was read
+/// or is read-only.
 fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     let path = target_of(&source.path);
     if failpoint("changed-before-write", &path) {
@@ -254,9 +257,13 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     if current != original_bytes(source) {
         return Err("the file changed since it was read; not written (run the fix again)".into());
     }
-    let permissions = fs::metadata(&path)
-        .map_err(|e| describe_io_error(&e))?
-        .permissions();
+    let metadata = fs::metadata(&path).map_err(|e| describe_io_error(&e))?;
+    let permissions = metadata.permissions();
+    // A read-only file is a decision of its owner; replacing it by rename would
+    // sidestep it (and root ignores the mode bits altogether).
+    if permissions.readonly() || fs::OpenOptions::new().write(true).open(&path).is_err() {
+        return Err("the file is read-only; not written (make it writable to fix it)".into());
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -275,6 +282,7 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
         .and_then(|()| temp.as_file().sync_all())
         .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
     fs::set_permissions(temp.path(), permissions).map_err(|e| describe_io_error(&e))?;
+    keep_owner(&temp, &metadata)?;
     if failpoint("fail-before-rename", &path) {
         return Err("cannot replace the file: injected failure".into());
     }
@@ -289,6 +297,29 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Gives the temporary file the original's owner and group (the rename would
+/// otherwise hand the file to whoever runs the fix, e.g. root).
+fn keep_owner(temp: &tempfile::NamedTempFile, original: &fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let current = temp
+        .as_file()
+        .metadata()
+        .map_err(|e| describe_io_error(&e))?;
+    if current.uid() == original.uid() && current.gid() == original.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(temp.as_file(), Some(original.uid()), Some(original.gid())).map_err(
+        |e| {
+            format!(
+                "cannot give the new file the original's owner {}:{}: {}; not written",
+                original.uid(),
+                original.gid(),
+                describe_io_error(&e)
+            )
+        },
+    )
 }
 
 /// A symbolic link named explicitly is written through: its target is replaced.

@@ -285,3 +285,151 @@ fn a_closed_stdout_ends_the_run_quietly() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+/// A legacy inventory `fix --write` rewrites.
+const MIGRATABLE: &str =
+    "{\n  inventory.services.sshd.default = {\n    roles.server.machines = [ \"a\" ];\n  };\n}\n";
+
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Runs the binary in `dir` as an unprivileged user: `nobody` through `setpriv`
+/// when the tests run as root (root ignores permission bits, and CI runs as
+/// root), the current user otherwise.
+fn run_unprivileged(dir: &Path, args: &[&str]) -> Run {
+    let bin = env!("CARGO_BIN_EXE_clan-migrate");
+    let mut cmd = if running_as_root() {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        cmd
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary starts (setpriv from util-linux when running as root)");
+    Run {
+        code: out.status.code().expect("the binary exits normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn unreadable_files_and_read_only_files_and_directories() {
+    // The control: the same content is rewritten when nothing stands in the way.
+    let d = dir();
+    chmod(d.path(), 0o777);
+    fs::write(d.path().join("ok.nix"), MIGRATABLE).unwrap();
+    if running_as_root() {
+        std::os::unix::fs::chown(d.path().join("ok.nix"), Some(65534), Some(65534)).unwrap();
+    }
+    let fixed = run_unprivileged(d.path(), &["fix", "--write", "ok.nix"]);
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert_ne!(
+        fs::read_to_string(d.path().join("ok.nix")).unwrap(),
+        MIGRATABLE
+    );
+
+    // An unreadable file, named and walked.
+    let d = dir();
+    chmod(d.path(), 0o755);
+    fs::write(d.path().join("secret.nix"), MIGRATABLE).unwrap();
+    chmod(&d.path().join("secret.nix"), 0o000);
+    for target in ["secret.nix", "."] {
+        for command in [&["check"][..], &["fix", "--write"][..]] {
+            let run = run_unprivileged(d.path(), &[command, &[target]].concat());
+            assert_eq!(
+                run.code, 2,
+                "{command:?} {target}: {}{}",
+                run.stdout, run.stderr
+            );
+            let output = format!("{}{}", run.stdout, run.stderr);
+            assert!(
+                output.contains("secret.nix")
+                    && output.contains("error")
+                    && output.contains("permission denied")
+                    && output.contains("1 path could not be read"),
+                "{command:?} {target}: {output}"
+            );
+        }
+    }
+    chmod(&d.path().join("secret.nix"), 0o644);
+    assert_eq!(
+        fs::read_to_string(d.path().join("secret.nix")).unwrap(),
+        MIGRATABLE
+    );
+
+    // A read-only file is not replaced, even by root.
+    let d = dir();
+    fs::write(d.path().join("ro.nix"), MIGRATABLE).unwrap();
+    chmod(&d.path().join("ro.nix"), 0o444);
+    let before = snapshot(d.path());
+    let run = run_in(Some(d.path()), &["fix", "--write", "ro.nix"], None);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("ro.nix: error: the file is read-only; not written"),
+        "{output}"
+    );
+    assert_eq!(snapshot(d.path()), before);
+
+    // A read-only directory: no temporary file can be created next to the file.
+    let d = dir();
+    chmod(d.path(), 0o755);
+    let sub = d.path().join("ro-dir");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("flake.nix"), MIGRATABLE).unwrap();
+    chmod(&sub.join("flake.nix"), 0o666);
+    chmod(&sub, 0o555);
+    let before = snapshot(d.path());
+    let run = run_unprivileged(d.path(), &["fix", "--write", "ro-dir/flake.nix"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("ro-dir/flake.nix: error: cannot create a temporary file in ro-dir"),
+        "{output}"
+    );
+    chmod(&sub, 0o755);
+    assert_eq!(snapshot(d.path()), before);
+    assert_eq!(
+        fs::read_dir(&sub).unwrap().count(),
+        1,
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn a_rewritten_file_keeps_its_owner_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let d = dir();
+    let file = d.path().join("owned.nix");
+    fs::write(&file, MIGRATABLE).unwrap();
+    chmod(&file, 0o640);
+    // As root (CI) the file is handed to another user first, so that keeping the
+    // owner is something the fix has to do; otherwise the owner is ours.
+    let (uid, gid) = if running_as_root() {
+        std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+        (65534, 65534)
+    } else {
+        let meta = fs::metadata(&file).unwrap();
+        (meta.uid(), meta.gid())
+    };
+    let run = run_in(Some(d.path()), &["fix", "--write", "owned.nix"], None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let meta = fs::metadata(&file).unwrap();
+    assert_ne!(fs::read_to_string(&file).unwrap(), MIGRATABLE);
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+}

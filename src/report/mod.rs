@@ -75,6 +75,7 @@ pub fn summary_line(report: &Report) -> String {
     line
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+/// `n` with the singular or plural noun: "1 path", "2 paths".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
