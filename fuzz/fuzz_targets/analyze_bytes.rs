@@ -1,12 +1,14 @@
 //! Arbitrary bytes through the per-file pipeline (as Nix, as inventory.json,
-//! with and without an inventory mount): no panic, no hang, and the planned
-//! edits never overlap.
+//! with and without an inventory mount) and, when a rewrite is planned, through
+//! the verifier `fix` runs before writing: no panic, no hang, and the planned
+//! edits never overlap. (The verifier may refuse a rewrite; that is its job.)
 #![no_main]
 
 use std::path::PathBuf;
 
 use clan_migrate::analysis;
-use clan_migrate::rewrite::edit;
+use clan_migrate::check::FileReport;
+use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
@@ -19,8 +21,19 @@ fuzz_target!(|data: &[u8]| {
         };
         for mounts in [Vec::new(), vec![vec!["inventory".to_owned()]]] {
             let analysis = analysis::analyze(&source, &mounts, &ctx);
-            if let Err(overlap) = edit::apply(&source.text, &analysis.plan.edits) {
-                panic!("overlapping edits: {overlap}");
+            let new_text = match edit::apply(&source.text, &analysis.plan.edits) {
+                Ok(text) => text,
+                Err(overlap) => panic!("overlapping edits: {overlap}"),
+            };
+            if !analysis.plan.edits.is_empty() {
+                let file = FileReport {
+                    source: source.clone(),
+                    findings: analysis.findings,
+                    mounts: mounts.clone(),
+                    context: ctx.clone(),
+                    plan: analysis.plan,
+                };
+                let _ = verify::verify(&file, &new_text);
             }
         }
     }
