@@ -48,6 +48,24 @@ pub struct FileReport {
     pub plan: Plan,
 }
 
+impl FileReport {
+    /// A file's report from its analysis, in the surroundings it was analysed in.
+    pub fn new(
+        source: SourceFile,
+        mounts: Vec<Vec<String>>,
+        context: FileContext,
+        analysis: FileAnalysis,
+    ) -> Self {
+        Self {
+            source,
+            findings: analysis.findings,
+            mounts,
+            context,
+            plan: analysis.plan,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Report {
     /// Files with findings, sorted by path.
@@ -475,11 +493,10 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
 
 fn push_entry(report: &mut Report, entry: Entry) {
     let Some(source) = entry.source else { return };
-    report.files.push(FileReport {
+    report.files.push(FileReport::new(
         source,
-        findings: entry.analysis.findings,
-        mounts: entry.mounts,
-        context: entry.context,
-        plan: entry.analysis.plan,
-    });
+        entry.mounts,
+        entry.context,
+        entry.analysis,
+    ));
 }

@@ -27,13 +27,7 @@ fn fuzz_regressions_replay_cleanly() {
         let analysis = analysis::analyze(&source, &[], &ctx);
         let new_text = edit::apply(&source.text, &analysis.plan.edits).unwrap();
         if !analysis.plan.edits.is_empty() {
-            let file = FileReport {
-                source: source.clone(),
-                findings: analysis.findings,
-                mounts: Vec::new(),
-                context: ctx,
-                plan: analysis.plan,
-            };
+            let file = FileReport::new(source.clone(), Vec::new(), ctx, analysis);
             if let Err(refusal) = verify::verify(&file, &new_text) {
                 panic!("{}: {}", path.display(), refusal.0);
             }

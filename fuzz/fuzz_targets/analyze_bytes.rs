@@ -8,14 +8,20 @@ use std::path::PathBuf;
 
 use clan_migrate::analysis;
 use clan_migrate::check::FileReport;
-use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::rewrite::plan::FileContext;
+use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = FileContext { no_prefilter: true, ..FileContext::default() };
-    for (name, kind) in [("clan.nix", FileKind::Nix), ("inventory.json", FileKind::InventoryJson)] {
+    let ctx = FileContext {
+        no_prefilter: true,
+        ..FileContext::default()
+    };
+    for (name, kind) in [
+        ("clan.nix", FileKind::Nix),
+        ("inventory.json", FileKind::InventoryJson),
+    ] {
         let Ok(source) = SourceFile::from_bytes(PathBuf::from(name), data.to_vec(), kind) else {
             return;
         };
@@ -26,13 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 Err(overlap) => panic!("overlapping edits: {overlap}"),
             };
             if !analysis.plan.edits.is_empty() {
-                let file = FileReport {
-                    source: source.clone(),
-                    findings: analysis.findings,
-                    mounts: mounts.clone(),
-                    context: ctx.clone(),
-                    plan: analysis.plan,
-                };
+                let file = FileReport::new(source.clone(), mounts.clone(), ctx.clone(), analysis);
                 let _ = verify::verify(&file, &new_text);
             }
         }

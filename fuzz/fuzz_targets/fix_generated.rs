@@ -14,10 +14,28 @@ use clan_migrate::rewrite::verify;
 use clan_migrate::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
 
-const SERVICES: &[&str] = &["sshd", "borgbackup", "zerotier", "packages", "user-password", "admin", "mumble", "custom"];
+const SERVICES: &[&str] = &[
+    "sshd",
+    "borgbackup",
+    "zerotier",
+    "packages",
+    "user-password",
+    "admin",
+    "mumble",
+    "custom",
+];
 const ROLES: &[&str] = &["server", "client", "default", "peer", "controller", "moon"];
 const MACHINES: &[&str] = &["a", "b", "web", "\"my host\""];
-const KEYS: &[&str] = &["directory", "destinations.x.repo", "certificate.searchDomains", "packages", "user", "hostKeys.rsa.enable", "networkIps", "moon.stableEndpoints"];
+const KEYS: &[&str] = &[
+    "directory",
+    "destinations.x.repo",
+    "certificate.searchDomains",
+    "packages",
+    "user",
+    "hostKeys.rsa.enable",
+    "networkIps",
+    "moon.stableEndpoints",
+];
 
 struct Input<'a>(&'a [u8], usize);
 
@@ -57,13 +75,23 @@ fn generate(data: &[u8]) -> String {
                     quote(MACHINES[input.pick(MACHINES.len())])
                 )),
                 1 => out.push_str(&format!("      roles.{role}.tags = [ \"all\" ];\n")),
-                2 => out.push_str(&format!("      roles.{role}.config.{} = \"v{}\";\n", KEYS[input.pick(KEYS.len())], input.pick(9))),
-                _ => out.push_str(&format!("      config.{} = [ \"x\" ];\n", KEYS[input.pick(KEYS.len())])),
+                2 => out.push_str(&format!(
+                    "      roles.{role}.config.{} = \"v{}\";\n",
+                    KEYS[input.pick(KEYS.len())],
+                    input.pick(9)
+                )),
+                _ => out.push_str(&format!(
+                    "      config.{} = [ \"x\" ];\n",
+                    KEYS[input.pick(KEYS.len())]
+                )),
             }
         }
         if input.pick(4) == 0 {
             let m = MACHINES[input.pick(2)];
-            out.push_str(&format!("      machines.{m}.config.{} = true;\n", KEYS[input.pick(KEYS.len())]));
+            out.push_str(&format!(
+                "      machines.{m}.config.{} = true;\n",
+                KEYS[input.pick(KEYS.len())]
+            ));
         }
         out.push_str("    };\n");
     }
@@ -71,11 +99,19 @@ fn generate(data: &[u8]) -> String {
         out.push_str("  };\n");
     }
     out.push_str("}\n");
-    if input.pick(2) == 0 { out.replace('\n', "\r\n") } else { out }
+    if input.pick(2) == 0 {
+        out.replace('\n', "\r\n")
+    } else {
+        out
+    }
 }
 
 fn quote(m: &str) -> String {
-    if m.starts_with('"') { m.to_owned() } else { format!("\"{m}\"") }
+    if m.starts_with('"') {
+        m.to_owned()
+    } else {
+        format!("\"{m}\"")
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -96,19 +132,20 @@ fuzz_target!(|data: &[u8]| {
     let mut out_cursor = 0;
     for e in edit::normalize(edits.clone(), &source.text).expect("normalized") {
         let kept = &source.text[cursor..e.span.start];
-        assert_eq!(&new_text[out_cursor..out_cursor + kept.len()], kept, "a byte outside the edits changed");
+        assert_eq!(
+            &new_text[out_cursor..out_cursor + kept.len()],
+            kept,
+            "a byte outside the edits changed"
+        );
         out_cursor += kept.len() + e.insert.len();
         cursor = e.span.end;
     }
     assert_eq!(&new_text[out_cursor..], &source.text[cursor..]);
-    let file = FileReport {
-        source: source.clone(),
-        findings: analysis.findings,
-        mounts: Vec::new(),
-        context: ctx,
-        plan: analysis.plan,
-    };
+    let file = FileReport::new(source.clone(), Vec::new(), ctx, analysis);
     if let Err(refusal) = verify::verify(&file, &new_text) {
-        panic!("the verifier refused the planner's own rewrite: {}\n--- input ---\n{text}\n--- output ---\n{new_text}", refusal.0);
+        panic!(
+            "the verifier refused the planner's own rewrite: {}\n--- input ---\n{text}\n--- output ---\n{new_text}",
+            refusal.0
+        );
     }
 });
