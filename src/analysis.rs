@@ -95,29 +95,44 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
             ..FileAnalysis::default()
         };
     }
-    let facts = legacy_nix::detect(&root, mounts);
-    let mut plan = plan::plan(source, &root, &facts, ctx);
+    analyze_valid_tree(source, &root, mounts, ctx).0
+}
+
+/// Analyses the tree of a Nix file that parsed without errors and defines no
+/// attribute twice; also returns the legacy facts found in it (the verifier
+/// builds its model of the rewritten file from them).
+pub fn analyze_valid_tree(
+    source: &SourceFile,
+    root: &rnix::SyntaxNode,
+    mounts: &[Vec<String>],
+    ctx: &FileContext,
+) -> (FileAnalysis, LegacyFacts) {
+    let facts = legacy_nix::detect(root, mounts);
+    let mut plan = plan::plan(source, root, &facts, ctx);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
-    let (mut issues, settings) = instance_checks::check(&root, &source.text, &facts, ctx);
+    let (mut issues, settings) = instance_checks::check(root, &source.text, &facts, ctx);
     issues.extend(settings_defined_elsewhere(&settings, ctx));
     findings.extend(lints::instance_findings(&issues));
     findings.extend(lints::zerotier_renames(
         &facts,
-        &instance_checks::instance_modules(&root, &facts),
+        &instance_checks::instance_modules(root, &facts),
     ));
     let fixes: Vec<_> = issues.into_iter().filter(|i| !i.edits.is_empty()).collect();
     plan.corrections = fixes.len();
     plan.edits.extend(fixes.into_iter().flat_map(|i| i.edits));
-    let suppressions = suppress::collect(&root, source);
-    FileAnalysis {
-        findings: suppress::apply(findings, &suppressions, source),
+    let suppressions = suppress::collect(root, source);
+    let mut findings = suppress::apply(findings, &suppressions, source);
+    findings.sort_by_key(|f| (f.primary.span.start, f.rule.code));
+    let analysis = FileAnalysis {
+        findings,
         names: instance_names(&facts),
         machines: facts.machines.clone(),
         settings,
-        imports: facts.imports,
+        imports: facts.imports.clone(),
         syntax_error: false,
         plan,
-    }
+    };
+    (analysis, facts)
 }
 
 fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {

@@ -22,7 +22,8 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
     let rewritten = SourceFile::from_text(source.path.clone(), new_text.to_owned(), source.kind);
     if source.kind == crate::source::FileKind::InventoryJson {
         verify_json(file, &rewritten)?;
-        return settled(file, rewritten);
+        let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
+        return settled(file, rewritten, again);
     }
     let parse = rnix::Root::parse(new_text);
     if let Some(error) = parse.errors().first() {
@@ -49,14 +50,17 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
     let machines = file.context.machine_facts(&facts_before.machines);
     let before = model::instances(&original, &facts_before, &paths, table, machines);
     let new_root = parse.syntax();
-    let facts_after = legacy_nix::detect(&new_root, &file.mounts);
+    // The analysis of the rewritten file serves twice: its legacy facts give the
+    // model after the rewrite, its plan shows whether fixing again changes anything.
+    let (again, facts_after) =
+        analysis::analyze_valid_tree(&rewritten, &new_root, &file.mounts, &file.context);
     let after = model::instances(&new_root, &facts_after, &paths, table, machines);
     if let Some(difference) = model::difference(&before, &after) {
         return Err(Refusal(format!(
             "the rewrite would not keep the meaning: {difference}; nothing was written"
         )));
     }
-    settled(file, rewritten)
+    settled(file, rewritten, again)
 }
 
 /// The JSON document parses, and every instance has the same normal form.
@@ -88,8 +92,8 @@ fn verify_json(file: &FileReport, rewritten: &SourceFile) -> Result<(), Refusal>
 fn settled(
     file: &FileReport,
     rewritten: SourceFile,
+    again: FileAnalysis,
 ) -> Result<(SourceFile, FileAnalysis), Refusal> {
-    let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
     if !again.plan.edits.is_empty() {
         return Err(Refusal(
             "internal error: fixing the rewritten file again would change it; nothing was written"

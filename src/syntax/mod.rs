@@ -37,7 +37,7 @@ pub struct KeySeg {
 /// The logical key of an attribute.
 pub fn attr_key(attr: &ast::Attr) -> Key {
     match attr {
-        ast::Attr::Ident(ident) => Key::Static(ident.syntax().text().to_string()),
+        ast::Attr::Ident(ident) => Key::Static(ident_text(ident)),
         ast::Attr::Str(s) => str_literal(s).map_or(Key::Dynamic, Key::Static),
         ast::Attr::Dynamic(d) => match d.expr().map(strip_parens) {
             Some(ast::Expr::Str(s)) => str_literal(&s).map_or(Key::Dynamic, Key::Static),
