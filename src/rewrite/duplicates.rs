@@ -10,10 +10,11 @@
 //! { x.a = { b = 1; }; x = { a.c = 2; }; }   error: attribute 'a' already defined
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use rnix::ast::{self, HasEntry};
-use rnix::{SyntaxKind, SyntaxNode};
+use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
 use crate::inventory::Span;
@@ -49,34 +50,79 @@ impl Def {
 
 /// Every attribute defined twice in the file.
 pub fn find(root: &SyntaxNode) -> Vec<Duplicate> {
+    find_with(root, true)
+}
+
+/// `fast`: skip the map of sets whose paths are prefix-free (false in tests only).
+fn find_with(root: &SyntaxNode, fast: bool) -> Vec<Duplicate> {
     let mut found = Vec::new();
+    // Sets that a full check of an enclosing set already covered (it merged them).
+    let mut covered: HashSet<TextRange> = HashSet::new();
     for node in root.descendants() {
         let is_binder = matches!(
             node.kind(),
             SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
         );
-        if is_binder && !is_nested_set_value(&node) {
-            build(&node, &mut found);
+        if !is_binder || covered.contains(&node.text_range()) {
+            continue;
+        }
+        // Where no path prefixes another nothing merges, so no attribute can be
+        // defined twice at this level and the sets below are checked on their
+        // own: the common case needs no map of the set.
+        if !fast || !paths_prefix_free(&node) {
+            build(&node, &mut found, &mut covered);
         }
     }
+    found.sort_by_key(|d| (d.second.start, d.first.start));
     found
 }
 
-/// A set that is the value of a binding is checked as part of its parent.
-fn is_nested_set_value(node: &SyntaxNode) -> bool {
-    if node.kind() != SyntaxKind::NODE_ATTR_SET {
-        return false;
-    }
-    let Some((parent, _)) = crate::syntax::parent_skipping_parens(node) else {
-        return false;
+/// Whether no static attribute path of the set (inherited names included) is a
+/// prefix of another or equal to it. Only such paths make Nix merge or reject
+/// definitions. Compares hashes of the components: a collision only sends the set
+/// to the full check.
+fn paths_prefix_free(node: &SyntaxNode) -> bool {
+    let hash = |text: &str| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        hasher.finish()
     };
-    parent.kind() == SyntaxKind::NODE_ATTRPATH_VALUE
-        && parent.parent().is_some_and(|p| {
-            matches!(
-                p.kind(),
-                SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
-            )
-        })
+    let key_hash = |attr: &ast::Attr| match attr {
+        ast::Attr::Ident(ident) => Some(match ident.ident_token() {
+            Some(token) => hash(token.text()),
+            None => hash(&crate::syntax::ident_text(ident)),
+        }),
+        _ => match crate::syntax::attr_key(attr) {
+            Key::Static(name) => Some(hash(&name)),
+            Key::Dynamic => None,
+        },
+    };
+    let mut paths: Vec<Vec<u64>> = Vec::new();
+    for entry in entries(node) {
+        match entry {
+            ast::Entry::Inherit(inherit) => {
+                paths.extend(
+                    inherit
+                        .attrs()
+                        .filter_map(|a| key_hash(&a))
+                        .map(|h| vec![h]),
+                );
+            }
+            ast::Entry::AttrpathValue(binding) => {
+                let Some(attrpath) = binding.attrpath() else {
+                    continue;
+                };
+                // Up to the first dynamic key (the static part is created as sets).
+                let path: Vec<u64> = attrpath.attrs().map_while(|a| key_hash(&a)).collect();
+                if !path.is_empty() {
+                    paths.push(path);
+                }
+            }
+        }
+    }
+    paths.sort_unstable();
+    // In sorted order a path that prefixes another also prefixes its successor.
+    paths.windows(2).all(|w| !w[1].starts_with(&w[0]))
 }
 
 fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
@@ -89,7 +135,7 @@ fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
     }
 }
 
-fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
+fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<TextRange>) -> Def {
     let mut children = Children::new();
     for entry in entries(node) {
         match entry {
@@ -107,19 +153,32 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>) -> Def {
                     continue;
                 };
                 let keys = attrpath_keys(&attrpath);
-                // A dynamic key creates a set Nix cannot check statically.
-                let Some(names) = keys
+                let names: Vec<String> = keys
                     .iter()
-                    .map(|k| k.key.as_static().map(str::to_owned))
-                    .collect::<Option<Vec<String>>>()
-                else {
+                    .map_while(|k| k.key.as_static().map(str::to_owned))
+                    .collect();
+                let span = Span::from(attrpath.syntax().text_range());
+                if names.len() < keys.len() {
+                    // A dynamic key is added when Nix evaluates the set, but the
+                    // static path before it is walked (and created) as sets now.
+                    if !names.is_empty() {
+                        add(
+                            &mut children,
+                            &names,
+                            Def::Set(Children::new()),
+                            span,
+                            found,
+                        );
+                    }
                     continue;
-                };
+                }
                 let value = match binding.value().map(strip_parens) {
-                    Some(ast::Expr::AttrSet(set)) => build(set.syntax(), found),
+                    Some(ast::Expr::AttrSet(set)) => {
+                        covered.insert(set.syntax().text_range());
+                        build(set.syntax(), found, covered)
+                    }
                     _ => Def::Other,
                 };
-                let span = Span::from(attrpath.syntax().text_range());
                 add(&mut children, &names, value, span, found);
             }
         }
@@ -187,6 +246,55 @@ mod tests {
         find(&parse.syntax()).into_iter().map(|d| d.path).collect()
     }
 
+    /// The shortcut for prefix-free sets finds exactly what the full check finds,
+    /// on generated sets with shared prefixes, merges, `inherit` and dynamic keys.
+    #[test]
+    fn shortcut_agrees_with_the_full_check() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        fn set(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
+            let mut out = String::from("{ ");
+            for _ in 0..next(5) {
+                if next(8) == 0 {
+                    out.push_str(["inherit a; ", "inherit b c; "][next(2) as usize]);
+                    continue;
+                }
+                let len = 1 + next(3);
+                let keys: Vec<&str> = (0..len)
+                    .map(|_| ["a", "b", "c", "\"a\"", "${x}"][next(5) as usize])
+                    .collect();
+                out.push_str(&keys.join("."));
+                out.push_str(" = ");
+                if depth < 2 && next(2) == 0 {
+                    out.push_str(&set(next, depth + 1));
+                } else {
+                    out.push('1');
+                }
+                out.push_str("; ");
+            }
+            out.push('}');
+            out
+        }
+        let mut with_duplicates = 0;
+        for _ in 0..3000 {
+            let src = set(&mut next, 0);
+            let parse = rnix::Root::parse(&src);
+            assert!(parse.errors().is_empty(), "{src}");
+            let root = parse.syntax();
+            let fast = find_with(&root, true);
+            let full = find_with(&root, false);
+            assert_eq!(fast, full, "{src}");
+            with_duplicates += usize::from(!full.is_empty());
+        }
+        // The generator must produce both kinds of sets for the comparison to mean anything.
+        assert!((300..2700).contains(&with_duplicates), "{with_duplicates}");
+    }
+
     /// The expectations below were checked with `nix-instantiate --eval` (Nix 2.8).
     #[test]
     fn follows_nix_merging_rules() {
@@ -210,5 +318,28 @@ mod tests {
         assert_eq!(dups("let a = 1; a = 2; in a"), vec!["a"]);
         assert_eq!(dups("{ x = { y = { a = 1; a = 2; }; }; }"), vec!["a"]);
         assert_eq!(dups("{ ${x} = 1; ${x} = 2; }"), Vec::<String>::new());
+        assert_eq!(dups("{ ${x} = { a = 1; a = 2; }; }"), vec!["a"]);
+        assert_eq!(dups("{ a = 1; a.${x} = 2; }"), vec!["a"]);
+        assert_eq!(dups("{ a.b.${x} = 2; a.b = 3; }"), vec!["a.b"]);
+        assert_eq!(
+            dups("{ a.${x} = 2; a = { b = 1; }; }"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            dups("{ a.${x}.c = 2; a.${x}.d = 1; }"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            dups("{ a = { b = 1; }; a = { c = { d = 1; d = 2; }; }; }"),
+            vec!["d"]
+        );
+        assert_eq!(
+            dups("{ a = { b = 1; }; a = { c = 1; }; e = { f = 1; f = 2; }; }"),
+            vec!["f"]
+        );
+        assert_eq!(
+            dups("{ a = { b = 1; }; a.c = { d = 1; }; a.c.e = 2; }"),
+            Vec::<String>::new()
+        );
     }
 }
