@@ -441,34 +441,51 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             .any(|&i| entries[i].context.path.as_deref() == Some(clan.join("flake.nix").as_path()));
         machines.incomplete |= !whole_clan;
         let machines = Arc::new(machines);
+        // Who defines each instance name and each (instance, settings path): one
+        // pass over the clan's files, so the lookups below do not grow with it.
+        let mut by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        let mut by_settings: HashMap<(&str, &str), Vec<(usize, usize)>> = HashMap::new();
+        for &j in members {
+            for (name, offset) in &entries[j].analysis.names {
+                by_name.entry(name.as_str()).or_default().push((j, *offset));
+            }
+            for def in &entries[j].analysis.settings {
+                let key = (def.instance.as_str(), def.target.as_str());
+                let defined = by_settings.entry(key).or_default();
+                // The first definition in each file stands for the file.
+                if defined.last().is_none_or(|&(k, _)| k != j) {
+                    defined.push((j, def.span.start));
+                }
+            }
+        }
+        let line_in = |j: usize, offset: usize| {
+            read_source(&entries[j].path).map_or(0, |s| s.position(offset).line)
+        };
+        let mut updates: Vec<(usize, FileContext)> = Vec::new();
         for &i in members {
-            let mine: Vec<&String> = entries[i].analysis.names.iter().map(|(n, _)| n).collect();
             let mut taken: Vec<(String, PathBuf, usize)> = Vec::new();
-            for &j in members.iter().filter(|&&j| j != i) {
-                for (name, offset) in &entries[j].analysis.names {
-                    if mine.contains(&name) {
-                        let line =
-                            read_source(&entries[j].path).map_or(0, |s| s.position(*offset).line);
-                        taken.push((name.clone(), entries[j].path.clone(), line));
+            let mut mine: Vec<&str> = Vec::new();
+            for (name, _) in &entries[i].analysis.names {
+                if mine.contains(&name.as_str()) {
+                    continue;
+                }
+                mine.push(name);
+                for &(j, offset) in by_name.get(name.as_str()).into_iter().flatten() {
+                    if j != i {
+                        taken.push((name.clone(), entries[j].path.clone(), line_in(j, offset)));
                     }
                 }
             }
             let mut settings_elsewhere: Vec<(String, String, PathBuf, usize)> = Vec::new();
             for def in &entries[i].analysis.settings {
-                for &j in members.iter().filter(|&&j| j != i) {
-                    if let Some(other) = entries[j]
-                        .analysis
-                        .settings
-                        .iter()
-                        .find(|d| d.instance == def.instance && d.target == def.target)
-                    {
-                        let line = read_source(&entries[j].path)
-                            .map_or(0, |s| s.position(other.span.start).line);
+                let key = (def.instance.as_str(), def.target.as_str());
+                for &(j, offset) in by_settings.get(&key).into_iter().flatten() {
+                    if j != i {
                         settings_elsewhere.push((
                             def.instance.clone(),
                             def.target.clone(),
                             entries[j].path.clone(),
-                            line,
+                            line_in(j, offset),
                         ));
                     }
                 }
@@ -483,6 +500,9 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
             context.taken_elsewhere = taken;
             context.settings_elsewhere = settings_elsewhere;
             context.machines = Some(machines.clone());
+            updates.push((i, context));
+        }
+        for (i, context) in updates {
             let mounts = entries[i].mounts.clone();
             if let Err(failure) = entries[i].reanalyze(mounts, context) {
                 errors.push(failure);
