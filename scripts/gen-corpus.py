@@ -3,7 +3,7 @@
 
     scripts/gen-corpus.py OUT_DIR --files 5000 --legacy-share 0.01 [--seed 1]
 
-Writes realistic NixOS modules of mixed sizes (a few lines to a few thousand),
+Writes a clan flake.nix at the root, realistic NixOS modules of mixed sizes (a few lines to a few thousand),
 and a share of clan files that hold legacy `inventory.services` definitions in
 the forms people wrote (nested, dotted, flake-parts). The same arguments always
 give the same bytes.
@@ -25,6 +25,21 @@ OPTIONS = [
 ]
 
 
+FLAKE = """{{
+  inputs.clan-core.url = "https://git.clan.lol/clan/clan-core/archive/main.tar.gz";
+  outputs = {{ self, clan-core, ... }}:
+    clan-core.lib.clan {{
+      inherit self;
+      inventory = {{
+        machines = {{
+{machines}
+        }};
+      }};
+    }};
+}}
+"""
+
+
 def nixos_module(rng, lines):
     out = ["{ config, lib, pkgs, ... }:", "let", f"  port = {rng.randint(1000, 9999)};", "in", "{"]
     used = set()
@@ -42,12 +57,13 @@ def nixos_module(rng, lines):
     return "\n".join(out) + "\n"
 
 
-def legacy_inventory(rng, instances):
+def legacy_inventory(rng, instances, file_index):
     form = rng.randrange(3)
     body = []
     for i in range(instances):
         svc = rng.choice(SERVICES)
-        inst = f"inst{i}"
+        # Instance names are unique in a clan (all files share the root flake.nix).
+        inst = f"f{file_index}i{i}"
         machines = " ".join(f'"m{rng.randint(0, 50)}"' for _ in range(rng.randint(1, 4)))
         if form == 0:
             body.append(f"      {svc}.{inst} = {{\n        roles.default.machines = [ {machines} ];\n        roles.default.config.x{i} = {i};\n      }};")
@@ -72,11 +88,16 @@ def main():
     args = ap.parse_args()
     rng = random.Random(args.seed)
     legacy = round(args.files * args.legacy_share)
+    os.makedirs(args.out, exist_ok=True)
+    # One clan at the root of the tree, as in a monorepo: every file is in it.
+    with open(os.path.join(args.out, "flake.nix"), "w") as f:
+        machines = "\n".join(f'          m{m}.tags = [ "all" ];' for m in range(51))
+        f.write(FLAKE.format(machines=machines))
     for i in range(args.files):
         d = os.path.join(args.out, f"d{i // 100:04d}")
         os.makedirs(d, exist_ok=True)
         if i < legacy:
-            text = legacy_inventory(rng, rng.randint(1, 12))
+            text = legacy_inventory(rng, rng.randint(1, 12), i)
         else:
             size = rng.choice([3, 10, 30, 60, 120, 400]) if rng.random() > 0.01 else 3000
             text = nixos_module(rng, size)

@@ -2,7 +2,7 @@
 //! inventory imports across files, and collect one report. `check` renders it;
 //! `fix` applies the plans it holds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -334,45 +334,55 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
     };
 
     let mut around = Surroundings::default();
-    // Surroundings are cached per directory (cheap, sequential); reading and
-    // analysing are per file and pure, so they run on all cores, in path order.
-    let explicit: std::collections::HashSet<&PathBuf> = found.explicit.iter().collect();
-    let contexts: Vec<FileContext> = found
+    // Surroundings are looked up once per directory (cheap, sequential); reading
+    // and analysing are per file and pure, so they run on all cores, in path order.
+    let mut contexts = ContextTemplates {
+        by_dir: HashMap::new(),
+        explicit: found.explicit.iter().cloned().collect(),
+    };
+    for path in &found.files {
+        contexts.prepare(path, options, &mut around, &mut report.errors);
+    }
+    let flakes: HashSet<PathBuf> = found
         .files
         .iter()
-        .map(|path| {
-            let mut context = file_context(path, options, &mut around, &mut report.errors);
-            context.explicit = explicit.contains(path);
-            context
-        })
+        .filter(|p| p.file_name().is_some_and(|n| n == "flake.nix"))
+        .filter_map(|p| contexts.for_file(p).path)
         .collect();
     let progress = Progress::new(found.files.len());
-    let analysed: Vec<Result<Entry, IoFailure>> = found
+    let analysed: Vec<Analysed> = found
         .files
-        .par_iter()
-        .zip(contexts)
-        .map(|(path, context)| {
+        .into_par_iter()
+        .map(|path| {
             progress.tick();
-            let source = read_source(path)?;
-            Ok(Entry::new(
-                source,
-                analysis::default_mounts_for(path),
-                context,
-            ))
+            let source = match read_source(&path) {
+                Ok(source) => source,
+                Err(failure) => return Analysed::Failed(failure),
+            };
+            let mounts = analysis::default_mounts_for(&path);
+            let entry = Entry::new(source, mounts, contexts.for_file(&path));
+            if entry.analysis.is_empty() {
+                Analysed::Quiet(path)
+            } else {
+                Analysed::Entry(Box::new(entry))
+            }
         })
         .collect();
     progress.finish();
-    let mut entries: Vec<Entry> = Vec::with_capacity(analysed.len());
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut quiet: Vec<PathBuf> = Vec::new();
     for result in analysed {
         match result {
-            Ok(entry) => entries.push(entry),
-            Err(failure) => report.errors.push(failure),
+            Analysed::Entry(entry) => entries.push(*entry),
+            Analysed::Quiet(path) => quiet.push(path),
+            Analysed::Failed(failure) => report.errors.push(failure),
         }
     }
-    follow_imports(&mut entries, &mut report.errors);
-    apply_clan_facts(&mut entries, &mut report.errors);
+    report.files_scanned = entries.len() + quiet.len();
+    follow_imports(&mut entries, quiet, &contexts, &mut report.errors);
+    apply_clan_facts(&mut entries, &flakes, &mut report.errors);
 
-    report.files_scanned = entries.len();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
     for entry in entries {
         push_entry(&mut report, entry);
     }
@@ -380,14 +390,73 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
     report
 }
 
+/// What the analysis of one file leaves: files with nothing to report or to
+/// remember (most files of a large tree) keep only their path.
+enum Analysed {
+    Entry(Box<Entry>),
+    Quiet(PathBuf),
+    Failed(IoFailure),
+}
+
+/// The surroundings of the files of a run, looked up once per directory.
+struct ContextTemplates {
+    /// Directory (as walked) -> the context of its files, `path` being the directory.
+    by_dir: HashMap<PathBuf, FileContext>,
+    explicit: HashSet<PathBuf>,
+}
+
+impl ContextTemplates {
+    fn prepare(
+        &mut self,
+        path: &Path,
+        options: &Options,
+        around: &mut Surroundings,
+        errors: &mut Vec<IoFailure>,
+    ) {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.by_dir.entry(dir).or_insert_with(|| {
+            let mut context = file_context(path, options, around, errors);
+            context.path = context
+                .path
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf);
+            context
+        });
+    }
+
+    /// The context of a file whose directory was prepared.
+    fn for_file(&self, path: &Path) -> FileContext {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let mut context = self.by_dir.get(dir).cloned().unwrap_or_default();
+        context.path = match (context.path.take(), path.file_name()) {
+            (Some(dir), Some(name)) => Some(dir.join(name)),
+            _ => None,
+        };
+        context.explicit = self.explicit.contains(path);
+        context
+    }
+}
+
 /// Mounts every file that another file imports as (part of) an inventory at the
 /// importer's logical path, and analyses it again, until nothing new is mounted.
-fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
-    let index: HashMap<PathBuf, usize> = entries
+/// A quiet file that is imported is analysed here for the first time with the mount.
+fn follow_imports(
+    entries: &mut Vec<Entry>,
+    quiet: Vec<PathBuf>,
+    contexts: &ContextTemplates,
+    errors: &mut Vec<IoFailure>,
+) {
+    if entries.iter().all(|e| e.analysis.imports.is_empty()) {
+        return;
+    }
+    // Normalized path -> the entry, or the quiet file's path (not analysed yet).
+    let mut index: HashMap<PathBuf, Result<usize, PathBuf>> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (normalize(&e.path), i))
+        .map(|(i, e)| (normalize(&e.path), Ok(i)))
         .collect();
+    index.extend(quiet.into_iter().map(|p| (normalize(&p), Err(p))));
     let mut pending: Vec<usize> = (0..entries.len()).collect();
     while let Some(importer) = pending.pop() {
         let dir = entries[importer]
@@ -398,11 +467,31 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
         let imports = entries[importer].analysis.imports.clone();
         for import in imports {
             let target = normalize(&dir.join(&import.path_text));
-            let found = index
-                .get(&target)
-                .or_else(|| index.get(&target.join("default.nix")));
-            let Some(&target) = found else {
+            let key = if index.contains_key(&target) {
+                target
+            } else {
+                target.join("default.nix")
+            };
+            let Some(slot) = index.get_mut(&key) else {
                 continue;
+            };
+            let target = match slot {
+                Ok(i) => *i,
+                Err(path) => {
+                    let mut mounts = analysis::default_mounts_for(path);
+                    mounts.push(import.mount.clone());
+                    let source = match read_source(path) {
+                        Ok(source) => source,
+                        Err(failure) => {
+                            errors.push(failure);
+                            continue;
+                        }
+                    };
+                    entries.push(Entry::new(source, mounts, contexts.for_file(path)));
+                    *slot = Ok(entries.len() - 1);
+                    pending.push(entries.len() - 1);
+                    continue;
+                }
             };
             if entries[target].mounts.contains(&import.mount) {
                 continue;
@@ -422,7 +511,8 @@ fn follow_imports(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
 /// Facts that span the files of one clan (the directory of its `flake.nix`):
 /// instance names must be unique across them, and tags are resolved with every
 /// file's `inventory.machines`. Files that these facts concern are planned again.
-fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
+/// `flakes`: the absolute paths of the `flake.nix` files among the run's files.
+fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &mut Vec<IoFailure>) {
     let mut clans: HashMap<PathBuf, Vec<usize>> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
         if let Some(clan) = entry.context.clan_dir.clone() {
@@ -436,9 +526,7 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
         }
         // Tags are only known when the run covers the whole clan: its flake.nix
         // is among the files (a directory walk from the clan's root).
-        let whole_clan = members
-            .iter()
-            .any(|&i| entries[i].context.path.as_deref() == Some(clan.join("flake.nix").as_path()));
+        let whole_clan = flakes.contains(&clan.join("flake.nix"));
         machines.incomplete |= !whole_clan;
         let machines = Arc::new(machines);
         // Who defines each instance name and each (instance, settings path): one
@@ -470,24 +558,23 @@ fn apply_clan_facts(entries: &mut [Entry], errors: &mut Vec<IoFailure>) {
                     continue;
                 }
                 mine.push(name);
-                for &(j, offset) in by_name.get(name.as_str()).into_iter().flatten() {
-                    if j != i {
-                        taken.push((name.clone(), entries[j].path.clone(), line_in(j, offset)));
-                    }
+                // The first other file that has the name is the one reported.
+                let other = by_name.get(name.as_str()).into_iter().flatten();
+                if let Some(&(j, offset)) = other.into_iter().find(|(j, _)| *j != i) {
+                    taken.push((name.clone(), entries[j].path.clone(), line_in(j, offset)));
                 }
             }
             let mut settings_elsewhere: Vec<(String, String, PathBuf, usize)> = Vec::new();
             for def in &entries[i].analysis.settings {
                 let key = (def.instance.as_str(), def.target.as_str());
-                for &(j, offset) in by_settings.get(&key).into_iter().flatten() {
-                    if j != i {
-                        settings_elsewhere.push((
-                            def.instance.clone(),
-                            def.target.clone(),
-                            entries[j].path.clone(),
-                            line_in(j, offset),
-                        ));
-                    }
+                let other = by_settings.get(&key).into_iter().flatten();
+                if let Some(&(j, offset)) = other.into_iter().find(|(j, _)| *j != i) {
+                    settings_elsewhere.push((
+                        def.instance.clone(),
+                        def.target.clone(),
+                        entries[j].path.clone(),
+                        line_in(j, offset),
+                    ));
                 }
             }
             let needs_membership = entries[i].analysis.plan.instances.iter().any(|p| {
