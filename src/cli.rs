@@ -216,11 +216,12 @@ fn run_fix(
             Format::Human | Format::Concise => {
                 if !write {
                     for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
-                        if let Some(original) = fixed.report.files.get(file.report_index) {
+                        let original = fixed.report.files.get(file.report_index);
+                        if let (Some(original), Some(new_text)) = (original, file.new_text()) {
                             report::diff::write_diff(
                                 &file.path,
                                 &original.source.text,
-                                &file.new_text,
+                                new_text,
                                 color,
                                 &mut out,
                             )?;
@@ -317,7 +318,8 @@ fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> 
         .files
         .iter()
         .find(|f| f.status == Status::Pending)
-        .map_or(file.source.text.as_str(), |f| f.new_text.as_str());
+        .and_then(|f| f.new_text())
+        .unwrap_or(file.source.text.as_str());
     out.write_all(&fix::with_bom(&file.source, text))
 }
 

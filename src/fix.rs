@@ -33,7 +33,6 @@ pub struct FileFix {
     pub report_index: usize,
     pub path: PathBuf,
     pub edits: Vec<TextEdit>,
-    pub new_text: String,
     pub status: Status,
     pub migrated: usize,
     /// Mistakes in `inventory.instances` code corrected.
@@ -48,6 +47,13 @@ pub struct FixReport {
     pub report: Report,
     /// Files the fix changes (or tried to), in path order.
     pub files: Vec<FileFix>,
+}
+
+impl FileFix {
+    /// The rewritten text, once verified.
+    pub fn new_text(&self) -> Option<&str> {
+        self.after.as_ref().map(|(source, _)| source.text.as_str())
+    }
 }
 
 impl FixReport {
@@ -177,7 +183,6 @@ fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
         report_index,
         path: file.source.path.clone(),
         edits: file.plan.edits.clone(),
-        new_text: file.source.text.clone(),
         status: Status::Pending,
         migrated: file.plan.migrated(),
         corrections: file.plan.corrections,
@@ -185,25 +190,24 @@ fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
     };
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
-        Ok((new_text, after)) => {
-            fix.new_text = new_text;
-            fix.after = Some(after);
+        Ok(after) => {
             if write {
-                fix.status = match write_atomically(&file.source, &fix.new_text) {
+                fix.status = match write_atomically(&file.source, &after.0.text) {
                     Ok(()) => Status::Written,
                     Err(reason) => Status::WriteFailed(reason),
                 };
             }
+            fix.after = Some(after);
         }
     }
     fix
 }
 
-fn rewrite(file: &FileReport) -> Result<(String, (SourceFile, Vec<Finding>)), Refusal> {
+fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {
     let new_text =
         edit::apply(&file.source.text, &file.plan.edits).map_err(|e| Refusal(e.to_string()))?;
     let (rewritten, analysis) = verify::verify(file, &new_text)?;
-    Ok((new_text, (rewritten, analysis.findings)))
+    Ok((rewritten, analysis.findings))
 }
 
 /// The file's bytes as they were read.
