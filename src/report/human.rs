@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
+use rayon::prelude::*;
 
 use crate::check::Report;
 use crate::diagnostic::{Finding, Severity};
@@ -49,11 +50,27 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             error.message
         )?;
     }
-    for (source, finding) in report.findings() {
-        render_finding(source, finding, &palette, out)?;
+    // Files are rendered on all cores, a bounded batch at a time, and written in order.
+    for batch in report.files.chunks(RENDER_BATCH) {
+        let rendered: Vec<io::Result<Vec<u8>>> = batch
+            .par_iter()
+            .map(|file| {
+                let mut buffer = Vec::new();
+                for finding in &file.findings {
+                    render_finding(&file.source, finding, &palette, &mut buffer)?;
+                }
+                Ok(buffer)
+            })
+            .collect();
+        for buffer in rendered {
+            out.write_all(&buffer?)?;
+        }
     }
     Ok(())
 }
+
+/// Files rendered per batch (their output is held until the batch is written).
+const RENDER_BATCH: usize = 512;
 
 /// One label as it is drawn on its first line.
 struct Mark<'a> {
