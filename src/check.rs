@@ -82,37 +82,67 @@ impl Report {
             .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)))
     }
 
-    /// Counts per rule code, in code order.
-    pub fn counts_by_code(&self) -> Vec<(&'static str, usize)> {
-        let mut counts: Vec<(&'static str, usize)> = Vec::new();
-        for (_, finding) in self.findings() {
-            match counts.iter_mut().find(|(c, _)| *c == finding.rule.code) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((finding.rule.code, 1)),
-            }
+    /// What the findings add up to.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for file in &self.files {
+            totals.add_file(file);
         }
-        counts.sort_unstable();
-        counts
+        totals
     }
 
     pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty()
-            || self
-                .findings()
-                .any(|(_, f)| f.rule.code == crate::lints::parse_error::RULE.code)
+        self.totals().has_errors(!self.errors.is_empty())
     }
 
     /// 2 when something could not be read or parsed, 1 when findings remain, 0 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.has_errors() {
+        self.totals().exit_code(!self.errors.is_empty())
+    }
+}
+
+/// What the findings of a run add up to; kept while the files are rendered a
+/// batch at a time.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    by_code: std::collections::BTreeMap<&'static str, usize>,
+    parse_errors: bool,
+    warnings: bool,
+}
+
+impl Totals {
+    pub fn add(&mut self, finding: &Finding) {
+        *self.by_code.entry(finding.rule.code).or_default() += 1;
+        self.parse_errors |= finding.rule.code == crate::lints::parse_error::RULE.code;
+        self.warnings |= finding.severity() >= Severity::Warning;
+    }
+
+    pub fn add_file(&mut self, file: &FileReport) {
+        for finding in &file.findings {
+            self.add(finding);
+        }
+    }
+
+    /// Counts per rule code, in code order.
+    pub fn counts_by_code(&self) -> Vec<(&'static str, usize)> {
+        self.by_code.iter().map(|(c, n)| (*c, *n)).collect()
+    }
+
+    pub fn findings(&self) -> usize {
+        self.by_code.values().sum()
+    }
+
+    /// Whether something could not be read (`read_errors`) or parsed.
+    pub fn has_errors(&self, read_errors: bool) -> bool {
+        read_errors || self.parse_errors
+    }
+
+    /// 2 when something could not be read or parsed, 1 when findings remain, 0 otherwise.
+    pub fn exit_code(&self, read_errors: bool) -> u8 {
+        if self.has_errors(read_errors) {
             2
-        } else if self
-            .findings()
-            .any(|(_, f)| f.severity() >= Severity::Warning)
-        {
-            1
         } else {
-            0
+            u8::from(self.warnings)
         }
     }
 }

@@ -179,7 +179,13 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
     report::render(&report, output.format, use_color(output.color), &mut out)?;
     out.flush()?;
     if !output.quiet {
-        writeln!(io::stderr(), "{}", report::summary_line(&report))?;
+        let line = report::summary_line(
+            report.files_scanned,
+            &report.totals(),
+            report.errors.len(),
+            report.skipped.len(),
+        );
+        writeln!(io::stderr(), "{line}")?;
     }
     Ok(report.exit_code())
 }
@@ -201,7 +207,9 @@ fn run_fix(
     let color = use_color(output.color);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut err = io::stderr().lock();
+    // Notes and remaining findings can run to many lines: one write per line
+    // to an unbuffered stderr cost more than the fix itself on large trees.
+    let mut err = io::BufWriter::new(io::stderr().lock());
 
     if let Input::Stdin { .. } = input {
         // The migrated bytes, exactly (or the input unchanged).
@@ -245,12 +253,13 @@ fn run_fix(
             write_migration_notes(&fixed, &mut err)?;
             let mut remaining = remaining_report(&fixed, write);
             remaining.errors.clear(); // printed above
-            report::concise::render_with_help(&remaining, &mut err)?;
+            report::concise::files(&remaining.files, true, &mut err)?;
         }
     }
     if !output.quiet {
         writeln!(err, "{}", fix_summary(&fixed, write))?;
     }
+    err.flush()?;
     // For `fix -` the output is the fix: only what remains counts.
     Ok(fixed.exit_code(write || matches!(input, Input::Stdin { .. })))
 }

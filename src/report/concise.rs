@@ -3,22 +3,23 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::check::Report;
+use crate::check::FileReport;
+use crate::discover::IoFailure;
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for error in &report.errors {
+/// Read errors, before the findings.
+pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
+    for error in errors {
         writeln!(out, "{}: error: {}", error.path.display(), error.message)?;
     }
-    write_findings(report, false, out)
+    Ok(())
 }
 
-/// Concise lines followed by an indented `help:` line (used by `fix` on stderr).
-pub fn render_with_help(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    write_findings(report, true, out)
-}
-
-fn write_findings(report: &Report, with_help: bool, out: &mut dyn Write) -> io::Result<()> {
-    for (source, finding) in report.findings() {
+/// One line per finding of `files` (and its `help:` line with `with_help`).
+pub fn files(files: &[FileReport], with_help: bool, out: &mut dyn Write) -> io::Result<()> {
+    let findings = files
+        .iter()
+        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)));
+    for (source, finding) in findings {
         let (start, _) = span_positions(source, finding.primary.span);
         writeln!(
             out,

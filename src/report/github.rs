@@ -3,11 +3,13 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::check::Report;
+use crate::check::FileReport;
 use crate::diagnostic::Severity;
+use crate::discover::IoFailure;
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for error in &report.errors {
+/// Read errors, before the findings.
+pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
+    for error in errors {
         writeln!(
             out,
             "::error file={},title={}::{}",
@@ -16,7 +18,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             escape_data(&error.message)
         )?;
     }
-    for (source, finding) in report.findings() {
+    Ok(())
+}
+
+/// One annotation per finding of `files`.
+pub fn files(files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    let findings = files
+        .iter()
+        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)));
+    for (source, finding) in findings {
         let (start, end) = span_positions(source, finding.primary.span);
         let level = match finding.severity() {
             Severity::Error => "error",

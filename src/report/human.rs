@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 use rayon::prelude::*;
 
-use crate::check::Report;
+use crate::check::FileReport;
 use crate::diagnostic::{Finding, Severity};
+use crate::discover::IoFailure;
 use crate::source::SourceFile;
 
 const TAB_WIDTH: usize = 4;
@@ -38,10 +39,11 @@ impl Palette {
     }
 }
 
-pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+/// Read errors, before the findings.
+pub fn errors(errors: &[IoFailure], color: bool, out: &mut dyn Write) -> io::Result<()> {
     let palette = Palette { enabled: color };
     let error_style = palette.severity(Severity::Error);
-    for error in &report.errors {
+    for error in errors {
         writeln!(
             out,
             "{}: {}: {}\n",
@@ -50,8 +52,14 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             error.message
         )?;
     }
+    Ok(())
+}
+
+/// The findings of `files`, in order.
+pub fn files(files: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let palette = Palette { enabled: color };
     // Files are rendered on all cores, a bounded batch at a time, and written in order.
-    for batch in report.files.chunks(RENDER_BATCH) {
+    for batch in files.chunks(RENDER_BATCH) {
         let rendered: Vec<io::Result<Vec<u8>>> = batch
             .par_iter()
             .map(|file| {

@@ -4,8 +4,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::check::Report;
+use std::collections::BTreeMap;
+
+use super::stream;
+use crate::check::FileReport;
 use crate::diagnostic::{Finding, Label, Severity};
+use crate::discover::{IoFailure, Skipped};
 use crate::fix::{FixReport, Status};
 use crate::source::SourceFile;
 
@@ -17,12 +21,13 @@ struct Document<'a> {
     schema_version: u32,
     tool: Tool,
     command: &'static str,
-    findings: Vec<JsonFinding<'a>>,
-    /// `fix` only: what happened to each file the fix changes.
+    /// Written a file at a time (`stream::MARK` stands for it).
+    findings: &'static str,
+    /// `fix` only: what happened to each file the fix changes (streamed too).
     #[serde(skip_serializing_if = "Option::is_none")]
-    fixes: Option<Vec<JsonFix>>,
-    errors: Vec<JsonError>,
-    skipped: Vec<JsonSkipped>,
+    fixes: Option<&'static str>,
+    errors: Vec<JsonError<'a>>,
+    skipped: Vec<JsonSkipped<'a>>,
     summary: Summary,
 }
 
@@ -63,15 +68,15 @@ struct Location {
 }
 
 #[derive(Serialize)]
-struct JsonError {
+struct JsonError<'a> {
     path: String,
-    message: String,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonSkipped {
+struct JsonSkipped<'a> {
     path: String,
-    reason: String,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -141,25 +146,185 @@ struct JsonEdit {
     insert: String,
 }
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let findings: Vec<_> = report.findings().collect();
-    write_document(report, "check", &findings, None, report.exit_code(), out)
+/// The findings array of the JSON documents.
+const FINDINGS_MARK: &str = stream::MARK;
+/// The fixes array of `fix`'s document.
+const FIXES_MARK: &str = "@@clan-migrate-fixes@@";
+
+/// What the document says besides its streamed arrays.
+struct Ending<'a> {
+    command: &'static str,
+    with_fixes: bool,
+    files_scanned: usize,
+    errors: &'a [IoFailure],
+    skipped: &'a [Skipped],
+    by_code: &'a BTreeMap<&'static str, u64>,
+    /// `fix` only: files changed (shown or written) and files whose fix failed.
+    fix_counts: Option<(usize, usize)>,
+    exit_code: u8,
 }
 
-pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
-    let findings = fix.remaining(write);
-    let fixes = fix
-        .files
-        .iter()
-        .filter_map(|f| {
-            let source = &fix.report.files.get(f.report_index)?.source;
+fn document<'a>(ending: &Ending<'a>) -> Document<'a> {
+    Document {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        command: ending.command,
+        findings: FINDINGS_MARK,
+        fixes: ending.with_fixes.then_some(FIXES_MARK),
+        errors: ending
+            .errors
+            .iter()
+            .map(|e| JsonError {
+                path: e.path.display().to_string(),
+                message: &e.message,
+            })
+            .collect(),
+        skipped: ending
+            .skipped
+            .iter()
+            .map(|s| JsonSkipped {
+                path: s.path.display().to_string(),
+                reason: &s.reason,
+            })
+            .collect(),
+        summary: Summary {
+            files_scanned: ending.files_scanned,
+            findings: ending.by_code.values().sum::<u64>() as usize,
+            errors: ending.errors.len(),
+            skipped: ending.skipped.len(),
+            files_fixed: ending.fix_counts.map(|(fixed, _)| fixed),
+            files_failed: ending.fix_counts.map(|(_, failed)| failed),
+            by_code: ending
+                .by_code
+                .iter()
+                .map(|(code, n)| ((*code).to_owned(), serde_json::Value::from(*n)))
+                .collect(),
+            exit_code: ending.exit_code,
+        },
+    }
+}
+
+/// The text of the document before the findings, and the indentation of their line.
+fn beginning(command: &'static str, with_fixes: bool) -> io::Result<(String, String)> {
+    let by_code = BTreeMap::new();
+    let (before, _, indent) = stream::split(
+        &document(&Ending {
+            command,
+            with_fixes,
+            files_scanned: 0,
+            errors: &[],
+            skipped: &[],
+            by_code: &by_code,
+            fix_counts: None,
+            exit_code: 0,
+        }),
+        FINDINGS_MARK,
+    )?;
+    Ok((before, indent))
+}
+
+/// `check --format json`, written a batch of files at a time.
+pub struct CheckStream {
+    findings: stream::Array,
+    by_code: BTreeMap<&'static str, u64>,
+}
+
+impl CheckStream {
+    pub fn begin(out: &mut dyn Write) -> io::Result<Self> {
+        let (before, indent) = beginning("check", false)?;
+        out.write_all(before.as_bytes())?;
+        Ok(CheckStream {
+            findings: stream::Array::new(indent),
+            by_code: BTreeMap::new(),
+        })
+    }
+
+    pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+        for file in files {
+            for f in &file.findings {
+                *self.by_code.entry(f.rule.code).or_default() += 1;
+                self.findings.push(&finding(&file.source, f), out)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(
+        self,
+        files_scanned: usize,
+        errors: &[IoFailure],
+        skipped: &[Skipped],
+        exit_code: u8,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.findings.close(out)?;
+        let ending = document(&Ending {
+            command: "check",
+            with_fixes: false,
+            files_scanned,
+            errors,
+            skipped,
+            by_code: &self.by_code,
+            fix_counts: None,
+            exit_code,
+        });
+        let (_, after, _) = stream::split(&ending, FINDINGS_MARK)?;
+        writeln!(out, "{after}")
+    }
+}
+
+/// `fix --format json`, written a batch of files at a time: the findings that
+/// remain go out as they come; the fixes, which the document lists after them,
+/// are kept in a [`Spool`] until the end.
+pub struct FixStream {
+    findings: stream::Array,
+    fixes: stream::Array,
+    spool: Spool,
+    by_code: BTreeMap<&'static str, u64>,
+    fixed: usize,
+    failed: usize,
+}
+
+impl FixStream {
+    pub fn begin(out: &mut dyn Write) -> io::Result<Self> {
+        let (before, indent) = beginning("fix", true)?;
+        out.write_all(before.as_bytes())?;
+        Ok(FixStream {
+            findings: stream::Array::new(indent.clone()),
+            fixes: stream::Array::new(indent),
+            spool: Spool::default(),
+            by_code: BTreeMap::new(),
+            fixed: 0,
+            failed: 0,
+        })
+    }
+
+    /// The next files of the run: what remains of their findings, and their fixes.
+    pub fn batch(&mut self, fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
+        for (source, f) in fix.remaining(write) {
+            *self.by_code.entry(f.rule.code).or_default() += 1;
+            self.findings.push(&finding(source, f), out)?;
+        }
+        for f in &fix.files {
+            let Some(file) = fix.report.files.get(f.report_index) else {
+                continue;
+            };
+            let source = &file.source;
             let (status, reason) = match &f.status {
                 Status::Pending => ("pending", None),
                 Status::Written => ("written", None),
                 Status::Refused(r) => ("refused", Some(r.clone())),
                 Status::WriteFailed(r) => ("write_failed", Some(r.clone())),
             };
-            Some(JsonFix {
+            if reason.is_none() {
+                self.fixed += 1;
+            } else {
+                self.failed += 1;
+            }
+            let entry = JsonFix {
                 path: f.path.display().to_string(),
                 status,
                 reason,
@@ -173,81 +338,98 @@ pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Resu
                         insert: e.insert.clone(),
                     })
                     .collect(),
-            })
-        })
-        .collect();
-    write_document(
-        &fix.report,
-        "fix",
-        &findings,
-        Some(fixes),
+            };
+            self.fixes.push(&entry, &mut self.spool)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(
+        mut self,
+        files_scanned: usize,
+        errors: &[IoFailure],
+        skipped: &[Skipped],
+        exit_code: u8,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.findings.close(out)?;
+        let ending = document(&Ending {
+            command: "fix",
+            with_fixes: true,
+            files_scanned,
+            errors,
+            skipped,
+            by_code: &self.by_code,
+            fix_counts: Some((self.fixed, self.failed)),
+            exit_code,
+        });
+        let (_, after, _) = stream::split(&ending, FINDINGS_MARK)?;
+        let quoted = format!("\"{FIXES_MARK}\"");
+        let Some((between, after)) = after.split_once(&quoted) else {
+            return Err(io::Error::other("fixes missing from the document"));
+        };
+        out.write_all(between.as_bytes())?;
+        self.spool.copy_to(out)?;
+        self.fixes.close(out)?;
+        writeln!(out, "{after}")
+    }
+}
+
+/// Bytes kept for later: in memory, moved to an anonymous temporary file once
+/// they outgrow [`Spool::MEMORY`].
+#[derive(Default)]
+pub struct Spool {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+}
+
+impl Spool {
+    const MEMORY: usize = 8 << 20;
+
+    fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        use std::io::Seek;
+        match &mut self.file {
+            None => out.write_all(&self.memory),
+            Some(file) => {
+                file.flush()?;
+                file.seek(io::SeekFrom::Start(0))?;
+                io::copy(file, out).map(|_| ())
+            }
+        }
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        match &mut self.file {
+            Some(file) => file.write(buf),
+            None => self.memory.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `fix --format json` of a whole run.
+pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut stream = FixStream::begin(out)?;
+    stream.batch(fix, write, out)?;
+    stream.finish(
+        fix.report.files_scanned,
+        &fix.report.errors,
+        &fix.report.skipped,
         fix.exit_code(write),
         out,
     )
-}
-
-fn write_document(
-    report: &Report,
-    command: &'static str,
-    findings: &[(&SourceFile, &Finding)],
-    fixes: Option<Vec<JsonFix>>,
-    exit_code: u8,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let findings: Vec<JsonFinding<'_>> = findings.iter().map(|(s, f)| finding(s, f)).collect();
-    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    for f in &findings {
-        *counts.entry(f.code).or_default() += 1;
-    }
-    let by_code = counts
-        .into_iter()
-        .map(|(code, n)| (code.to_owned(), serde_json::Value::from(n)))
-        .collect();
-    let count = |statuses: &[&str]| {
-        fixes
-            .as_ref()
-            .map(|f| f.iter().filter(|x| statuses.contains(&x.status)).count())
-    };
-    let (files_fixed, files_failed) = (
-        count(&["pending", "written"]),
-        count(&["refused", "write_failed"]),
-    );
-    let document = Document {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        command,
-        fixes,
-        summary: Summary {
-            files_scanned: report.files_scanned,
-            findings: findings.len(),
-            errors: report.errors.len(),
-            skipped: report.skipped.len(),
-            files_fixed,
-            files_failed,
-            by_code,
-            exit_code,
-        },
-        findings,
-        errors: report
-            .errors
-            .iter()
-            .map(|e| JsonError {
-                path: e.path.display().to_string(),
-                message: e.message.clone(),
-            })
-            .collect(),
-        skipped: report
-            .skipped
-            .iter()
-            .map(|s| JsonSkipped {
-                path: s.path.display().to_string(),
-                reason: s.reason.clone(),
-            })
-            .collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
 }

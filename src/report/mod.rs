@@ -6,12 +6,14 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod stream;
 
 use std::io::{self, Write};
 
 use clap::ValueEnum;
 
-use crate::check::Report;
+use crate::check::{FileReport, Report, Totals};
+use crate::discover::{IoFailure, Skipped};
 use crate::inventory::Span;
 use crate::source::{Position, SourceFile};
 
@@ -31,12 +33,106 @@ pub enum Format {
 
 /// Writes `report` to `out` in `format`.
 pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        Format::Human => human::render(report, color, out),
-        Format::Concise => concise::render(report, out),
-        Format::Json => json::render(report, out),
-        Format::Github => github::render(report, out),
-        Format::Sarif => sarif::render(report, out),
+    let mut renderer = Renderer::begin(format, color, out, &report.errors)?;
+    renderer.files(&report.files)?;
+    renderer.finish(report.files_scanned, &report.errors, &report.skipped)?;
+    Ok(())
+}
+
+/// Writes a run in `format` a batch of files at a time, so that a run never has
+/// to hold all its files: [`Renderer::begin`] with the errors known before the
+/// files, [`Renderer::files`] for each batch (in path order), [`Renderer::finish`].
+pub struct Renderer<'w> {
+    format: Format,
+    color: bool,
+    out: &'w mut dyn Write,
+    /// Errors written by `begin` (those that come later are written by `finish`).
+    errors_written: usize,
+    json: Option<json::CheckStream>,
+    sarif: Option<sarif::Stream>,
+    totals: Totals,
+}
+
+impl<'w> Renderer<'w> {
+    pub fn begin(
+        format: Format,
+        color: bool,
+        out: &'w mut dyn Write,
+        errors: &[IoFailure],
+    ) -> io::Result<Self> {
+        let mut renderer = Renderer {
+            format,
+            color,
+            out,
+            errors_written: 0,
+            json: None,
+            sarif: None,
+            totals: Totals::default(),
+        };
+        match format {
+            Format::Json => renderer.json = Some(json::CheckStream::begin(renderer.out)?),
+            Format::Sarif => renderer.sarif = Some(sarif::Stream::begin(renderer.out)?),
+            Format::Human | Format::Concise | Format::Github => renderer.errors(errors)?,
+        }
+        Ok(renderer)
+    }
+
+    /// Read errors, where the format puts them before the findings.
+    fn errors(&mut self, errors: &[IoFailure]) -> io::Result<()> {
+        let new = errors.get(self.errors_written..).unwrap_or_default();
+        match self.format {
+            Format::Human => human::errors(new, self.color, self.out)?,
+            Format::Concise => concise::errors(new, self.out)?,
+            Format::Github => github::errors(new, self.out)?,
+            Format::Json | Format::Sarif => {}
+        }
+        self.errors_written = errors.len();
+        Ok(())
+    }
+
+    /// The next files of the run, in path order.
+    pub fn files(&mut self, files: &[FileReport]) -> io::Result<()> {
+        for file in files {
+            self.totals.add_file(file);
+        }
+        match self.format {
+            Format::Human => human::files(files, self.color, self.out),
+            Format::Concise => concise::files(files, false, self.out),
+            Format::Github => github::files(files, self.out),
+            Format::Json => match &mut self.json {
+                Some(stream) => stream.files(files, self.out),
+                None => Ok(()),
+            },
+            Format::Sarif => match &mut self.sarif {
+                Some(stream) => stream.files(files, self.out),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Ends the output; `errors` are all the run's errors (those not written yet
+    /// are written now). Returns what the findings added up to.
+    pub fn finish(
+        mut self,
+        files_scanned: usize,
+        errors: &[IoFailure],
+        skipped: &[Skipped],
+    ) -> io::Result<Totals> {
+        let exit_code = self.totals.exit_code(!errors.is_empty());
+        match self.format {
+            Format::Human | Format::Concise | Format::Github => self.errors(errors)?,
+            Format::Json => {
+                if let Some(stream) = self.json.take() {
+                    stream.finish(files_scanned, errors, skipped, exit_code, self.out)?;
+                }
+            }
+            Format::Sarif => {
+                if let Some(stream) = self.sarif.take() {
+                    stream.finish(errors, self.out)?;
+                }
+            }
+        }
+        Ok(self.totals)
     }
 }
 
@@ -46,10 +142,15 @@ pub fn span_positions(source: &SourceFile, span: Span) -> (Position, Position) {
 }
 
 /// The one-line summary printed on stderr.
-pub fn summary_line(report: &Report) -> String {
-    let files = plural(report.files_scanned, "file", "files");
-    let counts = report.counts_by_code();
-    let total: usize = counts.iter().map(|(_, n)| n).sum();
+pub fn summary_line(
+    files_scanned: usize,
+    totals: &Totals,
+    errors: usize,
+    skipped: usize,
+) -> String {
+    let files = plural(files_scanned, "file", "files");
+    let counts = totals.counts_by_code();
+    let total = totals.findings();
     let mut line = if total == 0 {
         format!("checked {files}: no findings")
     } else {
@@ -60,17 +161,14 @@ pub fn summary_line(report: &Report) -> String {
             by_code.join(", ")
         )
     };
-    if !report.errors.is_empty() {
+    if errors > 0 {
         line.push_str(&format!(
             "; {} could not be read",
-            plural(report.errors.len(), "path", "paths")
+            plural(errors, "path", "paths")
         ));
     }
-    if !report.skipped.is_empty() {
-        line.push_str(&format!(
-            "; {} skipped",
-            plural(report.skipped.len(), "path", "paths")
-        ));
+    if skipped > 0 {
+        line.push_str(&format!("; {} skipped", plural(skipped, "path", "paths")));
     }
     line
 }

@@ -5,8 +5,10 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::span_positions;
-use crate::check::Report;
+use super::stream;
+use crate::check::FileReport;
 use crate::diagnostic::{Finding, Label, Severity};
+use crate::discover::IoFailure;
 use crate::lints::RULES;
 use crate::source::SourceFile;
 
@@ -74,7 +76,7 @@ fn result(source: &SourceFile, finding: &Finding) -> Value {
     })
 }
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+fn document(results: Value, errors: &[IoFailure]) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -87,8 +89,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             })
         })
         .collect();
-    let notifications: Vec<Value> = report
-        .errors
+    let notifications: Vec<Value> = errors
         .iter()
         .map(|e| {
             json!({
@@ -97,7 +98,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             })
         })
         .collect();
-    let document = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -106,13 +107,41 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
-            "results": report.findings().map(|(s, f)| result(s, f)).collect::<Vec<_>>(),
+            "results": results,
             "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
+                "executionSuccessful": errors.is_empty(),
                 "toolExecutionNotifications": notifications,
             }],
         }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    })
+}
+
+/// One SARIF log, its results written a batch of files at a time.
+pub struct Stream {
+    results: stream::Array,
+}
+
+impl Stream {
+    pub fn begin(out: &mut dyn Write) -> io::Result<Self> {
+        let (before, _, indent) = stream::split(&document(json!(stream::MARK), &[]), stream::MARK)?;
+        out.write_all(before.as_bytes())?;
+        Ok(Stream {
+            results: stream::Array::new(indent),
+        })
+    }
+
+    pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+        for file in files {
+            for finding in &file.findings {
+                self.results.push(&result(&file.source, finding), out)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
+        self.results.close(out)?;
+        let (_, after, _) = stream::split(&document(json!(stream::MARK), errors), stream::MARK)?;
+        writeln!(out, "{after}")
+    }
 }
