@@ -147,11 +147,109 @@ impl Totals {
     }
 }
 
-/// Runs the analysis over `input`.
+/// Runs the analysis over `input` and keeps every file with findings.
 pub fn run(input: &Input, options: &Options) -> Report {
+    start(input, options).into_report()
+}
+
+/// Runs the analysis over `input`; the files with findings are then taken a
+/// batch at a time, in path order, from the returned [`Run`].
+pub fn start(input: &Input, options: &Options) -> Run {
     match input {
         Input::Stdin { name } => run_stdin(name, options),
-        Input::Paths(paths) => run_paths(paths, options),
+        Input::Paths(paths) => run_paths(paths, options, &MemoryBudget::from_env()),
+    }
+}
+
+/// A run whose cross-file analysis is done: its files with findings wait to be
+/// taken in path order, a batch at a time.
+pub struct Run {
+    /// Files with findings (or spilled), sorted by path.
+    entries: std::vec::IntoIter<Entry>,
+    pub files_scanned: usize,
+    /// Errors so far; taking a batch can add some (a spilled file that can no
+    /// longer be read, or that changed).
+    pub errors: Vec<IoFailure>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Run {
+    /// Files taken per batch.
+    const BATCH: usize = 512;
+
+    /// The next files with findings, in path order; `None` when all were taken.
+    /// Files whose results were not kept (see [`MemoryBudget`]) are analysed
+    /// again here, on all cores, with the mounts and context of the first pass.
+    pub fn next_batch(&mut self) -> Option<Vec<FileReport>> {
+        let chunk: Vec<Entry> = self.entries.by_ref().take(Self::BATCH).collect();
+        if chunk.is_empty() {
+            return None;
+        }
+        let taken: Vec<Result<Option<FileReport>, IoFailure>> =
+            chunk.into_par_iter().map(Entry::into_report).collect();
+        let mut files = Vec::new();
+        for result in taken {
+            match result {
+                Ok(Some(file)) => files.push(file),
+                Ok(None) => {}
+                Err(failure) => self.errors.push(failure),
+            }
+        }
+        Some(files)
+    }
+
+    /// The whole run as one report.
+    pub fn into_report(mut self) -> Report {
+        let mut files = Vec::new();
+        while let Some(batch) = self.next_batch() {
+            files.extend(batch);
+        }
+        self.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        Report {
+            files,
+            files_scanned: self.files_scanned,
+            errors: self.errors,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// How much of the first pass's results a run keeps (estimated bytes). Past it,
+/// a file's results are dropped once its cross-file facts are recorded, and the
+/// file is analysed again when its batch is rendered: memory stays bounded on
+/// trees where every file has findings, at the cost of a second analysis of
+/// those files. `CLAN_MIGRATE_MEMORY_BUDGET` sets it in MiB (0: keep nothing).
+pub struct MemoryBudget {
+    limit: usize,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryBudget {
+    const DEFAULT_MIB: usize = 24;
+
+    pub fn from_env() -> Self {
+        let mib = std::env::var("CLAN_MIGRATE_MEMORY_BUDGET")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(Self::DEFAULT_MIB);
+        Self::new(mib.saturating_mul(1 << 20))
+    }
+
+    pub fn new(limit: usize) -> Self {
+        MemoryBudget {
+            limit,
+            used: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes `bytes` from the budget; false (and nothing taken) when they do not fit.
+    fn take(&self, bytes: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
     }
 }
 
@@ -264,34 +362,35 @@ fn file_context(
     }
 }
 
-fn run_stdin(name: &Path, options: &Options) -> Report {
+fn run_stdin(name: &Path, options: &Options) -> Run {
     let mut bytes = Vec::new();
-    let mut report = Report::default();
+    let mut run = Run {
+        entries: Vec::new().into_iter(),
+        files_scanned: 0,
+        errors: Vec::new(),
+        skipped: Vec::new(),
+    };
     if let Err(err) = std::io::stdin().read_to_end(&mut bytes) {
-        report.errors.push(IoFailure {
+        run.errors.push(IoFailure {
             path: name.to_path_buf(),
             message: format!("cannot read standard input: {}", describe_io_error(&err)),
         });
-        return report;
+        return run;
     }
     match decode(name, bytes) {
-        Err(failure) => report.errors.push(failure),
+        Err(failure) => run.errors.push(failure),
         Ok(source) => {
-            let mut context = file_context(
-                name,
-                options,
-                &mut Surroundings::default(),
-                &mut report.errors,
-            );
+            let mut context =
+                file_context(name, options, &mut Surroundings::default(), &mut run.errors);
             context.explicit = true;
             let mut entry = Entry::new(source.clone(), analysis::default_mounts_for(name), context);
             // `fix -` prints the input back even when there is nothing to change.
             entry.source = Some(source);
-            report.files_scanned = 1;
-            push_entry(&mut report, entry);
+            run.files_scanned = 1;
+            run.entries = vec![entry].into_iter();
         }
     }
-    report
+    run
 }
 
 /// Reads a file as a [`SourceFile`].
@@ -319,6 +418,14 @@ struct Entry {
     mounts: Vec<Vec<String>>,
     context: FileContext,
     analysis: FileAnalysis,
+    /// Whether an instance is left because tag membership is unknown (the clan's
+    /// machines may tell).
+    needs_membership: bool,
+    /// Set when the results were dropped to stay within the memory budget: the
+    /// digest of the text that was analysed; only cross-file facts are kept.
+    spilled: Option<u64>,
+    /// The results are counted in the memory budget.
+    budgeted: bool,
 }
 
 impl Entry {
@@ -339,17 +446,84 @@ impl Entry {
 
     fn new(source: SourceFile, mounts: Vec<Vec<String>>, context: FileContext) -> Self {
         let analysis = analysis::analyze(&source, &mounts, &context);
+        let needs_membership = analysis.plan.instances.iter().any(|p| {
+            matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
+        });
         Entry {
             path: source.path.clone(),
             source: (!analysis.findings.is_empty()).then_some(source),
             mounts,
             context,
             analysis,
+            needs_membership,
+            spilled: None,
+            budgeted: false,
         }
+    }
+
+    /// Keeps the results within `budget`, or drops all but the cross-file facts.
+    fn keep_within(&mut self, budget: &MemoryBudget) {
+        let Some(source) = self.source.as_ref().filter(|_| !self.budgeted) else {
+            return;
+        };
+        // Text, plan (edits hold new text) and findings: about three times the text.
+        let cost = source.text.len() * 3 + self.analysis.findings.len() * 256;
+        if budget.take(cost) {
+            self.budgeted = true;
+            return;
+        }
+        self.spilled = Some(digest(source));
+        self.source = None;
+        self.analysis.findings = Vec::new();
+        self.analysis.plan = Plan::default();
+    }
+
+    /// The file's report (`None` when it has no findings); a spilled file is read
+    /// and analysed again, and must not have changed since the first pass.
+    fn into_report(self) -> Result<Option<FileReport>, IoFailure> {
+        let entry = match self.spilled {
+            None => self,
+            Some(expected) => {
+                if crate::failpoint::hit("changed-before-second-read", &self.path) {
+                    let _ = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&self.path)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\n"));
+                }
+                let source = read_source(&self.path)?;
+                if digest(&source) != expected {
+                    return Err(IoFailure {
+                        path: self.path,
+                        message: "the file changed while clan-migrate was reading the tree; \
+                                  run it again"
+                            .into(),
+                    });
+                }
+                Entry::new(source, self.mounts, self.context)
+            }
+        };
+        let Some(source) = entry.source else {
+            return Ok(None);
+        };
+        Ok(Some(FileReport::new(
+            source,
+            entry.mounts,
+            entry.context,
+            entry.analysis,
+        )))
     }
 }
 
-fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
+/// A digest of a file's content, to notice that it changed between two reads.
+fn digest(source: &SourceFile) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    source.bom.hash(&mut hasher);
+    source.text.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run {
     let default_paths = [PathBuf::from(".")];
     let paths = if paths.is_empty() {
         &default_paths[..]
@@ -357,11 +531,7 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         paths
     };
     let found = discover::discover(paths);
-    let mut report = Report {
-        errors: found.errors,
-        skipped: found.skipped,
-        ..Report::default()
-    };
+    let mut errors = found.errors;
 
     let mut around = Surroundings::default();
     // Surroundings are looked up once per directory (cheap, sequential); reading
@@ -371,7 +541,7 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         explicit: found.explicit.iter().cloned().collect(),
     };
     for path in &found.files {
-        contexts.prepare(path, options, &mut around, &mut report.errors);
+        contexts.prepare(path, options, &mut around, &mut errors);
     }
     let flakes: HashSet<PathBuf> = found
         .files
@@ -390,10 +560,11 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
                 Err(failure) => return Analysed::Failed(failure),
             };
             let mounts = analysis::default_mounts_for(&path);
-            let entry = Entry::new(source, mounts, contexts.for_file(&path));
+            let mut entry = Entry::new(source, mounts, contexts.for_file(&path));
             if entry.analysis.is_empty() {
                 Analysed::Quiet(path)
             } else {
+                entry.keep_within(budget);
                 Analysed::Entry(Box::new(entry))
             }
         })
@@ -405,19 +576,26 @@ fn run_paths(paths: &[PathBuf], options: &Options) -> Report {
         match result {
             Analysed::Entry(entry) => entries.push(*entry),
             Analysed::Quiet(path) => quiet.push(path),
-            Analysed::Failed(failure) => report.errors.push(failure),
+            Analysed::Failed(failure) => errors.push(failure),
         }
     }
-    report.files_scanned = entries.len() + quiet.len();
-    follow_imports(&mut entries, quiet, &contexts, &mut report.errors);
-    apply_clan_facts(&mut entries, &flakes, &mut report.errors);
+    let files_scanned = entries.len() + quiet.len();
+    follow_imports(&mut entries, quiet, &contexts, &mut errors);
+    apply_clan_facts(&mut entries, &flakes, &mut errors);
 
+    // Files analysed again above hold their results anew.
+    entries.retain_mut(|entry| {
+        entry.keep_within(budget);
+        entry.source.is_some() || entry.spilled.is_some()
+    });
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    for entry in entries {
-        push_entry(&mut report, entry);
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Run {
+        entries: entries.into_iter(),
+        files_scanned,
+        errors,
+        skipped: found.skipped,
     }
-    report.errors.sort_by(|a, b| a.path.cmp(&b.path));
-    report
 }
 
 /// What the analysis of one file leaves: files with nothing to report or to
@@ -607,9 +785,7 @@ fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &m
                     ));
                 }
             }
-            let needs_membership = entries[i].analysis.plan.instances.iter().any(|p| {
-                matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
-            });
+            let needs_membership = entries[i].needs_membership;
             if taken.is_empty() && !needs_membership && settings_elsewhere.is_empty() {
                 continue;
             }
@@ -626,14 +802,4 @@ fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &m
             }
         }
     }
-}
-
-fn push_entry(report: &mut Report, entry: Entry) {
-    let Some(source) = entry.source else { return };
-    report.files.push(FileReport::new(
-        source,
-        entry.mounts,
-        entry.context,
-        entry.analysis,
-    ));
 }

@@ -174,20 +174,30 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         Ok(input) => input,
         Err(message) => return usage_error(&message),
     };
-    let report = check::run(&input, &options_of(rewrite));
+    let mut run = check::start(&input, &options_of(rewrite));
     let mut out = io::BufWriter::new(io::stdout().lock());
-    report::render(&report, output.format, use_color(output.color), &mut out)?;
+    // Files are taken and rendered a batch at a time: a run never holds them all.
+    let mut renderer = report::Renderer::begin(
+        output.format,
+        use_color(output.color),
+        &run.errors,
+        &mut out,
+    )?;
+    while let Some(batch) = run.next_batch() {
+        renderer.files(&batch, &mut out)?;
+    }
+    let totals = renderer.finish(run.files_scanned, &run.errors, &run.skipped, &mut out)?;
     out.flush()?;
     if !output.quiet {
         let line = report::summary_line(
-            report.files_scanned,
-            &report.totals(),
-            report.errors.len(),
-            report.skipped.len(),
+            run.files_scanned,
+            &totals,
+            run.errors.len(),
+            run.skipped.len(),
         );
         writeln!(io::stderr(), "{line}")?;
     }
-    Ok(report.exit_code())
+    Ok(totals.exit_code(!run.errors.is_empty()))
 }
 
 fn run_fix(
@@ -203,65 +213,122 @@ fn run_fix(
     if write && matches!(input, Input::Stdin { .. }) {
         return usage_error("`--write` cannot be used with `-`; the result is printed on stdout");
     }
-    let fixed = fix::run(&input, &options_of(rewrite), write);
+    if let Input::Stdin { .. } = input {
+        return run_fix_stdin(&input, output, rewrite);
+    }
+    let mut fix_run = fix::start(&input, &options_of(rewrite), write);
     let color = use_color(output.color);
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    // What goes to stderr after the output, in this order; kept per section
+    // while the batches go by (moved to temporary files when large).
+    let mut failures = report::stream::Spool::default();
+    let mut notes = report::stream::Spool::default();
+    let mut remaining = report::stream::Spool::default();
+
+    let mut json = None;
+    let mut renderer = None;
+    match output.format {
+        Format::Json => json = Some(report::json::FixStream::begin(&mut out)?),
+        Format::Github | Format::Sarif => {
+            renderer = Some(report::Renderer::begin(
+                output.format,
+                false,
+                &fix_run.run.errors,
+                &mut out,
+            )?);
+        }
+        Format::Human | Format::Concise => {}
+    }
+    while let Some(batch) = fix_run.next_batch() {
+        if let Some(stream) = &mut json {
+            stream.batch(&batch, write, &mut out)?;
+            continue;
+        }
+        if let Some(renderer) = &mut renderer {
+            renderer.files(&remaining_report(&batch, write).files, &mut out)?;
+        } else if !write {
+            write_diffs(&batch, color, &mut out)?;
+        }
+        write_failures(&batch, &mut failures)?;
+        if matches!(output.format, Format::Human | Format::Concise) {
+            write_migration_notes(&batch, &mut notes)?;
+            report::concise::files(&remaining_report(&batch, write).files, true, &mut remaining)?;
+        }
+    }
+    let errors = std::mem::take(&mut fix_run.run.errors);
+    let exit_code = fix_run.totals.exit_code(!errors.is_empty());
+    if let Some(stream) = json {
+        let (scanned, skipped) = (fix_run.run.files_scanned, &fix_run.run.skipped);
+        stream.finish(scanned, &errors, skipped, exit_code, &mut out)?;
+    }
+    if let Some(renderer) = renderer {
+        let (scanned, skipped) = (fix_run.run.files_scanned, &fix_run.run.skipped);
+        renderer.finish(scanned, &errors, skipped, &mut out)?;
+    }
+    out.flush()?;
     // Notes and remaining findings can run to many lines: one write per line
     // to an unbuffered stderr cost more than the fix itself on large trees.
     let mut err = io::BufWriter::new(io::stderr().lock());
-
-    if let Input::Stdin { .. } = input {
-        // The migrated bytes, exactly (or the input unchanged).
-        write_stdin_result(&fixed, &mut out)?;
-    } else {
-        match output.format {
-            Format::Json => report::json::render_fix(&fixed, write, &mut out)?,
-            Format::Github | Format::Sarif => {
-                let remaining = remaining_report(&fixed, write);
-                report::render(&remaining, output.format, false, &mut out)?;
-            }
-            Format::Human | Format::Concise => {
-                if !write {
-                    for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
-                        let original = fixed.report.files.get(file.report_index);
-                        if let (Some(original), Some(new_text)) = (original, file.new_text()) {
-                            report::diff::write_diff(
-                                &file.path,
-                                &original.source.text,
-                                new_text,
-                                color,
-                                &mut out,
-                            )?;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out.flush()?;
-    if output.format != Format::Json || matches!(input, Input::Stdin { .. }) {
-        for error in &fixed.report.errors {
+    if output.format != Format::Json {
+        for error in &errors {
             writeln!(err, "{}: error: {}", error.path.display(), error.message)?;
         }
-        for file in &fixed.files {
-            if let Status::Refused(reason) | Status::WriteFailed(reason) = &file.status {
-                writeln!(err, "{}: error: {reason}", file.path.display())?;
-            }
-        }
-        if matches!(output.format, Format::Human | Format::Concise) {
-            write_migration_notes(&fixed, &mut err)?;
-            let mut remaining = remaining_report(&fixed, write);
-            remaining.errors.clear(); // printed above
-            report::concise::files(&remaining.files, true, &mut err)?;
-        }
+        failures.copy_to(&mut err)?;
+        notes.copy_to(&mut err)?;
+        remaining.copy_to(&mut err)?;
     }
     if !output.quiet {
-        writeln!(err, "{}", fix_summary(&fixed, write))?;
+        writeln!(err, "{}", fix_summary(&fix_run.totals, errors.len(), write))?;
+    }
+    err.flush()?;
+    Ok(exit_code)
+}
+
+/// `fix -`: the migrated bytes on stdout (or the input unchanged).
+fn run_fix_stdin(input: &Input, output: &OutputArgs, rewrite: &RewriteArgs) -> io::Result<u8> {
+    let fixed = fix::run(input, &options_of(rewrite), false);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write_stdin_result(&fixed, &mut out)?;
+    out.flush()?;
+    let mut err = io::BufWriter::new(io::stderr().lock());
+    for error in &fixed.report.errors {
+        writeln!(err, "{}: error: {}", error.path.display(), error.message)?;
+    }
+    write_failures(&fixed, &mut err)?;
+    if matches!(output.format, Format::Human | Format::Concise) {
+        write_migration_notes(&fixed, &mut err)?;
+        report::concise::files(&remaining_report(&fixed, false).files, true, &mut err)?;
+    }
+    if !output.quiet {
+        let mut totals = fix::FixTotals::default();
+        totals.add(&fixed, false);
+        let line = fix_summary(&totals, fixed.report.errors.len(), false);
+        writeln!(err, "{line}")?;
     }
     err.flush()?;
     // For `fix -` the output is the fix: only what remains counts.
-    Ok(fixed.exit_code(write || matches!(input, Input::Stdin { .. })))
+    Ok(fixed.exit_code(true))
+}
+
+/// The diffs of the files whose fix is verified and waiting.
+fn write_diffs(fixed: &FixReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
+        let original = fixed.report.files.get(file.report_index);
+        if let (Some(original), Some(new_text)) = (original, file.new_text()) {
+            report::diff::write_diff(&file.path, &original.source.text, new_text, color, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Files whose rewrite was refused or could not be written.
+fn write_failures(fixed: &FixReport, err: &mut dyn Write) -> io::Result<()> {
+    for file in &fixed.files {
+        if let Status::Refused(reason) | Status::WriteFailed(reason) = &file.status {
+            writeln!(err, "{}: error: {reason}", file.path.display())?;
+        }
+    }
+    Ok(())
 }
 
 /// What a user must know about instances that were migrated (vars that move,
@@ -332,22 +399,12 @@ fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> 
     out.write_all(&fix::with_bom(&file.source, text))
 }
 
-fn fix_summary(fixed: &FixReport, write: bool) -> String {
-    let migrated = fixed.instances_migrated();
-    let changed = fixed
-        .files
-        .iter()
-        .filter(|f| matches!(f.status, Status::Pending | Status::Written))
-        .count();
-    let failed = fixed
-        .files
-        .iter()
-        .filter(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)))
-        .count();
-    let remaining = fixed.remaining(write).len();
-    let left = fixed.instances_left();
+fn fix_summary(totals: &fix::FixTotals, read_errors: usize, write: bool) -> String {
+    let (migrated, changed, failed) = (totals.migrated, totals.changed, totals.failed);
+    let remaining = totals.remaining;
+    let left = totals.left.describe();
     let verb = if write { "migrated" } else { "would migrate" };
-    let corrections = fixed.corrections();
+    let corrections = totals.corrections;
     let corrected = if corrections == 0 {
         String::new()
     } else {
@@ -363,12 +420,7 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
         if changed == 1 { "" } else { "s" }
     );
     if write {
-        let written = fixed
-            .files
-            .iter()
-            .filter(|f| f.status == Status::Written)
-            .count();
-        line.push_str(&format!(" ({written} written)"));
+        line.push_str(&format!(" ({} written)", totals.written));
     }
     if failed > 0 {
         line.push_str(&format!(
@@ -389,10 +441,10 @@ fn fix_summary(fixed: &FixReport, write: bool) -> String {
         if remaining == 1 { "" } else { "s" },
         if remaining == 1 { "s" } else { "" }
     ));
-    if !fixed.report.errors.is_empty() {
+    if read_errors > 0 {
         line.push_str(&format!(
             "; {} could not be read",
-            crate::report::plural(fixed.report.errors.len(), "path", "paths")
+            crate::report::plural(read_errors, "path", "paths")
         ));
     }
     line

@@ -110,32 +110,9 @@ impl FixReport {
 
     /// Legacy instances left as they are, counted by the class of the first reason.
     pub fn instances_left(&self) -> Vec<(&'static str, usize)> {
-        let mut counts: std::collections::BTreeMap<ReasonKind, usize> =
-            std::collections::BTreeMap::new();
-        let (mut refused_instances, mut unwritten_instances) = (0, 0);
-        for (index, file) in self.report.files.iter().enumerate() {
-            let status = self.fix_for(index).map(|f| &f.status);
-            for instance in &file.plan.instances {
-                match (&instance.outcome, status) {
-                    (Outcome::Left(reason, _), _) => *counts.entry(reason.kind).or_default() += 1,
-                    (Outcome::Migrated, Some(Status::Refused(_))) => refused_instances += 1,
-                    (Outcome::Migrated, Some(Status::WriteFailed(_))) => unwritten_instances += 1,
-                    (Outcome::Migrated, _) => {}
-                }
-            }
-        }
-        let mut out: Vec<(&'static str, usize)> =
-            counts.into_iter().map(|(k, n)| (k.describe(), n)).collect();
-        if refused_instances > 0 {
-            out.push((
-                "in files whose rewrite failed verification",
-                refused_instances,
-            ));
-        }
-        if unwritten_instances > 0 {
-            out.push(("in files that could not be written", unwritten_instances));
-        }
-        out
+        let mut left = LeftInstances::default();
+        left.add(self);
+        left.describe()
     }
 
     pub fn corrections(&self) -> usize {
@@ -163,19 +140,143 @@ impl FixReport {
     }
 }
 
+/// Legacy instances left as they are, by the class of the first reason, and
+/// migrated instances in files whose fix failed.
+#[derive(Debug, Default, Clone)]
+pub struct LeftInstances {
+    by_reason: std::collections::BTreeMap<ReasonKind, usize>,
+    refused: usize,
+    unwritten: usize,
+}
+
+impl LeftInstances {
+    pub fn add(&mut self, fix: &FixReport) {
+        for (index, file) in fix.report.files.iter().enumerate() {
+            let status = fix.fix_for(index).map(|f| &f.status);
+            for instance in &file.plan.instances {
+                match (&instance.outcome, status) {
+                    (Outcome::Left(reason, _), _) => {
+                        *self.by_reason.entry(reason.kind).or_default() += 1;
+                    }
+                    (Outcome::Migrated, Some(Status::Refused(_))) => self.refused += 1,
+                    (Outcome::Migrated, Some(Status::WriteFailed(_))) => self.unwritten += 1,
+                    (Outcome::Migrated, _) => {}
+                }
+            }
+        }
+    }
+
+    /// Counts with what they count, in the order of the reasons' classes.
+    pub fn describe(&self) -> Vec<(&'static str, usize)> {
+        let mut out: Vec<(&'static str, usize)> = self
+            .by_reason
+            .iter()
+            .map(|(k, n)| (k.describe(), *n))
+            .collect();
+        if self.refused > 0 {
+            out.push(("in files whose rewrite failed verification", self.refused));
+        }
+        if self.unwritten > 0 {
+            out.push(("in files that could not be written", self.unwritten));
+        }
+        out
+    }
+}
+
+/// What the batches of a fix add up to (for the summary line and the exit code).
+#[derive(Debug, Default, Clone)]
+pub struct FixTotals {
+    pub migrated: usize,
+    pub corrections: usize,
+    /// Files changed (shown or written), written, and not changed because of an error.
+    pub changed: usize,
+    pub written: usize,
+    pub failed: usize,
+    /// Findings that remain.
+    pub remaining: usize,
+    pub left: LeftInstances,
+    /// The exit code the batches call for (read errors aside).
+    exit_code: u8,
+}
+
+impl FixTotals {
+    pub fn add(&mut self, fix: &FixReport, write: bool) {
+        let changed = |f: &&FileFix| matches!(f.status, Status::Pending | Status::Written);
+        self.migrated += fix.instances_migrated();
+        self.corrections += fix.corrections();
+        self.changed += fix.files.iter().filter(changed).count();
+        self.written += fix
+            .files
+            .iter()
+            .filter(|f| f.status == Status::Written)
+            .count();
+        self.failed += fix
+            .files
+            .iter()
+            .filter(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)))
+            .count();
+        self.remaining += fix.remaining(write).len();
+        self.left.add(fix);
+        self.exit_code = self.exit_code.max(fix.exit_code(write));
+    }
+
+    /// The run's exit code; `read_errors`: something could not be read.
+    pub fn exit_code(&self, read_errors: bool) -> u8 {
+        if read_errors { 2 } else { self.exit_code }
+    }
+}
+
 /// Plans, applies and verifies; writes when `write` is set.
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
     let report = check::run(input, options);
     let write = write && matches!(input, Input::Paths(_));
-    // Each file is rewritten, verified and written on its own, on all cores.
-    let files: Vec<FileFix> = report
+    let files = fix_files(&report, write);
+    FixReport { report, files }
+}
+
+/// Plans, then fixes the files with findings a batch at a time ([`FixRun::next_batch`]).
+pub fn start(input: &Input, options: &Options, write: bool) -> FixRun {
+    FixRun {
+        run: check::start(input, options),
+        write: write && matches!(input, Input::Paths(_)),
+        totals: FixTotals::default(),
+    }
+}
+
+/// A fix whose files are taken, rewritten, verified (and written) a batch at a time.
+pub struct FixRun {
+    /// The analysis; its errors grow while batches are taken.
+    pub run: check::Run,
+    write: bool,
+    pub totals: FixTotals,
+}
+
+impl FixRun {
+    /// The next files with findings, fixed; `None` when all were taken.
+    pub fn next_batch(&mut self) -> Option<FixReport> {
+        let files = self.run.next_batch()?;
+        let report = Report {
+            files,
+            files_scanned: self.run.files_scanned,
+            errors: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let files = fix_files(&report, self.write);
+        let batch = FixReport { report, files };
+        self.totals.add(&batch, self.write);
+        Some(batch)
+    }
+}
+
+/// Rewrites, verifies (and writes) each file of `report` that has edits, on all cores.
+fn fix_files(report: &Report, write: bool) -> Vec<FileFix> {
+    report
         .files
         .par_iter()
         .enumerate()
         .filter(|(_, file)| !file.plan.edits.is_empty())
         .map(|(report_index, file)| fix_file(report_index, file, write))
-        .collect();
-    FixReport { report, files }
+        .collect()
 }
 
 fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
@@ -224,29 +325,13 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
     bytes
 }
 
-/// Fault injection for the tests of safe writes: `CLAN_MIGRATE_FAILPOINT=<point>:<file name>`
-/// makes the write of that file meet the fault at `<point>` (`changed-before-write`:
-/// another program changes the file after it was read; `fail-before-rename`: an
-/// error after the temporary file is written; `abort-before-rename`: the process
-/// dies there). Without the variable nothing happens.
-fn failpoint(point: &str, path: &Path) -> bool {
-    let Some(spec) = std::env::var_os("CLAN_MIGRATE_FAILPOINT") else {
-        return false;
-    };
-    let spec = spec.to_string_lossy();
-    let Some((at, name)) = spec.split_once(':') else {
-        return false;
-    };
-    at == point && path.file_name().is_some_and(|n| n == name)
-}
-
 /// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
 /// in the same directory, flushed to disk, given the original's permissions and
 /// owner, then renamed over it. Refuses when the file changed since it was read
 /// or is read-only.
 fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     let path = target_of(&source.path);
-    if failpoint("changed-before-write", &path) {
+    if crate::failpoint::hit("changed-before-write", &path) {
         let _ = fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -287,10 +372,10 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
     fs::set_permissions(temp.path(), permissions).map_err(|e| describe_io_error(&e))?;
     keep_owner(&temp, &metadata)?;
-    if failpoint("fail-before-rename", &path) {
+    if crate::failpoint::hit("fail-before-rename", &path) {
         return Err("cannot replace the file: injected failure".into());
     }
-    if failpoint("abort-before-rename", &path) {
+    if crate::failpoint::hit("abort-before-rename", &path) {
         std::process::abort();
     }
     temp.persist(&path)

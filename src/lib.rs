@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod failpoint;
 pub mod fix;
 pub mod inventory;
 pub mod json_tree;

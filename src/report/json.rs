@@ -278,11 +278,11 @@ impl CheckStream {
 
 /// `fix --format json`, written a batch of files at a time: the findings that
 /// remain go out as they come; the fixes, which the document lists after them,
-/// are kept in a [`Spool`] until the end.
+/// are kept in a [`stream::Spool`] until the end.
 pub struct FixStream {
     findings: stream::Array,
     fixes: stream::Array,
-    spool: Spool,
+    spool: stream::Spool,
     by_code: BTreeMap<&'static str, u64>,
     fixed: usize,
     failed: usize,
@@ -295,7 +295,7 @@ impl FixStream {
         Ok(FixStream {
             findings: stream::Array::new(indent.clone()),
             fixes: stream::Array::new(indent),
-            spool: Spool::default(),
+            spool: stream::Spool::default(),
             by_code: BTreeMap::new(),
             fixed: 0,
             failed: 0,
@@ -372,52 +372,6 @@ impl FixStream {
         self.spool.copy_to(out)?;
         self.fixes.close(out)?;
         writeln!(out, "{after}")
-    }
-}
-
-/// Bytes kept for later: in memory, moved to an anonymous temporary file once
-/// they outgrow [`Spool::MEMORY`].
-#[derive(Default)]
-pub struct Spool {
-    memory: Vec<u8>,
-    file: Option<std::fs::File>,
-}
-
-impl Spool {
-    const MEMORY: usize = 8 << 20;
-
-    fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        use std::io::Seek;
-        match &mut self.file {
-            None => out.write_all(&self.memory),
-            Some(file) => {
-                file.flush()?;
-                file.seek(io::SeekFrom::Start(0))?;
-                io::copy(file, out).map(|_| ())
-            }
-        }
-    }
-}
-
-impl Write for Spool {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
-            let mut file = tempfile::tempfile()?;
-            file.write_all(&self.memory)?;
-            self.memory = Vec::new();
-            self.file = Some(file);
-        }
-        match &mut self.file {
-            Some(file) => file.write(buf),
-            None => self.memory.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut self.file {
-            Some(file) => file.flush(),
-            None => Ok(()),
-        }
     }
 }
 

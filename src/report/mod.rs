@@ -33,19 +33,18 @@ pub enum Format {
 
 /// Writes `report` to `out` in `format`.
 pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let mut renderer = Renderer::begin(format, color, out, &report.errors)?;
-    renderer.files(&report.files)?;
-    renderer.finish(report.files_scanned, &report.errors, &report.skipped)?;
+    let mut renderer = Renderer::begin(format, color, &report.errors, out)?;
+    renderer.files(&report.files, out)?;
+    renderer.finish(report.files_scanned, &report.errors, &report.skipped, out)?;
     Ok(())
 }
 
 /// Writes a run in `format` a batch of files at a time, so that a run never has
 /// to hold all its files: [`Renderer::begin`] with the errors known before the
 /// files, [`Renderer::files`] for each batch (in path order), [`Renderer::finish`].
-pub struct Renderer<'w> {
+pub struct Renderer {
     format: Format,
     color: bool,
-    out: &'w mut dyn Write,
     /// Errors written by `begin` (those that come later are written by `finish`).
     errors_written: usize,
     json: Option<json::CheckStream>,
@@ -53,37 +52,36 @@ pub struct Renderer<'w> {
     totals: Totals,
 }
 
-impl<'w> Renderer<'w> {
+impl Renderer {
     pub fn begin(
         format: Format,
         color: bool,
-        out: &'w mut dyn Write,
         errors: &[IoFailure],
+        out: &mut dyn Write,
     ) -> io::Result<Self> {
         let mut renderer = Renderer {
             format,
             color,
-            out,
             errors_written: 0,
             json: None,
             sarif: None,
             totals: Totals::default(),
         };
         match format {
-            Format::Json => renderer.json = Some(json::CheckStream::begin(renderer.out)?),
-            Format::Sarif => renderer.sarif = Some(sarif::Stream::begin(renderer.out)?),
-            Format::Human | Format::Concise | Format::Github => renderer.errors(errors)?,
+            Format::Json => renderer.json = Some(json::CheckStream::begin(out)?),
+            Format::Sarif => renderer.sarif = Some(sarif::Stream::begin(out)?),
+            Format::Human | Format::Concise | Format::Github => renderer.errors(errors, out)?,
         }
         Ok(renderer)
     }
 
     /// Read errors, where the format puts them before the findings.
-    fn errors(&mut self, errors: &[IoFailure]) -> io::Result<()> {
+    fn errors(&mut self, errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
         let new = errors.get(self.errors_written..).unwrap_or_default();
         match self.format {
-            Format::Human => human::errors(new, self.color, self.out)?,
-            Format::Concise => concise::errors(new, self.out)?,
-            Format::Github => github::errors(new, self.out)?,
+            Format::Human => human::errors(new, self.color, out)?,
+            Format::Concise => concise::errors(new, out)?,
+            Format::Github => github::errors(new, out)?,
             Format::Json | Format::Sarif => {}
         }
         self.errors_written = errors.len();
@@ -91,20 +89,20 @@ impl<'w> Renderer<'w> {
     }
 
     /// The next files of the run, in path order.
-    pub fn files(&mut self, files: &[FileReport]) -> io::Result<()> {
+    pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         for file in files {
             self.totals.add_file(file);
         }
         match self.format {
-            Format::Human => human::files(files, self.color, self.out),
-            Format::Concise => concise::files(files, false, self.out),
-            Format::Github => github::files(files, self.out),
+            Format::Human => human::files(files, self.color, out),
+            Format::Concise => concise::files(files, false, out),
+            Format::Github => github::files(files, out),
             Format::Json => match &mut self.json {
-                Some(stream) => stream.files(files, self.out),
+                Some(stream) => stream.files(files, out),
                 None => Ok(()),
             },
             Format::Sarif => match &mut self.sarif {
-                Some(stream) => stream.files(files, self.out),
+                Some(stream) => stream.files(files, out),
                 None => Ok(()),
             },
         }
@@ -117,18 +115,19 @@ impl<'w> Renderer<'w> {
         files_scanned: usize,
         errors: &[IoFailure],
         skipped: &[Skipped],
+        out: &mut dyn Write,
     ) -> io::Result<Totals> {
         let exit_code = self.totals.exit_code(!errors.is_empty());
         match self.format {
-            Format::Human | Format::Concise | Format::Github => self.errors(errors)?,
+            Format::Human | Format::Concise | Format::Github => self.errors(errors, out)?,
             Format::Json => {
                 if let Some(stream) = self.json.take() {
-                    stream.finish(files_scanned, errors, skipped, exit_code, self.out)?;
+                    stream.finish(files_scanned, errors, skipped, exit_code, out)?;
                 }
             }
             Format::Sarif => {
                 if let Some(stream) = self.sarif.take() {
-                    stream.finish(errors, self.out)?;
+                    stream.finish(errors, out)?;
                 }
             }
         }

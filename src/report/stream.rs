@@ -73,6 +73,53 @@ impl Array {
     }
 }
 
+/// Bytes kept for later: in memory, moved to an anonymous temporary file once
+/// they outgrow [`Spool::MEMORY`].
+#[derive(Default)]
+pub struct Spool {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+}
+
+impl Spool {
+    const MEMORY: usize = 8 << 20;
+
+    /// Writes what was kept to `out`.
+    pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        use std::io::Seek;
+        match &mut self.file {
+            None => out.write_all(&self.memory),
+            Some(file) => {
+                file.flush()?;
+                file.seek(io::SeekFrom::Start(0))?;
+                io::copy(file, out).map(|_| ())
+            }
+        }
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        match &mut self.file {
+            Some(file) => file.write(buf),
+            None => self.memory.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

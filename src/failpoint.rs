@@ -1,0 +1,20 @@
+//! Fault injection for tests: `CLAN_MIGRATE_FAILPOINT=<point>:<file name>`
+//! makes that file meet the fault at `<point>` (`changed-before-write`:
+//! another program changes the file after it was read; `fail-before-rename`: an
+//! error after the temporary file is written; `abort-before-rename`: the process
+//! dies there; `changed-before-second-read`: a file whose results were dropped
+//! (memory budget) changes before it is read again). Without the variable nothing happens.
+
+use std::path::Path;
+
+/// Whether the test asked for the fault `point` at `path`.
+pub fn hit(point: &str, path: &Path) -> bool {
+    let Some(spec) = std::env::var_os("CLAN_MIGRATE_FAILPOINT") else {
+        return false;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, name)) = spec.split_once(':') else {
+        return false;
+    };
+    at == point && path.file_name().is_some_and(|n| n == name)
+}
