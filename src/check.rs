@@ -440,7 +440,10 @@ impl Entry {
             Some(source) => source,
             None => read_source(&self.path)?,
         };
+        // Results that were counted in the memory budget stay counted.
+        let budgeted = self.budgeted;
         *self = Entry::new(source, mounts, context);
+        self.budgeted = budgeted && self.source.is_some();
         Ok(())
     }
 
@@ -570,8 +573,14 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
         })
         .collect();
     progress.finish();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut quiet: Vec<PathBuf> = Vec::new();
+    // Sized once: an entry is large, and growing the vector by doubling would
+    // copy them all and briefly hold half as many again.
+    let kept = analysed
+        .iter()
+        .filter(|a| matches!(a, Analysed::Entry(_)))
+        .count();
+    let mut entries: Vec<Entry> = Vec::with_capacity(kept);
+    let mut quiet: Vec<PathBuf> = Vec::with_capacity(analysed.len() - kept);
     for result in analysed {
         match result {
             Analysed::Entry(entry) => entries.push(*entry),
@@ -580,14 +589,10 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
         }
     }
     let files_scanned = entries.len() + quiet.len();
-    follow_imports(&mut entries, quiet, &contexts, &mut errors);
-    apply_clan_facts(&mut entries, &flakes, &mut errors);
+    follow_imports(&mut entries, quiet, &contexts, budget, &mut errors);
+    apply_clan_facts(&mut entries, &flakes, budget, &mut errors);
 
-    // Files analysed again above hold their results anew.
-    entries.retain_mut(|entry| {
-        entry.keep_within(budget);
-        entry.source.is_some() || entry.spilled.is_some()
-    });
+    entries.retain(|entry| entry.source.is_some() || entry.spilled.is_some());
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Run {
@@ -653,6 +658,7 @@ fn follow_imports(
     entries: &mut Vec<Entry>,
     quiet: Vec<PathBuf>,
     contexts: &ContextTemplates,
+    budget: &MemoryBudget,
     errors: &mut Vec<IoFailure>,
 ) {
     if entries.iter().all(|e| e.analysis.imports.is_empty()) {
@@ -695,7 +701,9 @@ fn follow_imports(
                             continue;
                         }
                     };
-                    entries.push(Entry::new(source, mounts, contexts.for_file(path)));
+                    let mut entry = Entry::new(source, mounts, contexts.for_file(path));
+                    entry.keep_within(budget);
+                    entries.push(entry);
                     *slot = Ok(entries.len() - 1);
                     pending.push(entries.len() - 1);
                     continue;
@@ -711,7 +719,50 @@ fn follow_imports(
                 errors.push(failure);
                 continue;
             }
+            entries[target].keep_within(budget);
             pending.push(target);
+        }
+    }
+}
+
+/// Where a key (an instance name, a settings path) is first defined, and where
+/// first in another file than that one: enough to name, for any file, the
+/// first other file that defines it, without a list per key.
+#[derive(Debug, Clone, Copy)]
+struct FirstDefinitions {
+    /// (entry, offset)
+    first: (usize, usize),
+    in_another_file: Option<(usize, usize)>,
+}
+
+impl FirstDefinitions {
+    fn record<K>(
+        slot: std::collections::hash_map::Entry<'_, K, FirstDefinitions>,
+        at: (usize, usize),
+    ) {
+        use std::collections::hash_map::Entry::{Occupied, Vacant};
+        match slot {
+            Vacant(slot) => {
+                slot.insert(FirstDefinitions {
+                    first: at,
+                    in_another_file: None,
+                });
+            }
+            Occupied(mut slot) => {
+                let defs = slot.get_mut();
+                if defs.in_another_file.is_none() && defs.first.0 != at.0 {
+                    defs.in_another_file = Some(at);
+                }
+            }
+        }
+    }
+
+    /// The first definition in a file other than `entry`.
+    fn other_than(&self, entry: usize) -> Option<(usize, usize)> {
+        if self.first.0 != entry {
+            Some(self.first)
+        } else {
+            self.in_another_file
         }
     }
 }
@@ -720,7 +771,12 @@ fn follow_imports(
 /// instance names must be unique across them, and tags are resolved with every
 /// file's `inventory.machines`. Files that these facts concern are planned again.
 /// `flakes`: the absolute paths of the `flake.nix` files among the run's files.
-fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &mut Vec<IoFailure>) {
+fn apply_clan_facts(
+    entries: &mut [Entry],
+    flakes: &HashSet<PathBuf>,
+    budget: &MemoryBudget,
+    errors: &mut Vec<IoFailure>,
+) {
     let mut clans: HashMap<PathBuf, Vec<usize>> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
         if let Some(clan) = entry.context.clan_dir.clone() {
@@ -739,19 +795,15 @@ fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &m
         let machines = Arc::new(machines);
         // Who defines each instance name and each (instance, settings path): one
         // pass over the clan's files, so the lookups below do not grow with it.
-        let mut by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-        let mut by_settings: HashMap<(&str, &str), Vec<(usize, usize)>> = HashMap::new();
+        let mut by_name: HashMap<&str, FirstDefinitions> = HashMap::new();
+        let mut by_settings: HashMap<(&str, &str), FirstDefinitions> = HashMap::new();
         for &j in members {
             for (name, offset) in &entries[j].analysis.names {
-                by_name.entry(name.as_str()).or_default().push((j, *offset));
+                FirstDefinitions::record(by_name.entry(name.as_str()), (j, *offset));
             }
             for def in &entries[j].analysis.settings {
                 let key = (def.instance.as_str(), def.target.as_str());
-                let defined = by_settings.entry(key).or_default();
-                // The first definition in each file stands for the file.
-                if defined.last().is_none_or(|&(k, _)| k != j) {
-                    defined.push((j, def.span.start));
-                }
+                FirstDefinitions::record(by_settings.entry(key), (j, def.span.start));
             }
         }
         let line_in = |j: usize, offset: usize| {
@@ -767,16 +819,16 @@ fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &m
                 }
                 mine.push(name);
                 // The first other file that has the name is the one reported.
-                let other = by_name.get(name.as_str()).into_iter().flatten();
-                if let Some(&(j, offset)) = other.into_iter().find(|(j, _)| *j != i) {
+                let other = by_name.get(name.as_str()).and_then(|d| d.other_than(i));
+                if let Some((j, offset)) = other {
                     taken.push((name.clone(), entries[j].path.clone(), line_in(j, offset)));
                 }
             }
             let mut settings_elsewhere: Vec<(String, String, PathBuf, usize)> = Vec::new();
             for def in &entries[i].analysis.settings {
                 let key = (def.instance.as_str(), def.target.as_str());
-                let other = by_settings.get(&key).into_iter().flatten();
-                if let Some(&(j, offset)) = other.into_iter().find(|(j, _)| *j != i) {
+                let other = by_settings.get(&key).and_then(|d| d.other_than(i));
+                if let Some((j, offset)) = other {
                     settings_elsewhere.push((
                         def.instance.clone(),
                         def.target.clone(),
@@ -797,8 +849,9 @@ fn apply_clan_facts(entries: &mut [Entry], flakes: &HashSet<PathBuf>, errors: &m
         }
         for (i, context) in updates {
             let mounts = entries[i].mounts.clone();
-            if let Err(failure) = entries[i].reanalyze(mounts, context) {
-                errors.push(failure);
+            match entries[i].reanalyze(mounts, context) {
+                Ok(()) => entries[i].keep_within(budget),
+                Err(failure) => errors.push(failure),
             }
         }
     }
