@@ -270,16 +270,29 @@ impl FixRun {
 
 /// Rewrites, verifies (and writes) each file of `report` that has edits, on all cores.
 fn fix_files(report: &Report, write: bool) -> Vec<FileFix> {
-    report
+    let fixed: Vec<(FileFix, Option<PathBuf>)> = report
         .files
         .par_iter()
         .enumerate()
         .filter(|(_, file)| !file.plan.edits.is_empty())
         .map(|(report_index, file)| fix_file(report_index, file, write))
-        .collect()
+        .collect();
+    // The renames are made durable once per directory, not once per file.
+    let dirs: std::collections::BTreeSet<&PathBuf> =
+        fixed.iter().filter_map(|(_, dir)| dir.as_ref()).collect();
+    dirs.into_par_iter().for_each(|dir| {
+        if let Ok(dir) = fs::File::open(dir) {
+            // Best effort: the rename is already durable on most file systems, and a
+            // failure here does not undo the write.
+            let _ = dir.sync_all();
+        }
+    });
+    fixed.into_iter().map(|(fix, _)| fix).collect()
 }
 
-fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
+/// Rewrites, verifies and (with `write`) writes one file; also returns the
+/// directory a file was renamed into.
+fn fix_file(report_index: usize, file: &FileReport, write: bool) -> (FileFix, Option<PathBuf>) {
     let mut fix = FileFix {
         report_index,
         path: file.source.path.clone(),
@@ -289,19 +302,23 @@ fn fix_file(report_index: usize, file: &FileReport, write: bool) -> FileFix {
         corrections: file.plan.corrections,
         after: None,
     };
+    let mut renamed_in = None;
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
         Ok(after) => {
             if write {
                 fix.status = match write_atomically(&file.source, &after.0.text) {
-                    Ok(()) => Status::Written,
+                    Ok(dir) => {
+                        renamed_in = Some(dir);
+                        Status::Written
+                    }
                     Err(reason) => Status::WriteFailed(reason),
                 };
             }
             fix.after = Some(after);
         }
     }
-    fix
+    (fix, renamed_in)
 }
 
 fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {
@@ -328,8 +345,9 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
 /// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
 /// in the same directory, flushed to disk, given the original's permissions and
 /// owner, then renamed over it. Refuses when the file changed since it was read
-/// or is read-only.
-fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
+/// or is read-only. Returns the directory that holds the file (the caller
+/// flushes it, once for all the files written there).
+fn write_atomically(source: &SourceFile, new_text: &str) -> Result<PathBuf, String> {
     let path = target_of(&source.path);
     if crate::failpoint::hit("changed-before-write", &path) {
         let _ = fs::OpenOptions::new()
@@ -380,12 +398,7 @@ fn write_atomically(source: &SourceFile, new_text: &str) -> Result<(), String> {
     }
     temp.persist(&path)
         .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
-    if let Ok(dir) = fs::File::open(dir) {
-        // Best effort: the rename is already durable on most file systems, and a
-        // failure here does not undo the write.
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    Ok(dir.to_path_buf())
 }
 
 /// Gives the temporary file the original's owner and group (the rename would

@@ -78,7 +78,7 @@ impl Array {
 #[derive(Default)]
 pub struct Spool {
     memory: Vec<u8>,
-    file: Option<std::fs::File>,
+    file: Option<io::BufWriter<std::fs::File>>,
 }
 
 impl Spool {
@@ -91,6 +91,7 @@ impl Spool {
             None => out.write_all(&self.memory),
             Some(file) => {
                 file.flush()?;
+                let file = file.get_mut();
                 file.seek(io::SeekFrom::Start(0))?;
                 io::copy(file, out).map(|_| ())
             }
@@ -101,7 +102,7 @@ impl Spool {
 impl Write for Spool {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
-            let mut file = tempfile::tempfile()?;
+            let mut file = io::BufWriter::new(tempfile::tempfile()?);
             file.write_all(&self.memory)?;
             self.memory = Vec::new();
             self.file = Some(file);
