@@ -76,12 +76,6 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn findings(&self) -> impl Iterator<Item = (&SourceFile, &Finding)> {
-        self.files
-            .iter()
-            .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)))
-    }
-
     /// What the findings add up to.
     pub fn totals(&self) -> Totals {
         let mut totals = Totals::default();
@@ -93,11 +87,6 @@ impl Report {
 
     pub fn has_errors(&self) -> bool {
         self.totals().has_errors(!self.errors.is_empty())
-    }
-
-    /// 2 when something could not be read or parsed, 1 when findings remain, 0 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        self.totals().exit_code(!self.errors.is_empty())
     }
 }
 
@@ -487,12 +476,7 @@ impl Entry {
         let entry = match self.spilled {
             None => self,
             Some(expected) => {
-                if crate::failpoint::hit("changed-before-second-read", &self.path) {
-                    let _ = std::fs::OpenOptions::new()
-                        .append(true)
-                        .open(&self.path)
-                        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\n"));
-                }
+                crate::failpoint::change_file("changed-before-second-read", &self.path);
                 let source = read_source(&self.path)?;
                 if digest(&source) != expected {
                     return Err(IoFailure {

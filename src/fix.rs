@@ -108,13 +108,6 @@ impl FixReport {
             .sum()
     }
 
-    /// Legacy instances left as they are, counted by the class of the first reason.
-    pub fn instances_left(&self) -> Vec<(&'static str, usize)> {
-        let mut left = LeftInstances::default();
-        left.add(self);
-        left.describe()
-    }
-
     pub fn corrections(&self) -> usize {
         self.files
             .iter()
@@ -124,6 +117,11 @@ impl FixReport {
     }
 
     pub fn exit_code(&self, write: bool) -> u8 {
+        self.exit_code_with(write, &self.remaining(write))
+    }
+
+    /// [`FixReport::exit_code`] with `remaining` (from [`FixReport::remaining`]) at hand.
+    fn exit_code_with(&self, write: bool, remaining: &[(&SourceFile, &Finding)]) -> u8 {
         let failed = self
             .files
             .iter()
@@ -131,8 +129,7 @@ impl FixReport {
         if self.report.has_errors() || failed {
             return 2;
         }
-        let remaining = self
-            .remaining(write)
+        let remaining = remaining
             .iter()
             .any(|(_, f)| f.severity() >= crate::diagnostic::Severity::Warning);
         let pending = !write && self.files.iter().any(|f| f.status == Status::Pending);
@@ -215,9 +212,10 @@ impl FixTotals {
             .iter()
             .filter(|f| matches!(f.status, Status::Refused(_) | Status::WriteFailed(_)))
             .count();
-        self.remaining += fix.remaining(write).len();
+        let remaining = fix.remaining(write);
+        self.remaining += remaining.len();
         self.left.add(fix);
-        self.exit_code = self.exit_code.max(fix.exit_code(write));
+        self.exit_code = self.exit_code.max(fix.exit_code_with(write, &remaining));
     }
 
     /// The run's exit code; `read_errors`: something could not be read.
@@ -349,12 +347,7 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
 /// flushes it, once for all the files written there).
 fn write_atomically(source: &SourceFile, new_text: &str) -> Result<PathBuf, String> {
     let path = target_of(&source.path);
-    if crate::failpoint::hit("changed-before-write", &path) {
-        let _ = fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(b"\n"));
-    }
+    crate::failpoint::change_file("changed-before-write", &path);
     let current = fs::read(&path).map_err(|e| {
         format!(
             "cannot read it again before writing: {}",

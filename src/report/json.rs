@@ -158,13 +158,12 @@ struct Ending<'a> {
     files_scanned: usize,
     errors: &'a [IoFailure],
     skipped: &'a [Skipped],
-    by_code: &'a BTreeMap<&'static str, u64>,
     /// `fix` only: files changed (shown or written) and files whose fix failed.
     fix_counts: Option<(usize, usize)>,
     exit_code: u8,
 }
 
-fn document<'a>(ending: &Ending<'a>) -> Document<'a> {
+fn document<'a>(ending: &Ending<'a>, by_code: &BTreeMap<&'static str, u64>) -> Document<'a> {
     Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -192,13 +191,12 @@ fn document<'a>(ending: &Ending<'a>) -> Document<'a> {
             .collect(),
         summary: Summary {
             files_scanned: ending.files_scanned,
-            findings: ending.by_code.values().sum::<u64>() as usize,
+            findings: by_code.values().sum::<u64>() as usize,
             errors: ending.errors.len(),
             skipped: ending.skipped.len(),
             files_fixed: ending.fix_counts.map(|(fixed, _)| fixed),
             files_failed: ending.fix_counts.map(|(_, failed)| failed),
-            by_code: ending
-                .by_code
+            by_code: by_code
                 .iter()
                 .map(|(code, n)| ((*code).to_owned(), serde_json::Value::from(*n)))
                 .collect(),
@@ -209,27 +207,50 @@ fn document<'a>(ending: &Ending<'a>) -> Document<'a> {
 
 /// The text of the document before the findings, and the indentation of their line.
 fn beginning(command: &'static str, with_fixes: bool) -> io::Result<(String, String)> {
-    let by_code = BTreeMap::new();
-    let (before, _, indent) = stream::split(
-        &document(&Ending {
-            command,
-            with_fixes,
-            files_scanned: 0,
-            errors: &[],
-            skipped: &[],
-            by_code: &by_code,
-            fix_counts: None,
-            exit_code: 0,
-        }),
-        FINDINGS_MARK,
-    )?;
+    let ending = Ending {
+        command,
+        with_fixes,
+        files_scanned: 0,
+        errors: &[],
+        skipped: &[],
+        fix_counts: None,
+        exit_code: 0,
+    };
+    let (before, _, indent) = stream::split(&document(&ending, &BTreeMap::new()), FINDINGS_MARK)?;
     Ok((before, indent))
+}
+
+/// The streamed findings of a document, counted by code for its summary.
+struct Findings {
+    array: stream::Array,
+    by_code: BTreeMap<&'static str, u64>,
+}
+
+impl Findings {
+    fn new(indent: String) -> Self {
+        Findings {
+            array: stream::Array::new(indent),
+            by_code: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, source: &SourceFile, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        *self.by_code.entry(f.rule.code).or_default() += 1;
+        self.array.push(&finding(source, f), out)
+    }
+
+    /// Closes the array; returns the rest of the document after it.
+    fn close(self, ending: Ending<'_>, out: &mut dyn Write) -> io::Result<String> {
+        self.array.close(out)?;
+        let document = document(&ending, &self.by_code);
+        let (_, after, _) = stream::split(&document, FINDINGS_MARK)?;
+        Ok(after)
+    }
 }
 
 /// `check --format json`, written a batch of files at a time.
 pub struct CheckStream {
-    findings: stream::Array,
-    by_code: BTreeMap<&'static str, u64>,
+    findings: Findings,
 }
 
 impl CheckStream {
@@ -237,16 +258,14 @@ impl CheckStream {
         let (before, indent) = beginning("check", false)?;
         out.write_all(before.as_bytes())?;
         Ok(CheckStream {
-            findings: stream::Array::new(indent),
-            by_code: BTreeMap::new(),
+            findings: Findings::new(indent),
         })
     }
 
     pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
         for file in files {
             for f in &file.findings {
-                *self.by_code.entry(f.rule.code).or_default() += 1;
-                self.findings.push(&finding(&file.source, f), out)?;
+                self.findings.push(&file.source, f, out)?;
             }
         }
         Ok(())
@@ -260,18 +279,16 @@ impl CheckStream {
         exit_code: u8,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        self.findings.close(out)?;
-        let ending = document(&Ending {
+        let ending = Ending {
             command: "check",
             with_fixes: false,
             files_scanned,
             errors,
             skipped,
-            by_code: &self.by_code,
             fix_counts: None,
             exit_code,
-        });
-        let (_, after, _) = stream::split(&ending, FINDINGS_MARK)?;
+        };
+        let after = self.findings.close(ending, out)?;
         writeln!(out, "{after}")
     }
 }
@@ -280,10 +297,9 @@ impl CheckStream {
 /// remain go out as they come; the fixes, which the document lists after them,
 /// are kept in a [`stream::Spool`] until the end.
 pub struct FixStream {
-    findings: stream::Array,
+    findings: Findings,
     fixes: stream::Array,
     spool: stream::Spool,
-    by_code: BTreeMap<&'static str, u64>,
     fixed: usize,
     failed: usize,
 }
@@ -293,10 +309,9 @@ impl FixStream {
         let (before, indent) = beginning("fix", true)?;
         out.write_all(before.as_bytes())?;
         Ok(FixStream {
-            findings: stream::Array::new(indent.clone()),
+            findings: Findings::new(indent.clone()),
             fixes: stream::Array::new(indent),
             spool: stream::Spool::default(),
-            by_code: BTreeMap::new(),
             fixed: 0,
             failed: 0,
         })
@@ -305,8 +320,7 @@ impl FixStream {
     /// The next files of the run: what remains of their findings, and their fixes.
     pub fn batch(&mut self, fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
         for (source, f) in fix.remaining(write) {
-            *self.by_code.entry(f.rule.code).or_default() += 1;
-            self.findings.push(&finding(source, f), out)?;
+            self.findings.push(source, f, out)?;
         }
         for f in &fix.files {
             let Some(file) = fix.report.files.get(f.report_index) else {
@@ -352,18 +366,16 @@ impl FixStream {
         exit_code: u8,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        self.findings.close(out)?;
-        let ending = document(&Ending {
+        let ending = Ending {
             command: "fix",
             with_fixes: true,
             files_scanned,
             errors,
             skipped,
-            by_code: &self.by_code,
             fix_counts: Some((self.fixed, self.failed)),
             exit_code,
-        });
-        let (_, after, _) = stream::split(&ending, FINDINGS_MARK)?;
+        };
+        let after = self.findings.close(ending, out)?;
         let quoted = format!("\"{FIXES_MARK}\"");
         let Some((between, after)) = after.split_once(&quoted) else {
             return Err(io::Error::other("fixes missing from the document"));
@@ -373,17 +385,4 @@ impl FixStream {
         self.fixes.close(out)?;
         writeln!(out, "{after}")
     }
-}
-
-/// `fix --format json` of a whole run.
-pub fn render_fix(fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
-    let mut stream = FixStream::begin(out)?;
-    stream.batch(fix, write, out)?;
-    stream.finish(
-        fix.report.files_scanned,
-        &fix.report.errors,
-        &fix.report.skipped,
-        fix.exit_code(write),
-        out,
-    )
 }

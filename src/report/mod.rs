@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use clap::ValueEnum;
 
-use crate::check::{FileReport, Report, Totals};
+use crate::check::{FileReport, Totals};
 use crate::discover::{IoFailure, Skipped};
 use crate::inventory::Span;
 use crate::source::{Position, SourceFile};
@@ -29,14 +29,6 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0, for code scanning
     Sarif,
-}
-
-/// Writes `report` to `out` in `format`.
-pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let mut renderer = Renderer::begin(format, color, &report.errors, out)?;
-    renderer.files(&report.files, out)?;
-    renderer.finish(report.files_scanned, &report.errors, &report.skipped, out)?;
-    Ok(())
 }
 
 /// Writes a run in `format` a batch of files at a time, so that a run never has
