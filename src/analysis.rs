@@ -2,6 +2,7 @@
 //! which other files mount it) to owned findings. Syntax trees never leave it, so
 //! files can be analysed on any thread.
 
+use crate::clan_facts::FactKey;
 use crate::diagnostic::Finding;
 use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
 use crate::inventory::{InventoryImport, LegacyFacts, legacy_json, legacy_nix};
@@ -200,10 +201,8 @@ fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<In
             first
         })
         .filter_map(|def| {
-            let (_, _, path, line) = ctx
-                .settings_elsewhere
-                .iter()
-                .find(|(i, t, _, _)| *i == def.instance && *t == def.target)?;
+            let key = FactKey::settings(&def.instance, &def.target);
+            let (_, path, line) = ctx.settings_elsewhere.iter().find(|(k, _, _)| *k == key)?;
             Some(InstanceIssue {
                 instance: def.instance.clone(),
                 kind: IssueKind::DuplicateSettings {

@@ -6,9 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, FileAnalysis};
+use crate::analysis;
+use crate::clan_facts::{self, DefinitionStore, FactKey};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
+use crate::inventory::{InventoryImport, MachineFacts};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -36,6 +38,8 @@ pub struct Options {
     pub tags_as_attrs: bool,
     /// Parse every file (by default files that cannot hold inventory code are skipped).
     pub no_prefilter: bool,
+    /// Keep no plans in the reports (`check` renders findings only; `fix` applies plans).
+    pub drop_plans: bool,
 }
 
 /// One file with findings: its text, findings, and what `fix` would do.
@@ -54,7 +58,7 @@ impl FileReport {
         source: SourceFile,
         mounts: Vec<Vec<String>>,
         context: FileContext,
-        analysis: FileAnalysis,
+        analysis: analysis::FileAnalysis,
     ) -> Self {
         Self {
             source,
@@ -155,6 +159,8 @@ pub fn start(input: &Input, options: &Options) -> Run {
 pub struct Run {
     /// Files with findings (or spilled), sorted by path.
     entries: std::vec::IntoIter<Entry>,
+    /// The surroundings of the files' directories.
+    templates: ContextTemplates,
     pub files_scanned: usize,
     /// Errors so far; taking a batch can add some (a spilled file that can no
     /// longer be read, or that changed).
@@ -174,8 +180,10 @@ impl Run {
         if chunk.is_empty() {
             return None;
         }
-        let taken: Vec<Result<Option<FileReport>, IoFailure>> =
-            chunk.into_par_iter().map(Entry::into_report).collect();
+        let taken: Vec<Result<Option<FileReport>, IoFailure>> = chunk
+            .into_par_iter()
+            .map(|entry| entry.into_report(&self.templates))
+            .collect();
         let mut files = Vec::new();
         for result in taken {
             match result {
@@ -207,7 +215,9 @@ impl Run {
 /// a file's results are dropped once its cross-file facts are recorded, and the
 /// file is analysed again when its batch is rendered: memory stays bounded on
 /// trees where every file has findings, at the cost of a second analysis of
-/// those files. `CLAN_MIGRATE_MEMORY_BUDGET` sets it in MiB (0: keep nothing).
+/// those files. The clan's instance names and settings paths go to definition
+/// stores that hold a 32nd of it each in memory, the rest in a temporary file.
+/// `CLAN_MIGRATE_MEMORY_BUDGET` sets it in MiB (0: keep nothing).
 pub struct MemoryBudget {
     limit: usize,
     used: std::sync::atomic::AtomicUsize,
@@ -355,6 +365,7 @@ fn run_stdin(name: &Path, options: &Options) -> Run {
     let mut bytes = Vec::new();
     let mut run = Run {
         entries: Vec::new().into_iter(),
+        templates: ContextTemplates::default(),
         files_scanned: 0,
         errors: Vec::new(),
         skipped: Vec::new(),
@@ -372,9 +383,13 @@ fn run_stdin(name: &Path, options: &Options) -> Run {
             let mut context =
                 file_context(name, options, &mut Surroundings::default(), &mut run.errors);
             context.explicit = true;
-            let mut entry = Entry::new(source.clone(), analysis::default_mounts_for(name), context);
+            let extras = ContextExtras {
+                own: Some(Box::new(context)),
+                ..ContextExtras::default()
+            };
+            let mounts = analysis::default_mounts_for(name);
             // `fix -` prints the input back even when there is nothing to change.
-            entry.source = Some(source);
+            let (entry, _) = Entry::analysed(source, mounts, extras, &run.templates, true);
             run.files_scanned = 1;
             run.entries = vec![entry].into_iter();
         }
@@ -400,79 +415,284 @@ fn decode(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, IoFailure> {
     })
 }
 
-/// A file's analysis; its text is kept only while it has findings (to render them).
+/// A file with something to report, to fix, or to tell other files. Its
+/// surroundings are those of its directory (rebuilt when needed) plus what the
+/// clan's other files tell it; its results are kept only within the memory
+/// budget. Small: a large tree can have one per file.
 struct Entry {
     path: PathBuf,
-    source: Option<SourceFile>,
-    mounts: Vec<Vec<String>>,
-    context: FileContext,
-    analysis: FileAnalysis,
+    /// Text, findings and plan, while the file has findings and they are kept.
+    kept: Option<Box<Kept>>,
+    /// What few files have.
+    uncommon: Option<Box<Uncommon>>,
+    /// Set when the results were dropped to stay within the memory budget: the
+    /// digest of the text that was analysed.
+    spilled: Option<u64>,
+    /// How many times the file was analysed again with other mounts: only the
+    /// instance names and settings of its latest analysis count.
+    generation: u32,
     /// Whether an instance is left because tag membership is unknown (the clan's
     /// machines may tell).
     needs_membership: bool,
-    /// Set when the results were dropped to stay within the memory budget: the
-    /// digest of the text that was analysed; only cross-file facts are kept.
-    spilled: Option<u64>,
     /// The results are counted in the memory budget.
     budgeted: bool,
 }
 
-impl Entry {
-    /// Analyses the file again with other mounts or context; its text is read
-    /// again when it was dropped (the file had no findings).
-    fn reanalyze(
-        &mut self,
-        mounts: Vec<Vec<String>>,
-        context: FileContext,
-    ) -> Result<(), IoFailure> {
-        let source = match self.source.take() {
-            Some(source) => source,
-            None => read_source(&self.path)?,
+/// What few files of a tree have: mounts, imports, machines, surroundings beyond
+/// their directory's.
+#[derive(Default)]
+struct Uncommon {
+    mounts: Vec<Vec<String>>,
+    /// Inventory files this file pulls in with literal relative paths.
+    imports: Vec<InventoryImport>,
+    /// The machines and tags this file defines.
+    machines: Option<MachineFacts>,
+    extras: ContextExtras,
+}
+
+/// A file's results, kept for rendering and fixing.
+struct Kept {
+    source: SourceFile,
+    findings: Vec<Finding>,
+    plan: Plan,
+}
+
+/// What a file's surroundings hold beyond its directory's.
+#[derive(Default)]
+struct ContextExtras {
+    /// Replaces the directory's surroundings (standard input).
+    own: Option<Box<FileContext>>,
+    /// The machines and tags of the file's clan.
+    machines: Option<Arc<MachineFacts>>,
+    /// Names and settings that other files of the clan define too.
+    elsewhere: Option<Box<Elsewhere>>,
+}
+
+struct Elsewhere {
+    taken: Vec<(FactKey, PathBuf, usize)>,
+    settings: Vec<(FactKey, PathBuf, usize)>,
+}
+
+/// The instance names and settings paths a file defines (with their offsets),
+/// as keys, for the clan's [`DefinitionStore`]s.
+#[derive(Default)]
+struct Definitions {
+    names: Vec<(FactKey, usize)>,
+    settings: Vec<(FactKey, usize)>,
+}
+
+/// The clan-wide definition stores of a run: instance names and settings paths.
+struct ClanDefinitions {
+    names: DefinitionStore,
+    settings: DefinitionStore,
+}
+
+impl ClanDefinitions {
+    fn new(budget: &MemoryBudget) -> Self {
+        // Definitions are small next to results (32 bytes each, but their buckets
+        // grow by doubling): a 32nd of the budget each before they move to a
+        // temporary file, and at least 64 KiB, so that they are written out in
+        // chunks of some size (each chunk is indexed in memory). A budget of 0
+        // keeps none (every definition is written out at once).
+        let limit = match budget.limit {
+            0 => 0,
+            limit => (limit / 32).max(64 << 10),
         };
-        // Results that were counted in the memory budget stay counted.
-        let budgeted = self.budgeted;
-        *self = Entry::new(source, mounts, context);
-        self.budgeted = budgeted && self.source.is_some();
-        Ok(())
+        ClanDefinitions {
+            names: DefinitionStore::new(limit),
+            settings: DefinitionStore::new(limit),
+        }
     }
 
-    fn new(source: SourceFile, mounts: Vec<Vec<String>>, context: FileContext) -> Self {
+    fn record(&mut self, file: usize, generation: u32, definitions: Definitions) {
+        let Ok(file) = u32::try_from(file) else {
+            return;
+        };
+        let stores = [
+            (&mut self.names, definitions.names),
+            (&mut self.settings, definitions.settings),
+        ];
+        for (store, keys) in stores {
+            for (key, offset) in keys {
+                store.push(clan_facts::Definition {
+                    key,
+                    file,
+                    generation,
+                    offset: offset as u64,
+                });
+            }
+        }
+    }
+}
+
+impl Entry {
+    /// Analyses a file; also returns the names and settings it defines.
+    fn new(
+        source: SourceFile,
+        mounts: Vec<Vec<String>>,
+        extras: ContextExtras,
+        templates: &ContextTemplates,
+    ) -> (Self, Definitions) {
+        Self::analysed(source, mounts, extras, templates, false)
+    }
+
+    /// [`Entry::new`]; `keep_text` keeps the text and plan even without findings.
+    fn analysed(
+        source: SourceFile,
+        mounts: Vec<Vec<String>>,
+        extras: ContextExtras,
+        templates: &ContextTemplates,
+        keep_text: bool,
+    ) -> (Self, Definitions) {
+        let path = source.path.clone();
+        let context = extras.context(&path, templates);
         let analysis = analysis::analyze(&source, &mounts, &context);
         let needs_membership = analysis.plan.instances.iter().any(|p| {
             matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
         });
-        Entry {
-            path: source.path.clone(),
-            source: (!analysis.findings.is_empty()).then_some(source),
+        let definitions = Definitions {
+            names: analysis
+                .names
+                .iter()
+                .map(|(name, offset)| (FactKey::name(name), *offset))
+                .collect(),
+            settings: analysis
+                .settings
+                .iter()
+                .map(|def| {
+                    let key = FactKey::settings(&def.instance, &def.target);
+                    (key, def.span.start)
+                })
+                .collect(),
+        };
+        let kept = (keep_text || !analysis.findings.is_empty()).then(|| {
+            Box::new(Kept {
+                source,
+                findings: analysis.findings,
+                plan: if templates.drop_plans {
+                    Plan::default()
+                } else {
+                    analysis.plan
+                },
+            })
+        });
+        let uncommon = Uncommon {
             mounts,
-            context,
-            analysis,
-            needs_membership,
+            imports: analysis.imports,
+            machines: (analysis.machines != MachineFacts::default()).then_some(analysis.machines),
+            extras,
+        };
+        let common = uncommon.mounts.is_empty()
+            && uncommon.imports.is_empty()
+            && uncommon.machines.is_none()
+            && uncommon.extras.is_empty();
+        let entry = Entry {
+            path,
+            kept,
+            uncommon: (!common).then(|| Box::new(uncommon)),
             spilled: None,
+            generation: 0,
+            needs_membership,
             budgeted: false,
+        };
+        (entry, definitions)
+    }
+
+    fn mounts(&self) -> &[Vec<String>] {
+        self.uncommon.as_ref().map_or(&[], |u| &u.mounts)
+    }
+
+    fn imports(&self) -> &[InventoryImport] {
+        self.uncommon.as_ref().map_or(&[], |u| &u.imports)
+    }
+
+    fn machines(&self) -> Option<&MachineFacts> {
+        self.uncommon.as_ref()?.machines.as_ref()
+    }
+
+    /// The mounts and surroundings, to analyse the file again.
+    fn take_mounts_and_extras(&mut self) -> (Vec<Vec<String>>, ContextExtras) {
+        self.uncommon
+            .as_mut()
+            .map(|u| (std::mem::take(&mut u.mounts), std::mem::take(&mut u.extras)))
+            .unwrap_or_default()
+    }
+
+    fn set_mounts_and_extras(&mut self, mounts: Vec<Vec<String>>, extras: ContextExtras) {
+        let uncommon = self.uncommon.get_or_insert_default();
+        uncommon.mounts = mounts;
+        uncommon.extras = extras;
+    }
+
+    /// The file's whole surroundings.
+    fn context(&self, templates: &ContextTemplates) -> FileContext {
+        match &self.uncommon {
+            Some(uncommon) => uncommon.extras.context(&self.path, templates),
+            None => templates.for_file(&self.path),
         }
+    }
+
+    /// Nothing to report, to fix, or to tell other files.
+    fn is_quiet(&self, definitions: &Definitions) -> bool {
+        self.kept.is_none()
+            && self.imports().is_empty()
+            && self.machines().is_none()
+            && !self.needs_membership
+            && definitions.names.is_empty()
+            && definitions.settings.is_empty()
+    }
+
+    /// Analyses the file again with other mounts or surroundings; its text is
+    /// read again when it was not kept.
+    fn reanalyze(
+        &mut self,
+        mounts: Vec<Vec<String>>,
+        extras: ContextExtras,
+        templates: &ContextTemplates,
+    ) -> Result<Definitions, IoFailure> {
+        let source = match self.kept.take() {
+            Some(kept) => kept.source,
+            None => read_source(&self.path).inspect_err(|_| {
+                // Reported once, here: there is nothing left to render.
+                self.spilled = None;
+            })?,
+        };
+        // Results that were counted in the memory budget stay counted.
+        let budgeted = self.budgeted;
+        let generation = self.generation + 1;
+        let (entry, definitions) = Entry::new(source, mounts, extras, templates);
+        *self = entry;
+        self.budgeted = budgeted && self.kept.is_some();
+        self.generation = generation;
+        Ok(definitions)
     }
 
     /// Keeps the results within `budget`, or drops all but the cross-file facts.
     fn keep_within(&mut self, budget: &MemoryBudget) {
-        let Some(source) = self.source.as_ref().filter(|_| !self.budgeted) else {
+        let Some(kept) = self.kept.as_ref().filter(|_| !self.budgeted) else {
             return;
         };
-        // Text, plan (edits hold new text) and findings: about three times the text.
-        let cost = source.text.len() * 3 + self.analysis.findings.len() * 256;
+        // As measured on generated trees: text and findings take about twice the
+        // text and 500 bytes per finding (message, labels, help); a plan about
+        // the text again and 500 bytes per finding (the plan of its instance).
+        let (per_text, per_finding) =
+            if kept.plan.edits.is_empty() && kept.plan.instances.is_empty() {
+                (2, 500)
+            } else {
+                (3, 1000)
+            };
+        let cost = kept.source.text.len() * per_text + kept.findings.len() * per_finding;
         if budget.take(cost) {
             self.budgeted = true;
             return;
         }
-        self.spilled = Some(digest(source));
-        self.source = None;
-        self.analysis.findings = Vec::new();
-        self.analysis.plan = Plan::default();
+        self.spilled = Some(digest(&kept.source));
+        self.kept = None;
     }
 
     /// The file's report (`None` when it has no findings); a spilled file is read
     /// and analysed again, and must not have changed since the first pass.
-    fn into_report(self) -> Result<Option<FileReport>, IoFailure> {
+    fn into_report(self, templates: &ContextTemplates) -> Result<Option<FileReport>, IoFailure> {
         let entry = match self.spilled {
             None => self,
             Some(expected) => {
@@ -486,18 +706,53 @@ impl Entry {
                             .into(),
                     });
                 }
-                Entry::new(source, self.mounts, self.context)
+                let mut entry = self;
+                let (mounts, extras) = entry.take_mounts_and_extras();
+                Entry::new(source, mounts, extras, templates).0
             }
         };
-        let Some(source) = entry.source else {
+        let context = entry.context(templates);
+        let mut entry = entry;
+        let Some(kept) = entry.kept.take() else {
             return Ok(None);
         };
-        Ok(Some(FileReport::new(
-            source,
-            entry.mounts,
-            entry.context,
-            entry.analysis,
-        )))
+        Ok(Some(FileReport {
+            source: kept.source,
+            findings: kept.findings,
+            mounts: entry.take_mounts_and_extras().0,
+            context,
+            plan: kept.plan,
+        }))
+    }
+}
+
+impl ContextExtras {
+    /// The whole surroundings of the file at `path`.
+    fn context(&self, path: &Path, templates: &ContextTemplates) -> FileContext {
+        let mut context = match &self.own {
+            Some(own) => (**own).clone(),
+            None => templates.for_file(path),
+        };
+        if let Some(machines) = &self.machines {
+            context.machines = Some(machines.clone());
+        }
+        if let Some(elsewhere) = &self.elsewhere {
+            context.taken_elsewhere = elsewhere.taken.clone();
+            context.settings_elsewhere = elsewhere.settings.clone();
+        }
+        context
+    }
+
+    fn is_empty(&self) -> bool {
+        self.own.is_none() && self.machines.is_none() && self.elsewhere.is_none()
+    }
+
+    fn clone_own(&self) -> Self {
+        ContextExtras {
+            own: self.own.clone(),
+            machines: self.machines.clone(),
+            elsewhere: None,
+        }
     }
 }
 
@@ -523,64 +778,85 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
     let mut around = Surroundings::default();
     // Surroundings are looked up once per directory (cheap, sequential); reading
     // and analysing are per file and pure, so they run on all cores, in path order.
-    let mut contexts = ContextTemplates {
+    let mut templates = ContextTemplates {
         by_dir: HashMap::new(),
         explicit: found.explicit.iter().cloned().collect(),
+        drop_plans: options.drop_plans,
     };
     for path in &found.files {
-        contexts.prepare(path, options, &mut around, &mut errors);
+        templates.prepare(path, options, &mut around, &mut errors);
     }
     let flakes: HashSet<PathBuf> = found
         .files
         .iter()
         .filter(|p| p.file_name().is_some_and(|n| n == "flake.nix"))
-        .filter_map(|p| contexts.for_file(p).path)
+        .filter_map(|p| templates.for_file(p).path)
         .collect();
     let progress = Progress::new(found.files.len());
-    let analysed: Vec<Analysed> = found
-        .files
-        .into_par_iter()
-        .map(|path| {
-            progress.tick();
-            let source = match read_source(&path) {
-                Ok(source) => source,
-                Err(failure) => return Analysed::Failed(failure),
-            };
-            let mounts = analysis::default_mounts_for(&path);
-            let mut entry = Entry::new(source, mounts, contexts.for_file(&path));
-            if entry.analysis.is_empty() {
-                Analysed::Quiet(path)
-            } else {
-                entry.keep_within(budget);
-                Analysed::Entry(Box::new(entry))
+    let mut definitions = ClanDefinitions::new(budget);
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut quiet: Vec<PathBuf> = Vec::new();
+    // Files are analysed a chunk at a time, so that what they define for the
+    // clan goes to the definition stores before the next chunk is analysed.
+    const CHUNK: usize = 2048;
+    let mut files = found.files.into_iter();
+    loop {
+        let chunk: Vec<PathBuf> = files.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let analysed: Vec<Analysed> = chunk
+            .into_par_iter()
+            .map(|path| {
+                progress.tick();
+                let source = match read_source(&path) {
+                    Ok(source) => source,
+                    Err(failure) => return Analysed::Failed(failure),
+                };
+                let mounts = analysis::default_mounts_for(&path);
+                let (mut entry, defined) =
+                    Entry::new(source, mounts, ContextExtras::default(), &templates);
+                if entry.is_quiet(&defined) {
+                    Analysed::Quiet(path)
+                } else {
+                    entry.keep_within(budget);
+                    Analysed::Entry(Box::new(entry), defined)
+                }
+            })
+            .collect();
+        for result in analysed {
+            match result {
+                Analysed::Entry(entry, defined) => {
+                    definitions.record(entries.len(), entry.generation, defined);
+                    entries.push(*entry);
+                }
+                Analysed::Quiet(path) => quiet.push(path),
+                Analysed::Failed(failure) => errors.push(failure),
             }
-        })
-        .collect();
-    progress.finish();
-    // Sized once: an entry is large, and growing the vector by doubling would
-    // copy them all and briefly hold half as many again.
-    let kept = analysed
-        .iter()
-        .filter(|a| matches!(a, Analysed::Entry(_)))
-        .count();
-    let mut entries: Vec<Entry> = Vec::with_capacity(kept);
-    let mut quiet: Vec<PathBuf> = Vec::with_capacity(analysed.len() - kept);
-    for result in analysed {
-        match result {
-            Analysed::Entry(entry) => entries.push(*entry),
-            Analysed::Quiet(path) => quiet.push(path),
-            Analysed::Failed(failure) => errors.push(failure),
         }
     }
+    progress.finish();
     let files_scanned = entries.len() + quiet.len();
-    follow_imports(&mut entries, quiet, &contexts, budget, &mut errors);
-    apply_clan_facts(&mut entries, &flakes, budget, &mut errors);
+    let imports = Imports {
+        templates: &templates,
+        budget,
+    };
+    imports.follow(&mut entries, quiet, &mut definitions, &mut errors);
+    apply_clan_facts(
+        &mut entries,
+        definitions,
+        &templates,
+        &flakes,
+        budget,
+        &mut errors,
+    );
 
-    entries.retain(|entry| entry.source.is_some() || entry.spilled.is_some());
+    entries.retain(|entry| entry.kept.is_some() || entry.spilled.is_some());
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Run {
         entries: entries.into_iter(),
+        templates,
         files_scanned,
         errors,
         skipped: found.skipped,
@@ -590,16 +866,19 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
 /// What the analysis of one file leaves: files with nothing to report or to
 /// remember (most files of a large tree) keep only their path.
 enum Analysed {
-    Entry(Box<Entry>),
+    Entry(Box<Entry>, Definitions),
     Quiet(PathBuf),
     Failed(IoFailure),
 }
 
 /// The surroundings of the files of a run, looked up once per directory.
+#[derive(Default)]
 struct ContextTemplates {
     /// Directory (as walked) -> the context of its files, `path` being the directory.
     by_dir: HashMap<PathBuf, FileContext>,
     explicit: HashSet<PathBuf>,
+    /// [`Options::drop_plans`]: what the run keeps of each analysis.
+    drop_plans: bool,
 }
 
 impl ContextTemplates {
@@ -622,10 +901,13 @@ impl ContextTemplates {
         });
     }
 
+    fn of_dir(&self, path: &Path) -> Option<&FileContext> {
+        self.by_dir.get(path.parent().unwrap_or(Path::new("")))
+    }
+
     /// The context of a file whose directory was prepared.
     fn for_file(&self, path: &Path) -> FileContext {
-        let dir = path.parent().unwrap_or(Path::new(""));
-        let mut context = self.by_dir.get(dir).cloned().unwrap_or_default();
+        let mut context = self.of_dir(path).cloned().unwrap_or_default();
         context.path = match (context.path.take(), path.file_name()) {
             (Some(dir), Some(name)) => Some(dir.join(name)),
             _ => None,
@@ -633,120 +915,104 @@ impl ContextTemplates {
         context.explicit = self.explicit.contains(path);
         context
     }
+
+    /// The clan directory of a file whose directory was prepared.
+    fn clan_dir(&self, path: &Path) -> Option<&PathBuf> {
+        self.of_dir(path)?.clan_dir.as_ref()
+    }
 }
 
-/// Mounts every file that another file imports as (part of) an inventory at the
-/// importer's logical path, and analyses it again, until nothing new is mounted.
-/// A quiet file that is imported is analysed here for the first time with the mount.
-fn follow_imports(
-    entries: &mut Vec<Entry>,
-    quiet: Vec<PathBuf>,
-    contexts: &ContextTemplates,
-    budget: &MemoryBudget,
-    errors: &mut Vec<IoFailure>,
-) {
-    if entries.iter().all(|e| e.analysis.imports.is_empty()) {
-        return;
-    }
-    // Normalized path -> the entry, or the quiet file's path (not analysed yet).
-    let mut index: HashMap<PathBuf, Result<usize, PathBuf>> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (normalize(&e.path), Ok(i)))
-        .collect();
-    index.extend(quiet.into_iter().map(|p| (normalize(&p), Err(p))));
-    let mut pending: Vec<usize> = (0..entries.len()).collect();
-    while let Some(importer) = pending.pop() {
-        let dir = entries[importer]
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let imports = entries[importer].analysis.imports.clone();
-        for import in imports {
-            let target = normalize(&dir.join(&import.path_text));
-            let key = if index.contains_key(&target) {
-                target
-            } else {
-                target.join("default.nix")
-            };
-            let Some(slot) = index.get_mut(&key) else {
-                continue;
-            };
-            let target = match slot {
-                Ok(i) => *i,
-                Err(path) => {
-                    let mut mounts = analysis::default_mounts_for(path);
-                    mounts.push(import.mount.clone());
-                    let source = match read_source(path) {
-                        Ok(source) => source,
-                        Err(failure) => {
-                            errors.push(failure);
-                            continue;
-                        }
-                    };
-                    let mut entry = Entry::new(source, mounts, contexts.for_file(path));
-                    entry.keep_within(budget);
-                    entries.push(entry);
-                    *slot = Ok(entries.len() - 1);
-                    pending.push(entries.len() - 1);
+struct Imports<'a> {
+    templates: &'a ContextTemplates,
+    budget: &'a MemoryBudget,
+}
+
+impl Imports<'_> {
+    /// Mounts every file that another file imports as (part of) an inventory at
+    /// the importer's logical path, and analyses it again, until nothing new is
+    /// mounted. A quiet file that is imported is analysed here for the first time
+    /// with the mount.
+    fn follow(
+        &self,
+        entries: &mut Vec<Entry>,
+        quiet: Vec<PathBuf>,
+        definitions: &mut ClanDefinitions,
+        errors: &mut Vec<IoFailure>,
+    ) {
+        if entries.iter().all(|e| e.imports().is_empty()) {
+            return;
+        }
+        // Normalized path -> the entry, or the quiet file's path (not analysed yet).
+        let mut index: HashMap<PathBuf, Result<usize, PathBuf>> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (normalize(&e.path), Ok(i)))
+            .collect();
+        index.extend(quiet.into_iter().map(|p| (normalize(&p), Err(p))));
+        let mut pending: Vec<usize> = (0..entries.len()).collect();
+        while let Some(importer) = pending.pop() {
+            let dir = entries[importer]
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let imports = entries[importer].imports().to_vec();
+            for import in imports {
+                let target = normalize(&dir.join(&import.path_text));
+                let key = if index.contains_key(&target) {
+                    target
+                } else {
+                    target.join("default.nix")
+                };
+                let Some(slot) = index.get_mut(&key) else {
+                    continue;
+                };
+                let target = match slot {
+                    Ok(i) => *i,
+                    Err(path) => {
+                        let mut mounts = analysis::default_mounts_for(path);
+                        mounts.push(import.mount.clone());
+                        let source = match read_source(path) {
+                            Ok(source) => source,
+                            Err(failure) => {
+                                errors.push(failure);
+                                continue;
+                            }
+                        };
+                        let extras = ContextExtras::default();
+                        let (mut entry, defined) =
+                            Entry::new(source, mounts, extras, self.templates);
+                        entry.keep_within(self.budget);
+                        definitions.record(entries.len(), entry.generation, defined);
+                        entries.push(entry);
+                        *slot = Ok(entries.len() - 1);
+                        pending.push(entries.len() - 1);
+                        continue;
+                    }
+                };
+                if entries[target].mounts().contains(&import.mount) {
                     continue;
                 }
-            };
-            if entries[target].mounts.contains(&import.mount) {
-                continue;
-            }
-            let mut mounts = entries[target].mounts.clone();
-            mounts.push(import.mount);
-            let context = entries[target].context.clone();
-            if let Err(failure) = entries[target].reanalyze(mounts, context) {
-                errors.push(failure);
-                continue;
-            }
-            entries[target].keep_within(budget);
-            pending.push(target);
-        }
-    }
-}
-
-/// Where a key (an instance name, a settings path) is first defined, and where
-/// first in another file than that one: enough to name, for any file, the
-/// first other file that defines it, without a list per key.
-#[derive(Debug, Clone, Copy)]
-struct FirstDefinitions {
-    /// (entry, offset)
-    first: (usize, usize),
-    in_another_file: Option<(usize, usize)>,
-}
-
-impl FirstDefinitions {
-    fn record<K>(
-        slot: std::collections::hash_map::Entry<'_, K, FirstDefinitions>,
-        at: (usize, usize),
-    ) {
-        use std::collections::hash_map::Entry::{Occupied, Vacant};
-        match slot {
-            Vacant(slot) => {
-                slot.insert(FirstDefinitions {
-                    first: at,
-                    in_another_file: None,
-                });
-            }
-            Occupied(mut slot) => {
-                let defs = slot.get_mut();
-                if defs.in_another_file.is_none() && defs.first.0 != at.0 {
-                    defs.in_another_file = Some(at);
+                let mut mounts = entries[target].mounts().to_vec();
+                mounts.push(import.mount);
+                let extras = entries[target]
+                    .uncommon
+                    .as_ref()
+                    .map(|u| u.extras.clone_own())
+                    .unwrap_or_default();
+                match entries[target].reanalyze(mounts, extras, self.templates) {
+                    Ok(defined) => {
+                        let entry = &mut entries[target];
+                        entry.keep_within(self.budget);
+                        definitions.record(target, entry.generation, defined);
+                    }
+                    Err(failure) => {
+                        errors.push(failure);
+                        continue;
+                    }
                 }
+                pending.push(target);
             }
-        }
-    }
-
-    /// The first definition in a file other than `entry`.
-    fn other_than(&self, entry: usize) -> Option<(usize, usize)> {
-        if self.first.0 != entry {
-            Some(self.first)
-        } else {
-            self.in_another_file
         }
     }
 }
@@ -757,86 +1023,107 @@ impl FirstDefinitions {
 /// `flakes`: the absolute paths of the `flake.nix` files among the run's files.
 fn apply_clan_facts(
     entries: &mut [Entry],
+    definitions: ClanDefinitions,
+    templates: &ContextTemplates,
     flakes: &HashSet<PathBuf>,
     budget: &MemoryBudget,
     errors: &mut Vec<IoFailure>,
 ) {
-    let mut clans: HashMap<PathBuf, Vec<usize>> = HashMap::new();
-    for (i, entry) in entries.iter().enumerate() {
-        if let Some(clan) = entry.context.clan_dir.clone() {
-            clans.entry(clan).or_default().push(i);
+    // Clans by first appearance; each file's clan as an index.
+    let mut clan_index: HashMap<&PathBuf, u32> = HashMap::new();
+    let mut clan_dirs: Vec<&PathBuf> = Vec::new();
+    let clan_of: Vec<u32> = entries
+        .iter()
+        .map(|entry| match templates.clan_dir(&entry.path) {
+            None => clan_facts::NO_CLAN,
+            Some(dir) => *clan_index.entry(dir).or_insert_with(|| {
+                clan_dirs.push(dir);
+                (clan_dirs.len() - 1) as u32
+            }),
+        })
+        .collect();
+    let mut machines: Vec<MachineFacts> = vec![MachineFacts::default(); clan_dirs.len()];
+    for (entry, &clan) in entries.iter().zip(&clan_of) {
+        if let (Some(clan), Some(own)) = (machines.get_mut(clan as usize), entry.machines()) {
+            clan.extend(own);
         }
     }
-    for (clan, members) in &clans {
-        let mut machines = crate::inventory::MachineFacts::default();
-        for &i in members {
-            machines.extend(&entries[i].analysis.machines);
-        }
-        // Tags are only known when the run covers the whole clan: its flake.nix
-        // is among the files (a directory walk from the clan's root).
-        let whole_clan = flakes.contains(&clan.join("flake.nix"));
-        machines.incomplete |= !whole_clan;
-        let machines = Arc::new(machines);
-        // Who defines each instance name and each (instance, settings path): one
-        // pass over the clan's files, so the lookups below do not grow with it.
-        let mut by_name: HashMap<&str, FirstDefinitions> = HashMap::new();
-        let mut by_settings: HashMap<(&str, &str), FirstDefinitions> = HashMap::new();
-        for &j in members {
-            for (name, offset) in &entries[j].analysis.names {
-                FirstDefinitions::record(by_name.entry(name.as_str()), (j, *offset));
+    let machines: Vec<Arc<MachineFacts>> = machines
+        .into_iter()
+        .zip(&clan_dirs)
+        .map(|(mut facts, clan)| {
+            // Tags are only known when the run covers the whole clan: its flake.nix
+            // is among the files (a directory walk from the clan's root).
+            facts.incomplete |= !flakes.contains(&clan.join("flake.nix"));
+            Arc::new(facts)
+        })
+        .collect();
+    let generations: Vec<u32> = entries.iter().map(|e| e.generation).collect();
+    let shared = |store: DefinitionStore, errors: &mut Vec<IoFailure>| {
+        store
+            .shared_keys(&clan_of, &generations)
+            .unwrap_or_else(|err| {
+                errors.push(IoFailure {
+                    path: std::env::temp_dir(),
+                    message: format!(
+                        "cannot read back instance names and settings of the clan from a temporary file: {}",
+                        describe_io_error(&err)
+                    ),
+                });
+                Vec::new()
+            })
+    };
+    let names = shared(definitions.names, errors);
+    let settings = shared(definitions.settings, errors);
+
+    let line_in = |j: u32, offset: u64| {
+        let path = &entries[j as usize].path;
+        read_source(path).map_or(0, |s| s.position(offset as usize).line)
+    };
+    let mut elsewhere: HashMap<usize, Elsewhere> = HashMap::new();
+    for (list, is_name) in [(&names, true), (&settings, false)] {
+        for shared in list {
+            let other = (
+                shared.key,
+                entries[shared.other as usize].path.clone(),
+                line_in(shared.other, shared.offset),
+            );
+            let found = elsewhere
+                .entry(shared.file as usize)
+                .or_insert_with(|| Elsewhere {
+                    taken: Vec::new(),
+                    settings: Vec::new(),
+                });
+            if is_name {
+                found.taken.push(other);
+            } else {
+                found.settings.push(other);
             }
-            for def in &entries[j].analysis.settings {
-                let key = (def.instance.as_str(), def.target.as_str());
-                FirstDefinitions::record(by_settings.entry(key), (j, def.span.start));
-            }
         }
-        let line_in = |j: usize, offset: usize| {
-            read_source(&entries[j].path).map_or(0, |s| s.position(offset).line)
+    }
+    for (i, &clan) in clan_of.iter().enumerate() {
+        let Some(clan_machines) = machines.get(clan as usize) else {
+            continue;
         };
-        let mut updates: Vec<(usize, FileContext)> = Vec::new();
-        for &i in members {
-            let mut taken: Vec<(String, PathBuf, usize)> = Vec::new();
-            let mut mine: Vec<&str> = Vec::new();
-            for (name, _) in &entries[i].analysis.names {
-                if mine.contains(&name.as_str()) {
-                    continue;
-                }
-                mine.push(name);
-                // The first other file that has the name is the one reported.
-                let other = by_name.get(name.as_str()).and_then(|d| d.other_than(i));
-                if let Some((j, offset)) = other {
-                    taken.push((name.clone(), entries[j].path.clone(), line_in(j, offset)));
-                }
-            }
-            let mut settings_elsewhere: Vec<(String, String, PathBuf, usize)> = Vec::new();
-            for def in &entries[i].analysis.settings {
-                let key = (def.instance.as_str(), def.target.as_str());
-                let other = by_settings.get(&key).and_then(|d| d.other_than(i));
-                if let Some((j, offset)) = other {
-                    settings_elsewhere.push((
-                        def.instance.clone(),
-                        def.target.clone(),
-                        entries[j].path.clone(),
-                        line_in(j, offset),
-                    ));
-                }
-            }
-            let needs_membership = entries[i].needs_membership;
-            if taken.is_empty() && !needs_membership && settings_elsewhere.is_empty() {
-                continue;
-            }
-            let mut context = entries[i].context.clone();
-            context.taken_elsewhere = taken;
-            context.settings_elsewhere = settings_elsewhere;
-            context.machines = Some(machines.clone());
-            updates.push((i, context));
+        let found = elsewhere.remove(&i);
+        if found.is_none() && !entries[i].needs_membership {
+            continue;
         }
-        for (i, context) in updates {
-            let mounts = entries[i].mounts.clone();
-            match entries[i].reanalyze(mounts, context) {
-                Ok(()) => entries[i].keep_within(budget),
-                Err(failure) => errors.push(failure),
-            }
+        let entry = &mut entries[i];
+        let (mounts, extras) = entry.take_mounts_and_extras();
+        let extras = ContextExtras {
+            own: extras.own,
+            machines: Some(clan_machines.clone()),
+            elsewhere: found.map(Box::new),
+        };
+        if entry.spilled.is_some() {
+            // Analysed again with these surroundings when its batch is taken.
+            entry.set_mounts_and_extras(mounts, extras);
+            continue;
+        }
+        match entries[i].reanalyze(mounts, extras, templates) {
+            Ok(_) => entries[i].keep_within(budget),
+            Err(failure) => errors.push(failure),
         }
     }
 }

@@ -166,6 +166,7 @@ fn options_of(args: &RewriteArgs) -> Options {
         module_input: args.module_input.clone(),
         tags_as_attrs: args.tags_as_attrs,
         no_prefilter: args.no_prefilter,
+        drop_plans: false,
     }
 }
 
@@ -174,7 +175,11 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         Ok(input) => input,
         Err(message) => return usage_error(&message),
     };
-    let mut run = check::start(&input, &options_of(rewrite));
+    let options = Options {
+        drop_plans: true,
+        ..options_of(rewrite)
+    };
+    let mut run = check::start(&input, &options);
     let mut out = io::BufWriter::new(io::stdout().lock());
     // Files are taken and rendered a batch at a time: a run never holds them all.
     let mut renderer = report::Renderer::begin(

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod check;
+pub mod clan_facts;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

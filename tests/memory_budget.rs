@@ -1,7 +1,9 @@
 //! Past its memory budget a run drops a file's results after the first pass and
-//! analyses the file again when its batch is rendered. That must never change
-//! what the tool prints or writes: with a budget of 0 (nothing kept) and with
-//! the default one, every format of `check` and `fix` gives the same bytes.
+//! analyses the file again when its batch is rendered, and moves the clan's
+//! instance names and settings paths to a temporary file. That must never change
+//! what the tool prints or writes: with a budget of 0 (nothing kept, every
+//! definition written out) and with the default one, every format of `check` and
+//! `fix` gives the same bytes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 

@@ -82,7 +82,7 @@ pub struct Spool {
 }
 
 impl Spool {
-    const MEMORY: usize = 8 << 20;
+    const MEMORY: usize = 1 << 20;
 
     /// Writes what was kept to `out`.
     pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {

@@ -19,6 +19,7 @@ use super::convert::{
     self, whole_lines, whole_lines_or_leading_space, whole_lines_or_trailing_space,
 };
 use super::edit::TextEdit;
+use crate::clan_facts::FactKey;
 use crate::inventory::modules::{ModuleInfo, ModuleTable, Status};
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
 use crate::inventory::{LegacyFacts, LegacyInstance, Span};
@@ -37,8 +38,8 @@ pub struct FileContext {
     /// Write `roles.<r>.tags` as attribute sets instead of keeping lists.
     pub tags_as_attrs: bool,
     /// Instance names (existing or generated) in other files of the same clan:
-    /// (name, file, line).
-    pub taken_elsewhere: Vec<(String, PathBuf, usize)>,
+    /// (key of the name, file, line).
+    pub taken_elsewhere: Vec<(FactKey, PathBuf, usize)>,
     /// The module table, with the nearest `clan-migrate.toml` on top.
     pub modules: std::sync::Arc<ModuleTable>,
     /// The nearest `clan-migrate.toml` is invalid: nothing is rewritten.
@@ -46,8 +47,8 @@ pub struct FileContext {
     /// The machines and tags of the whole clan (all its files), once known.
     pub machines: Option<std::sync::Arc<crate::inventory::MachineFacts>>,
     /// Instance settings defined in other files of the clan:
-    /// (instance, settings path, file, line).
-    pub settings_elsewhere: Vec<(String, String, PathBuf, usize)>,
+    /// (key of the instance and settings path, file, line).
+    pub settings_elsewhere: Vec<(FactKey, PathBuf, usize)>,
     /// Parse every file, even one that cannot hold inventory code.
     pub no_prefilter: bool,
     /// The file was named explicitly (or is standard input): always analysed fully.
@@ -1292,11 +1293,8 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
                 Some(span),
             );
         }
-        if let Some((_, path, line)) = ctx
-            .taken_elsewhere
-            .iter()
-            .find(|(n, _, _)| *n == work.new_name)
-        {
+        let key = FactKey::name(&work.new_name);
+        if let Some((_, path, line)) = ctx.taken_elsewhere.iter().find(|(k, _, _)| *k == key) {
             work.block(
                 ReasonKind::NameCollision,
                 format!(

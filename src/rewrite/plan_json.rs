@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::edit::TextEdit;
 use super::plan::{FileContext, InstancePlan, Outcome, Plan, Reason, ReasonKind};
+use crate::clan_facts::FactKey;
 use crate::inventory::modules::{ModuleInfo, Status};
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, Span};
@@ -489,6 +490,7 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
             .and_then(|s| s.value.get(&instance.service))
             .and_then(|s| s.value.get(&instance.instance))
             .map(|m| m.value.value.clone());
+        let new_key = FactKey::name(&new_name);
         let outcome = if style.is_none() {
             Err(Reason {
                 kind: ReasonKind::Form,
@@ -504,7 +506,7 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
                 span: None,
             })
         } else if let Some((_, path, line)) =
-            ctx.taken_elsewhere.iter().find(|(n, _, _)| *n == new_name)
+            ctx.taken_elsewhere.iter().find(|(k, _, _)| *k == new_key)
         {
             Err(Reason {
                 kind: ReasonKind::NameCollision,
