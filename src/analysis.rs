@@ -30,20 +30,6 @@ pub struct FileAnalysis {
     pub settings: Vec<SettingsDef>,
 }
 
-impl FileAnalysis {
-    /// Nothing to report, to fix, or to tell other files.
-    pub fn is_empty(&self) -> bool {
-        self.findings.is_empty()
-            && self.imports.is_empty()
-            && !self.syntax_error
-            && self.plan.edits.is_empty()
-            && self.plan.instances.is_empty()
-            && self.names.is_empty()
-            && self.machines == crate::inventory::MachineFacts::default()
-            && self.settings.is_empty()
-    }
-}
-
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
 pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
     let irrelevant = source.kind == FileKind::Nix
