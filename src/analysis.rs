@@ -28,6 +28,9 @@ pub struct FileAnalysis {
     pub machines: crate::inventory::MachineFacts,
     /// Where this file defines instance settings.
     pub settings: Vec<SettingsDef>,
+    /// The syntax tree of a Nix file that parsed (shared, cheap to keep for a
+    /// while: `fix` verifies its rewrite against it instead of parsing again).
+    pub tree: Option<rowan::GreenNode>,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -96,7 +99,9 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
             ..FileAnalysis::default()
         };
     }
-    analyze_valid_tree(source, &root, mounts, ctx).0
+    let mut analysis = analyze_valid_tree(source, &root, mounts, ctx).0;
+    analysis.tree = Some(root.green().to_owned());
+    analysis
 }
 
 /// Analyses the tree of a Nix file that parsed without errors and defines no
@@ -132,6 +137,7 @@ pub fn analyze_valid_tree(
         imports: facts.imports.clone(),
         syntax_error: false,
         plan,
+        tree: None,
     };
     (analysis, facts)
 }

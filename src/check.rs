@@ -50,6 +50,9 @@ pub struct FileReport {
     pub mounts: Vec<Vec<String>>,
     pub context: FileContext,
     pub plan: Plan,
+    /// The syntax tree of the text, when the file was just parsed (`fix`
+    /// verifies against it; otherwise the text is parsed again).
+    pub tree: Option<rowan::GreenNode>,
 }
 
 impl FileReport {
@@ -66,6 +69,7 @@ impl FileReport {
             mounts,
             context,
             plan: analysis.plan,
+            tree: analysis.tree,
         }
     }
 }
@@ -455,6 +459,9 @@ struct Kept {
     source: SourceFile,
     findings: Vec<Finding>,
     plan: Plan,
+    /// The syntax tree, from an analysis whose report is taken at once (not
+    /// kept within the budget: a tree takes several times the text).
+    tree: Option<rowan::GreenNode>,
 }
 
 /// What a file's surroundings hold beyond its directory's.
@@ -569,6 +576,9 @@ impl Entry {
             Box::new(Kept {
                 source,
                 findings: analysis.findings,
+                tree: analysis
+                    .tree
+                    .filter(|_| !templates.drop_plans && !analysis.plan.edits.is_empty()),
                 plan: if templates.drop_plans {
                     Plan::default()
                 } else {
@@ -669,6 +679,9 @@ impl Entry {
 
     /// Keeps the results within `budget`, or drops all but the cross-file facts.
     fn keep_within(&mut self, budget: &MemoryBudget) {
+        if let Some(kept) = self.kept.as_mut() {
+            kept.tree = None;
+        }
         let Some(kept) = self.kept.as_ref().filter(|_| !self.budgeted) else {
             return;
         };
@@ -722,6 +735,7 @@ impl Entry {
             mounts: entry.take_mounts_and_extras().0,
             context,
             plan: kept.plan,
+            tree: kept.tree,
         }))
     }
 }

@@ -44,7 +44,12 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         file.context.path.as_deref(),
         file.context.clan_dir.as_deref(),
     );
-    let original = rnix::Root::parse(&source.text).syntax();
+    // The original's tree when the analysis that planned the rewrite just built
+    // it (the same text); otherwise the text is parsed again.
+    let original = match &file.tree {
+        Some(tree) => rnix::SyntaxNode::new_root(tree.clone()),
+        None => rnix::Root::parse(&source.text).syntax(),
+    };
     let table = &file.context.modules;
     let facts_before = legacy_nix::detect(&original, &file.mounts);
     let machines = file.context.machine_facts(&facts_before.machines);
