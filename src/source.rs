@@ -36,7 +36,9 @@ pub struct SourceFile {
     /// Whether the file started with a UTF-8 byte-order mark.
     pub bom: bool,
     pub kind: FileKind,
-    line_starts: Vec<usize>,
+    /// Byte offsets of line starts, computed on first use (most files of a large
+    /// tree are never asked for a position).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// Why bytes could not be turned into a [`SourceFile`].
@@ -95,20 +97,21 @@ impl SourceFile {
             Some(rest) => (rest.to_owned(), true),
             None => (text, false),
         };
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
         SourceFile {
             path,
             text,
             bom,
             kind,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1));
+            starts
+        })
     }
 
     /// The byte offset in the original file (counting a byte-order mark) of a text offset.
@@ -120,11 +123,12 @@ impl SourceFile {
     /// or inside a character are clamped to the nearest character start before them.
     pub fn position(&self, offset: usize) -> Position {
         let offset = self.floor_char_boundary(offset);
-        let line_index = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line_index = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line_index];
+        let start = line_starts[line_index];
         let column = self.text[start..offset].chars().count() + 1;
         Position {
             line: line_index + 1,
@@ -134,16 +138,16 @@ impl SourceFile {
 
     /// Number of lines (a trailing newline starts an empty last line).
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     /// The text of 1-based line `line`, without its line terminator (`\n` or `\r\n`).
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let line_starts = self.line_starts();
+        let Some(&start) = line_starts.get(line.wrapping_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
+        let end = line_starts
             .get(line)
             .map_or(self.text.len(), |&next| next - 1);
         let text = &self.text[start..end];
@@ -152,7 +156,7 @@ impl SourceFile {
 
     /// Byte offset of the start of 1-based line `line`.
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts
+        self.line_starts()
             .get(line.wrapping_sub(1))
             .copied()
             .unwrap_or(self.text.len())
