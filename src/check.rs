@@ -482,7 +482,6 @@ struct Elsewhere {
 
 /// The instance names and settings paths a file defines (with their offsets),
 /// as keys, for the clan's [`DefinitionStore`]s.
-#[derive(Default)]
 struct Definitions {
     names: Vec<(FactKey, usize)>,
     settings: Vec<(FactKey, usize)>,
