@@ -1089,10 +1089,26 @@ fn apply_clan_facts(
     let names = shared(definitions.names, errors);
     let settings = shared(definitions.settings, errors);
 
-    let line_in = |j: u32, offset: u64| {
-        let path = &entries[j as usize].path;
-        read_source(path).map_or(0, |s| s.position(offset as usize).line)
-    };
+    // The line of each definition named as "the other one": each such file is
+    // read once, however many of its keys other files share.
+    let mut places: Vec<(u32, u64)> = names
+        .iter()
+        .chain(&settings)
+        .map(|s| (s.other, s.offset))
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    let mut lines: HashMap<(u32, u64), usize> = HashMap::with_capacity(places.len());
+    for group in places.chunk_by(|a, b| a.0 == b.0) {
+        let source = read_source(&entries[group[0].0 as usize].path).ok();
+        for &(file, offset) in group {
+            let line = source
+                .as_ref()
+                .map_or(0, |s| s.position(offset as usize).line);
+            lines.insert((file, offset), line);
+        }
+    }
+    let line_in = |j: u32, offset: u64| lines.get(&(j, offset)).copied().unwrap_or(0);
     let mut elsewhere: HashMap<usize, Elsewhere> = HashMap::new();
     for (list, is_name) in [(&names, true), (&settings, false)] {
         for shared in list {
