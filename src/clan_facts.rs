@@ -245,6 +245,16 @@ mod tests {
         }
     }
 
+    /// `file` shares `name` with `other`, whose first definition is at `offset`.
+    fn shared_key(file: u32, name: &str, other: u32, offset: u64) -> SharedKey {
+        SharedKey {
+            file,
+            key: FactKey::name(name),
+            other,
+            offset,
+        }
+    }
+
     fn shared(store: DefinitionStore, clans: &[u32], generations: &[u32]) -> Vec<SharedKey> {
         store.shared_keys(clans, generations).unwrap()
     }
@@ -294,27 +304,11 @@ mod tests {
     fn names_the_first_definition_in_another_file_of_the_same_clan() {
         let clans = [0, 0, 0, 1, NO_CLAN];
         let found = shared(sample(usize::MAX), &clans, &[0; 5]);
-        let a = FactKey::name("a");
         let expected = vec![
             // File 0's own first definition is at 5; the first elsewhere is file 1's.
-            SharedKey {
-                file: 0,
-                key: a,
-                other: 1,
-                offset: 20,
-            },
-            SharedKey {
-                file: 1,
-                key: a,
-                other: 0,
-                offset: 5,
-            },
-            SharedKey {
-                file: 2,
-                key: a,
-                other: 0,
-                offset: 5,
-            },
+            shared_key(0, "a", 1, 20),
+            shared_key(1, "a", 0, 5),
+            shared_key(2, "a", 0, 5),
         ];
         assert_eq!(found, expected);
     }
@@ -339,33 +333,11 @@ mod tests {
             ..def("d", 2, 4)
         });
         let found = shared(store, &[0, 0, 0, 1, NO_CLAN], &[0, 0, 1, 0, 0]);
-        let a = FactKey::name("a");
-        let d = FactKey::name("d");
         let mut expected = vec![
-            SharedKey {
-                file: 0,
-                key: a,
-                other: 1,
-                offset: 20,
-            },
-            SharedKey {
-                file: 1,
-                key: a,
-                other: 0,
-                offset: 5,
-            },
-            SharedKey {
-                file: 1,
-                key: d,
-                other: 2,
-                offset: 4,
-            },
-            SharedKey {
-                file: 2,
-                key: d,
-                other: 1,
-                offset: 1,
-            },
+            shared_key(0, "a", 1, 20),
+            shared_key(1, "a", 0, 5),
+            shared_key(1, "d", 2, 4),
+            shared_key(2, "d", 1, 1),
         ];
         expected.sort_unstable_by_key(|s| (s.file, s.key));
         assert_eq!(found, expected);
