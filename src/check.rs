@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use crate::config::ConfigLookup;
 use crate::inventory::flake::FlakeLookup;
 use crate::inventory::modules::ModuleTable;
+use crate::result_spool::{self, ResultSpool};
 use crate::rewrite::plan::{FileContext, Outcome, Plan, ReasonKind};
 use crate::source::{FileKind, SourceFile};
 
@@ -154,7 +155,7 @@ pub fn run(input: &Input, options: &Options) -> Report {
 pub fn start(input: &Input, options: &Options) -> Run {
     match input {
         Input::Stdin { name } => run_stdin(name, options),
-        Input::Paths(paths) => run_paths(paths, options, &MemoryBudget::from_env()),
+        Input::Paths(paths) => run_paths(paths, options, MemoryBudget::from_env()),
     }
 }
 
@@ -165,6 +166,8 @@ pub struct Run {
     entries: std::vec::IntoIter<Entry>,
     /// The surroundings of the files' directories.
     templates: ContextTemplates,
+    /// The results that did not fit in the memory budget.
+    spool: ResultSpool,
     pub files_scanned: usize,
     /// Errors so far; taking a batch can add some (a spilled file that can no
     /// longer be read, or that changed).
@@ -177,8 +180,9 @@ impl Run {
     const BATCH: usize = 512;
 
     /// The next files with findings, in path order; `None` when all were taken.
-    /// Files whose results were not kept (see [`MemoryBudget`]) are analysed
-    /// again here, on all cores, with the mounts and context of the first pass.
+    /// Files whose results were not kept in memory (see [`MemoryBudget`]) are
+    /// read again here, on all cores, and their results read back from the
+    /// spool, or analysed again with the mounts and context of the first pass.
     pub fn next_batch(&mut self) -> Option<Vec<FileReport>> {
         let chunk: Vec<Entry> = self.entries.by_ref().take(Self::BATCH).collect();
         if chunk.is_empty() {
@@ -186,7 +190,7 @@ impl Run {
         }
         let taken: Vec<Result<Option<FileReport>, IoFailure>> = chunk
             .into_par_iter()
-            .map(|entry| entry.into_report(&self.templates))
+            .map(|entry| entry.into_report(&self.templates, &self.spool))
             .collect();
         let mut files = Vec::new();
         for result in taken {
@@ -215,16 +219,20 @@ impl Run {
     }
 }
 
-/// How much of the first pass's results a run keeps (estimated bytes). Past it,
-/// a file's results are dropped once its cross-file facts are recorded, and the
-/// file is analysed again when its batch is rendered: memory stays bounded on
-/// trees where every file has findings, at the cost of a second analysis of
-/// those files. The clan's instance names and settings paths go to definition
-/// stores that hold a 32nd of it each in memory, the rest in a temporary file.
-/// `CLAN_MIGRATE_MEMORY_BUDGET` sets it in MiB (0: keep nothing).
+/// How much of the first pass's results a run keeps in memory (estimated
+/// bytes). Past it, a file's text is dropped once its cross-file facts are
+/// recorded, and its findings and plan go to the [`ResultSpool`]; when its batch
+/// is rendered the file is read again (it must not have changed) and its
+/// results read back, or, when what other files tell it changed them, analysed
+/// again. Memory stays bounded on trees where every file has findings. The
+/// clan's instance names and settings paths go to definition stores that hold a
+/// 32nd of it each in memory, the rest in a temporary file.
+/// `CLAN_MIGRATE_MEMORY_BUDGET` sets it in MiB (0: keep nothing in memory).
 pub struct MemoryBudget {
     limit: usize,
     used: std::sync::atomic::AtomicUsize,
+    /// Where results past the limit go.
+    spool: ResultSpool,
 }
 
 impl MemoryBudget {
@@ -242,6 +250,7 @@ impl MemoryBudget {
         MemoryBudget {
             limit,
             used: std::sync::atomic::AtomicUsize::new(0),
+            spool: ResultSpool::default(),
         }
     }
 
@@ -370,6 +379,7 @@ fn run_stdin(name: &Path, options: &Options) -> Run {
     let mut run = Run {
         entries: Vec::new().into_iter(),
         templates: ContextTemplates::default(),
+        spool: ResultSpool::default(),
         files_scanned: 0,
         errors: Vec::new(),
         skipped: Vec::new(),
@@ -429,9 +439,8 @@ struct Entry {
     kept: Option<Box<Kept>>,
     /// What few files have.
     uncommon: Option<Box<Uncommon>>,
-    /// Set when the results were dropped to stay within the memory budget: the
-    /// digest of the text that was analysed.
-    spilled: Option<u64>,
+    /// Set when the results were not kept in memory, to stay within the budget.
+    spilled: Option<Spilled>,
     /// How many times the file was analysed again with other mounts: only the
     /// instance names and settings of its latest analysis count.
     generation: u32,
@@ -440,6 +449,17 @@ struct Entry {
     needs_membership: bool,
     /// The results are counted in the memory budget.
     budgeted: bool,
+}
+
+/// A file's results that are not kept in memory.
+#[derive(Clone, Copy)]
+struct Spilled {
+    /// The digest of the text that was analysed (it must not change before the
+    /// file is rendered).
+    digest: u64,
+    /// The findings and plan in the spool; `None` when they could not be written
+    /// there or no longer hold (the file is analysed again).
+    results: Option<result_spool::Record>,
 }
 
 /// What few files of a tree have: mounts, imports, machines, surroundings beyond
@@ -676,7 +696,8 @@ impl Entry {
         Ok(definitions)
     }
 
-    /// Keeps the results within `budget`, or drops all but the cross-file facts.
+    /// Keeps the results within `budget`, or moves them to its spool (or, when
+    /// that fails, drops them) and keeps only the cross-file facts.
     fn keep_within(&mut self, budget: &MemoryBudget) {
         if let Some(kept) = self.kept.as_mut() {
             kept.tree = None;
@@ -698,40 +719,61 @@ impl Entry {
             self.budgeted = true;
             return;
         }
-        self.spilled = Some(digest(&kept.source));
+        self.spilled = Some(Spilled {
+            digest: digest(&kept.source),
+            results: budget.spool.write(&kept.findings, &kept.plan),
+        });
         self.kept = None;
     }
 
-    /// The file's report (`None` when it has no findings); a spilled file is read
-    /// and analysed again, and must not have changed since the first pass.
-    fn into_report(self, templates: &ContextTemplates) -> Result<Option<FileReport>, IoFailure> {
-        let entry = match self.spilled {
-            None => self,
-            Some(expected) => {
-                crate::failpoint::change_file("changed-before-second-read", &self.path);
-                let source = read_source(&self.path)?;
-                if digest(&source) != expected {
-                    return Err(IoFailure {
-                        path: self.path,
-                        message: "the file changed while clan-migrate was reading the tree; \
-                                  run it again"
-                            .into(),
+    /// The file's report (`None` when it has no findings). A spilled file is read
+    /// again, must not have changed since the first pass, and gets its results
+    /// from the spool or from a new analysis.
+    fn into_report(
+        mut self,
+        templates: &ContextTemplates,
+        spool: &ResultSpool,
+    ) -> Result<Option<FileReport>, IoFailure> {
+        if let Some(spilled) = self.spilled {
+            crate::failpoint::change_file("changed-before-second-read", &self.path);
+            let source = read_source(&self.path)?;
+            if digest(&source) != spilled.digest {
+                return Err(IoFailure {
+                    path: self.path,
+                    message: "the file changed while clan-migrate was reading the tree; \
+                              run it again"
+                        .into(),
+                });
+            }
+            let results = spilled
+                .results
+                .filter(|_| !crate::failpoint::hit("spool-unreadable", &self.path))
+                .and_then(|record| spool.read(record, &source.text));
+            match results {
+                Some((findings, plan)) => {
+                    self.kept = (!findings.is_empty()).then(|| {
+                        Box::new(Kept {
+                            source,
+                            findings,
+                            plan,
+                            tree: None,
+                        })
                     });
                 }
-                let mut entry = self;
-                let (mounts, extras) = entry.take_mounts_and_extras();
-                Entry::new(source, mounts, extras, templates).0
+                None => {
+                    let (mounts, extras) = self.take_mounts_and_extras();
+                    self = Entry::new(source, mounts, extras, templates).0;
+                }
             }
-        };
-        let context = entry.context(templates);
-        let mut entry = entry;
-        let Some(kept) = entry.kept.take() else {
+        }
+        let context = self.context(templates);
+        let Some(kept) = self.kept.take() else {
             return Ok(None);
         };
         Ok(Some(FileReport {
             source: kept.source,
             findings: kept.findings,
-            mounts: entry.take_mounts_and_extras().0,
+            mounts: self.take_mounts_and_extras().0,
             context,
             plan: kept.plan,
             tree: kept.tree,
@@ -778,7 +820,7 @@ fn digest(source: &SourceFile) -> u64 {
     hasher.finish()
 }
 
-fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run {
+fn run_paths(paths: &[PathBuf], options: &Options, mut budget: MemoryBudget) -> Run {
     let default_paths = [PathBuf::from(".")];
     let paths = if paths.is_empty() {
         &default_paths[..]
@@ -806,7 +848,7 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
         .filter_map(|p| templates.for_file(p).path)
         .collect();
     let progress = Progress::new(found.files.len());
-    let mut definitions = ClanDefinitions::new(budget);
+    let mut definitions = ClanDefinitions::new(&budget);
     let mut entries: Vec<Entry> = Vec::new();
     let mut quiet: Vec<PathBuf> = Vec::new();
     // Files are analysed a chunk at a time, so that what they define for the
@@ -832,7 +874,7 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
                 if entry.is_quiet(&defined) {
                     Analysed::Quiet(path)
                 } else {
-                    entry.keep_within(budget);
+                    entry.keep_within(&budget);
                     Analysed::Entry(Box::new(entry), defined)
                 }
             })
@@ -852,7 +894,7 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
     let files_scanned = entries.len() + quiet.len();
     let imports = Imports {
         templates: &templates,
-        budget,
+        budget: &budget,
     };
     imports.follow(&mut entries, quiet, &mut definitions, &mut errors);
     apply_clan_facts(
@@ -860,16 +902,18 @@ fn run_paths(paths: &[PathBuf], options: &Options, budget: &MemoryBudget) -> Run
         definitions,
         &templates,
         &flakes,
-        budget,
+        &budget,
         &mut errors,
     );
 
     entries.retain(|entry| entry.kept.is_some() || entry.spilled.is_some());
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
+    budget.spool.finish_writing();
     Run {
         entries: entries.into_iter(),
         templates,
+        spool: budget.spool,
         files_scanned,
         errors,
         skipped: found.skipped,
@@ -1145,8 +1189,10 @@ fn apply_clan_facts(
             machines: Some(clan_machines.clone()),
             elsewhere: found.map(Box::new),
         };
-        if entry.spilled.is_some() {
-            // Analysed again with these surroundings when its batch is taken.
+        if let Some(spilled) = entry.spilled.as_mut() {
+            // Its results no longer hold: analysed again with these surroundings
+            // when its batch is taken.
+            spilled.results = None;
             entry.set_mounts_and_extras(mounts, extras);
             continue;
         }

@@ -2,8 +2,10 @@
 //! makes that file meet the fault at `<point>` (`changed-before-write`:
 //! another program changes the file after it was read; `fail-before-rename`: an
 //! error after the temporary file is written; `abort-before-rename`: the process
-//! dies there; `changed-before-second-read`: a file whose results were dropped
-//! (memory budget) changes before it is read again). Without the variable nothing happens.
+//! dies there; `changed-before-second-read`: a file whose results were not kept
+//! in memory (memory budget) changes before it is read again;
+//! `spool-unreadable`: that file's results cannot be read back from the spool).
+//! A file name of `*` matches every file. Without the variable nothing happens.
 
 use std::path::Path;
 
@@ -16,7 +18,7 @@ pub fn hit(point: &str, path: &Path) -> bool {
     let Some((at, name)) = spec.split_once(':') else {
         return false;
     };
-    at == point && path.file_name().is_some_and(|n| n == name)
+    at == point && (name == "*" || path.file_name().is_some_and(|n| n == name))
 }
 
 /// At the fault `point`, changes the file at `path` as another program would

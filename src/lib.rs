@@ -15,6 +15,7 @@ pub mod json_tree;
 pub mod json_write;
 pub mod lints;
 pub mod report;
+pub mod result_spool;
 pub mod rewrite;
 pub mod source;
 pub mod suppress;

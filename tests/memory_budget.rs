@@ -1,9 +1,11 @@
-//! Past its memory budget a run drops a file's results after the first pass and
-//! analyses the file again when its batch is rendered, and moves the clan's
-//! instance names and settings paths to a temporary file. That must never change
-//! what the tool prints or writes: with a budget of 0 (nothing kept, every
-//! definition written out) and with the default one, every format of `check` and
-//! `fix` gives the same bytes.
+//! Past its memory budget a run drops a file's text after the first pass, moves
+//! its results to a temporary file (or, when they cannot be read back from there
+//! or other files change them, analyses the file again when its batch is
+//! rendered), and moves the clan's instance names and settings paths to a
+//! temporary file. That must never change what the tool prints or writes: with
+//! a budget of 0 (nothing kept in memory, every definition written out), with
+//! that and no results readable from the temporary file, and with the default
+//! budget, every format of `check` and `fix` gives the same bytes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -61,9 +63,19 @@ fn generate(root: &Path) {
 }
 
 fn run(dir: &Path, budget: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {
+    run_with_failpoint(dir, budget, "", args)
+}
+
+fn run_with_failpoint(
+    dir: &Path,
+    budget: &str,
+    failpoint: &str,
+    args: &[&str],
+) -> (i32, Vec<u8>, Vec<u8>) {
     let out = common::bin()
         .current_dir(dir)
         .env("CLAN_MIGRATE_MEMORY_BUDGET", budget)
+        .env("CLAN_MIGRATE_FAILPOINT", failpoint)
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -94,16 +106,16 @@ fn output_does_not_depend_on_the_memory_budget() {
         for format in ["human", "concise", "json", "github", "sarif"] {
             let args = [command, "--format", format, "--color", "never", "."];
             let kept = run(&dir, "1000", &args);
-            let dropped = run(&dir, "0", &args);
-            assert_eq!(kept.0, dropped.0, "{args:?}: exit codes differ");
-            assert!(
-                kept.1 == dropped.1,
-                "{args:?}: stdout differs with a budget of 0"
-            );
-            assert!(
-                kept.2 == dropped.2,
-                "{args:?}: stderr differs with a budget of 0"
-            );
+            let spooled = run(&dir, "0", &args);
+            let analysed_again = run_with_failpoint(&dir, "0", "spool-unreadable:*", &args);
+            for (dropped, how) in [
+                (spooled, "a budget of 0"),
+                (analysed_again, "a budget of 0 and an unreadable spool"),
+            ] {
+                assert_eq!(kept.0, dropped.0, "{args:?}: exit codes differ with {how}");
+                assert!(kept.1 == dropped.1, "{args:?}: stdout differs with {how}");
+                assert!(kept.2 == dropped.2, "{args:?}: stderr differs with {how}");
+            }
             assert_eq!(kept.0, 2, "{args:?}: broken.nix does not parse");
             compared += kept.1.len();
         }
@@ -124,12 +136,14 @@ fn output_does_not_depend_on_the_memory_budget() {
     );
 
     // `fix --write` writes the same files either way.
-    let written: Vec<_> = ["1000", "0"]
+    let written: Vec<_> = [("1000", ""), ("0", ""), ("0", "spool-unreadable:*")]
         .iter()
-        .map(|budget| {
-            let copy = scratch(&format!("memory-budget-write-{budget}"));
+        .enumerate()
+        .map(|(i, (budget, failpoint))| {
+            let copy = scratch(&format!("memory-budget-write-{i}"));
             generate(&copy);
-            let out = run(&copy, budget, &["fix", "--write", "--quiet", "."]);
+            let args = ["fix", "--write", "--quiet", "."];
+            let out = run_with_failpoint(&copy, budget, failpoint, &args);
             assert_eq!(out.0, 2, "broken.nix does not parse");
             tree_contents(&copy)
         })
@@ -137,6 +151,10 @@ fn output_does_not_depend_on_the_memory_budget() {
     assert!(
         written[0] == written[1],
         "fix --write differs with a budget of 0"
+    );
+    assert!(
+        written[0] == written[2],
+        "fix --write differs with a budget of 0 and an unreadable spool"
     );
     let original = tree_contents(&dir);
     assert!(written[0] != original, "fix --write changed nothing");
