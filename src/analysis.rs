@@ -28,9 +28,6 @@ pub struct FileAnalysis {
     pub machines: crate::inventory::MachineFacts,
     /// Where this file defines instance settings.
     pub settings: Vec<SettingsDef>,
-    /// The syntax tree of a Nix file that parsed (shared, cheap to keep for a
-    /// while: `fix` verifies its rewrite against it instead of parsing again).
-    pub tree: Option<rowan::GreenNode>,
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -99,8 +96,11 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
             ..FileAnalysis::default()
         };
     }
-    let mut analysis = analyze_valid_tree(source, &root, mounts, ctx).0;
-    analysis.tree = Some(root.green().to_owned());
+    let (mut analysis, facts) = analyze_valid_tree(source, &root, mounts, ctx);
+    if ctx.digest_meaning && !analysis.plan.edits.is_empty() {
+        let before = crate::rewrite::verify::meaning(&root, &facts, ctx, &facts.machines);
+        analysis.plan.meaning_before = Some(crate::inventory::model::Digest::of(&before));
+    }
     analysis
 }
 
@@ -137,7 +137,6 @@ pub fn analyze_valid_tree(
         imports: facts.imports.clone(),
         syntax_error: false,
         plan,
-        tree: None,
     };
     (analysis, facts)
 }

@@ -51,9 +51,6 @@ pub struct FileReport {
     pub mounts: Vec<Vec<String>>,
     pub context: FileContext,
     pub plan: Plan,
-    /// The syntax tree of the text, when the file was just parsed (`fix`
-    /// verifies against it; otherwise the text is parsed again).
-    pub tree: Option<rowan::GreenNode>,
 }
 
 impl FileReport {
@@ -70,7 +67,6 @@ impl FileReport {
             mounts,
             context,
             plan: analysis.plan,
-            tree: analysis.tree,
         }
     }
 }
@@ -371,6 +367,7 @@ fn file_context(
         settings_elsewhere: Vec::new(),
         no_prefilter: options.no_prefilter,
         explicit: false,
+        digest_meaning: !options.drop_plans,
     }
 }
 
@@ -479,9 +476,6 @@ struct Kept {
     source: SourceFile,
     findings: Vec<Finding>,
     plan: Plan,
-    /// The syntax tree, from an analysis whose report is taken at once (not
-    /// kept within the budget: a tree takes several times the text).
-    tree: Option<rowan::GreenNode>,
 }
 
 /// What a file's surroundings hold beyond its directory's.
@@ -595,9 +589,6 @@ impl Entry {
             Box::new(Kept {
                 source,
                 findings: analysis.findings,
-                tree: analysis
-                    .tree
-                    .filter(|_| !templates.drop_plans && !analysis.plan.edits.is_empty()),
                 plan: if templates.drop_plans {
                     Plan::default()
                 } else {
@@ -699,9 +690,6 @@ impl Entry {
     /// Keeps the results within `budget`, or moves them to its spool (or, when
     /// that fails, drops them) and keeps only the cross-file facts.
     fn keep_within(&mut self, budget: &MemoryBudget) {
-        if let Some(kept) = self.kept.as_mut() {
-            kept.tree = None;
-        }
         let Some(kept) = self.kept.as_ref().filter(|_| !self.budgeted) else {
             return;
         };
@@ -756,7 +744,6 @@ impl Entry {
                             source,
                             findings,
                             plan,
-                            tree: None,
                         })
                     });
                 }
@@ -776,7 +763,6 @@ impl Entry {
             mounts: self.take_mounts_and_extras().0,
             context,
             plan: kept.plan,
-            tree: kept.tree,
         }))
     }
 }

@@ -380,7 +380,6 @@ fn remaining_report(fixed: &FixReport, write: bool) -> check::Report {
                 mounts: Vec::new(),
                 context: Default::default(),
                 plan: Default::default(),
-                tree: None,
             }),
         }
     }

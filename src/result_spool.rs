@@ -13,6 +13,7 @@ use std::sync::Mutex;
 
 use crate::diagnostic::{Finding, Label};
 use crate::inventory::Span;
+use crate::inventory::model::Digest;
 use crate::lints::RULES;
 use crate::rewrite::edit::TextEdit;
 use crate::rewrite::plan::{InstancePlan, Outcome, Plan, Reason, ReasonKind};
@@ -146,6 +147,15 @@ fn encode(findings: &[Finding], plan: &Plan) -> Option<Vec<u8>> {
     }
     out.len(plan.empties_deleted);
     out.len(plan.corrections);
+    match plan.meaning_before {
+        None => out.len(0),
+        Some(Digest(halves)) => {
+            out.len(1);
+            for half in halves {
+                out.0.extend_from_slice(&half.to_le_bytes());
+            }
+        }
+    }
     Some(out.0)
 }
 
@@ -202,6 +212,11 @@ fn decode(bytes: &[u8], text: &str) -> Option<(Vec<Finding>, Plan)> {
         instances,
         empties_deleted: input.len()?,
         corrections: input.len()?,
+        meaning_before: match input.len()? {
+            0 => None,
+            1 => Some(Digest([input.u64()?, input.u64()?])),
+            _ => return None,
+        },
     };
     input.bytes.is_empty().then_some((findings, plan))
 }
@@ -283,6 +298,12 @@ impl Decoder<'_> {
         None
     }
 
+    fn u64(&mut self) -> Option<u64> {
+        let (head, rest) = self.bytes.split_first_chunk::<8>()?;
+        self.bytes = rest;
+        Some(u64::from_le_bytes(*head))
+    }
+
     fn str(&mut self) -> Option<String> {
         let len = self.len()?;
         let (head, rest) = self.bytes.split_at_checked(len)?;
@@ -360,6 +381,7 @@ mod tests {
             && a.instances == b.instances
             && a.empties_deleted == b.empties_deleted
             && a.corrections == b.corrections
+            && a.meaning_before == b.meaning_before
     }
 
     /// Every file of the test data, with the analysis a run would spool.
@@ -376,6 +398,7 @@ mod tests {
                 let source = SourceFile::from_bytes(e.path().to_path_buf(), bytes, kind).ok()?;
                 let context = FileContext {
                     explicit: true,
+                    digest_meaning: true,
                     ..FileContext::default()
                 };
                 let mounts = crate::analysis::default_mounts_for(e.path());
@@ -415,6 +438,7 @@ mod tests {
         assert!(plans().any(|p| p.edits.iter().any(|e| !e.insert.is_empty())));
         assert!(plans().any(|p| p.corrections > 0));
         assert!(plans().any(|p| p.empties_deleted > 0));
+        assert!(plans().any(|p| p.meaning_before.is_some()));
         let instances = || plans().flat_map(|p| &p.instances);
         assert!(instances().any(|i| i.module.is_some() && !i.notes.is_empty()));
         let reasons = || {

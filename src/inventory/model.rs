@@ -18,7 +18,7 @@ use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, MachineFacts, NewInstance};
 use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -50,14 +50,14 @@ impl Value {
 }
 
 /// Who is a member of a role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Names {
     Listed(BTreeSet<String>),
     /// An expression (the list a legacy role had, or what builds the new set).
     Opaque(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Role {
     pub machines: Names,
     pub tags: Names,
@@ -66,10 +66,29 @@ pub struct Role {
     pub extra_modules: Vec<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub module: String,
     pub roles: BTreeMap<String, Role>,
+}
+
+/// A digest of the normal forms of a file's instances (see [`instances`]): two
+/// SipHash digests with distinct seeds. Two different lists of normal forms
+/// share one with a chance of about 2⁻¹²⁸.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub [u64; 2]);
+
+impl Digest {
+    pub fn of(instances: &[(String, Result<Instance, String>)]) -> Self {
+        use std::hash::{Hash, Hasher};
+        let half = |seed: u8| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            seed.hash(&mut hasher);
+            instances.hash(&mut hasher);
+            hasher.finish()
+        };
+        Digest([half(0), half(1)])
+    }
 }
 
 /// Where relative paths point.

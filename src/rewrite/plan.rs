@@ -53,6 +53,9 @@ pub struct FileContext {
     pub no_prefilter: bool,
     /// The file was named explicitly (or is standard input): always analysed fully.
     pub explicit: bool,
+    /// Record in plans with edits the digest of the file's instances as they
+    /// are (`fix` verifies its rewrite against it).
+    pub digest_meaning: bool,
 }
 
 impl FileContext {
@@ -158,6 +161,10 @@ pub struct Plan {
     pub empties_deleted: usize,
     /// Mistakes in `inventory.instances` code corrected (CM101, CM102, CM104, CM105).
     pub corrections: usize,
+    /// The digest of the normal forms of the file's instances before the
+    /// rewrite ([`FileContext::digest_meaning`]): the rewritten file must have
+    /// the same.
+    pub meaning_before: Option<crate::inventory::model::Digest>,
 }
 
 impl Plan {

@@ -6,9 +6,9 @@
 
 use crate::analysis::{self, FileAnalysis};
 use crate::check::FileReport;
-use crate::inventory::{legacy_nix, model};
+use crate::inventory::{LegacyFacts, MachineFacts, legacy_nix, model};
 use crate::rewrite::duplicates;
-use crate::rewrite::plan::Outcome;
+use crate::rewrite::plan::{FileContext, Outcome};
 use crate::source::SourceFile;
 
 /// Why a rewrite was refused (nothing is written for the file).
@@ -40,32 +40,55 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
             line(dup.second.start)
         )));
     }
-    let paths = model::paths_for(
-        file.context.path.as_deref(),
-        file.context.clan_dir.as_deref(),
-    );
-    // The original's tree when the analysis that planned the rewrite just built
-    // it (the same text); otherwise the text is parsed again.
-    let original = match &file.tree {
-        Some(tree) => rnix::SyntaxNode::new_root(tree.clone()),
-        None => rnix::Root::parse(&source.text).syntax(),
-    };
-    let table = &file.context.modules;
-    let facts_before = legacy_nix::detect(&original, &file.mounts);
-    let machines = file.context.machine_facts(&facts_before.machines);
-    let before = model::instances(&original, &facts_before, &paths, table, machines);
     let new_root = parse.syntax();
     // The analysis of the rewritten file serves twice: its legacy facts give the
     // model after the rewrite, its plan shows whether fixing again changes anything.
     let (again, facts_after) =
         analysis::analyze_valid_tree(&rewritten, &new_root, &file.mounts, &file.context);
-    let after = model::instances(&new_root, &facts_after, &paths, table, machines);
-    if let Some(difference) = model::difference(&before, &after) {
-        return Err(Refusal(format!(
-            "the rewrite would not keep the meaning: {difference}; nothing was written"
-        )));
+    let after = meaning(
+        &new_root,
+        &facts_after,
+        &file.context,
+        &facts_after.machines,
+    );
+    if file.plan.meaning_before != Some(model::Digest::of(&after)) {
+        // No digest of the original's meaning, or another one: the original is
+        // parsed again and compared in full, with its own machines on both sides
+        // (they resolve tags outside a clan), to say what would change.
+        let original = rnix::Root::parse(&source.text).syntax();
+        let facts_before = legacy_nix::detect(&original, &file.mounts);
+        let before = meaning(
+            &original,
+            &facts_before,
+            &file.context,
+            &facts_before.machines,
+        );
+        let after = meaning(
+            &new_root,
+            &facts_after,
+            &file.context,
+            &facts_before.machines,
+        );
+        if let Some(difference) = model::difference(&before, &after) {
+            return Err(Refusal(format!(
+                "the rewrite would not keep the meaning: {difference}; nothing was written"
+            )));
+        }
     }
     settled(file, rewritten, again)
+}
+
+/// The normal forms of the instances of a parsed Nix file, with tags resolved
+/// by the clan's machines (outside a clan, by the file's `own`).
+pub fn meaning(
+    root: &rnix::SyntaxNode,
+    facts: &LegacyFacts,
+    context: &FileContext,
+    own: &MachineFacts,
+) -> Vec<(String, Result<model::Instance, String>)> {
+    let paths = model::paths_for(context.path.as_deref(), context.clan_dir.as_deref());
+    let machines = context.machine_facts(own);
+    model::instances(root, facts, &paths, &context.modules, machines)
 }
 
 /// The JSON document parses, and every instance has the same normal form.
