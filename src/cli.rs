@@ -188,9 +188,10 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         &run.errors,
         &mut out,
     )?;
-    while let Some(batch) = run.next_batch() {
-        renderer.files(&batch, &mut out)?;
-    }
+    pipelined(
+        || run.next_batch(),
+        |batch| renderer.files(&batch, &mut out),
+    )?;
     let totals = renderer.finish(run.files_scanned, &run.errors, &run.skipped, &mut out)?;
     out.flush()?;
     if !output.quiet {
@@ -244,22 +245,29 @@ fn run_fix(
         }
         Format::Human | Format::Concise => {}
     }
-    while let Some(batch) = fix_run.next_batch() {
-        if let Some(stream) = &mut json {
-            stream.batch(&batch, write, &mut out)?;
-            continue;
-        }
-        if let Some(renderer) = &mut renderer {
-            renderer.files(&remaining_report(&batch, write).files, &mut out)?;
-        } else if !write {
-            write_diffs(&batch, color, &mut out)?;
-        }
-        write_failures(&batch, &mut failures)?;
-        if matches!(output.format, Format::Human | Format::Concise) {
-            write_migration_notes(&batch, &mut notes)?;
-            report::concise::files(&remaining_report(&batch, write).files, true, &mut remaining)?;
-        }
-    }
+    pipelined(
+        || fix_run.next_batch(),
+        |batch| {
+            if let Some(stream) = &mut json {
+                return stream.batch(&batch, write, &mut out);
+            }
+            if let Some(renderer) = &mut renderer {
+                renderer.files(&remaining_report(&batch, write).files, &mut out)?;
+            } else if !write {
+                write_diffs(&batch, color, &mut out)?;
+            }
+            write_failures(&batch, &mut failures)?;
+            if matches!(output.format, Format::Human | Format::Concise) {
+                write_migration_notes(&batch, &mut notes)?;
+                report::concise::files(
+                    &remaining_report(&batch, write).files,
+                    true,
+                    &mut remaining,
+                )?;
+            }
+            Ok(())
+        },
+    )?;
     let errors = std::mem::take(&mut fix_run.run.errors);
     let exit_code = fix_run.totals.exit_code(!errors.is_empty());
     if let Some(stream) = json {
@@ -287,6 +295,31 @@ fn run_fix(
     }
     err.flush()?;
     Ok(exit_code)
+}
+
+/// Takes batches from `next` and hands them to `consume`, in order; the next
+/// batch is analysed (on all cores) while this thread renders the previous one.
+fn pipelined<B: Send>(
+    mut next: impl FnMut() -> Option<B> + Send,
+    mut consume: impl FnMut(B) -> io::Result<()>,
+) -> io::Result<()> {
+    std::thread::scope(|scope| {
+        let mut current = next();
+        while let Some(batch) = current {
+            // `next` goes to the other thread and comes back with its batch.
+            let pending = scope.spawn(move || {
+                let batch = next();
+                (next, batch)
+            });
+            let consumed = consume(batch);
+            (next, current) = match pending.join() {
+                Ok(taken) => taken,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            consumed?;
+        }
+        Ok(())
+    })
 }
 
 /// `fix -`: the migrated bytes on stdout (or the input unchanged).
@@ -530,5 +563,42 @@ fn explain(code: &str) -> io::Result<u8> {
             )?;
             Ok(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipelined_batches_arrive_in_order_and_a_failure_stops_them() {
+        let mut produced = 0..5;
+        let mut seen = Vec::new();
+        let result = pipelined(
+            || produced.next(),
+            |batch| {
+                seen.push(batch);
+                Ok(())
+            },
+        );
+        assert!(result.is_ok());
+        assert_eq!(seen, [0, 1, 2, 3, 4]);
+
+        let mut produced = 0..100;
+        let mut seen = Vec::new();
+        let result = pipelined(
+            || produced.next(),
+            |batch| {
+                seen.push(batch);
+                match batch {
+                    2 => Err(io::Error::other("broken pipe")),
+                    _ => Ok(()),
+                }
+            },
+        );
+        assert!(result.is_err());
+        assert_eq!(seen, [0, 1, 2]);
+        // At most one batch was taken past the failing one.
+        assert_eq!(produced.next(), Some(4));
     }
 }
