@@ -2,6 +2,8 @@
 # Benchmarks clan-migrate against a parse-only baseline (same walker, rnix parse
 # of every file, one thread: src/bin/parse-baseline.rs) on generated trees, and
 # prints every figure as a ratio measured in the same run (hyperfine medians).
+# `fix --write` is also shown next to its file-system floor (src/bin/write-floor.rs:
+# the same atomic replacement of the same files, with no analysis).
 #
 #   scripts/bench.sh [FILES...]        default: 1000 10000 (add 100000 for the large run)
 #
@@ -17,6 +19,7 @@ cargo build --release -q
 root=$PWD
 cm=$root/target/release/clan-migrate
 base=$root/target/release/parse-baseline
+floor=$root/target/release/write-floor
 work=${BENCH_DIR:-$(mktemp -d)}
 sizes=${*:-1000 10000}
 runs=${BENCH_RUNS:-5}
@@ -54,9 +57,23 @@ for n in $sizes; do
         echo "check (all cores):               ${m[1]} s = $(ratio "${m[1]}" "${m[0]}")x baseline, $(ratio "${m[1]}" "${m[3]}")x rg -l inventory"
         echo "check (1 thread):                ${m[2]} s = $(ratio "${m[2]}" "${m[0]}")x baseline; 1->$(nproc) threads speed-up $(ratio "${m[2]}" "${m[1]}")x"
         echo "fix, diff (all cores):           ${m[4]} s = $(ratio "${m[4]}" "${m[0]}")x baseline"
+        # The files fix changes, for the file-system floor of --write.
+        changed=$work/changed-$n-$share.txt
+        "$cm" fix --format json "$tree" >"$work/fix.json" 2>/dev/null || true # exit 1: findings remain
+        python3 -c '
+import json, os, sys
+root = sys.argv[1]
+for fix in json.load(open(sys.argv[2]))["fixes"]:
+    if fix["status"] == "pending":
+        print(os.path.relpath(fix["path"], root))' "$tree" "$work/fix.json" > "$changed"
+        rm -f "$work/fix.json"
         copy=$work/copy
-        mapfile -t w < <(medians_sh --prepare "rm -rf $copy && cp -a $tree $copy" "$cm fix --write --quiet $copy")
+        mapfile -t w < <(medians_sh --prepare "rm -rf $copy && cp -a $tree $copy" \
+            "$cm fix --write --quiet $copy" \
+            "$floor $copy $changed")
         echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
+        echo "  atomic replacement of the same $(wc -l < "$changed") files alone (write-floor): ${w[1]} s;" \
+            "the rest $(python3 -c "print(round(${w[0]}-${w[1]},4))") s = $(python3 -c "print(f'{(${w[0]}-${w[1]})/${m[0]}:.2f}')")x baseline"
         echo "peak RSS: check $(rss "$cm" check --quiet "$tree") KB, fix $(rss "$cm" fix --quiet "$tree") KB, baseline $(rss "$base" "$tree") KB"
         echo "$n $share ${m[1]}" >> "$work/linear.txt"
     done
