@@ -344,8 +344,9 @@ pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
 /// in the same directory, flushed to disk, given the original's permissions and
 /// owner, then renamed over it. Refuses when the file changed since it was read
 /// or is read-only. Returns the directory that holds the file (the caller
-/// flushes it, once for all the files written there).
-fn write_atomically(source: &SourceFile, new_text: &str) -> Result<PathBuf, String> {
+/// flushes it, once for all the files written there). Public for the
+/// benchmark's file-system floor (`src/bin/write-floor.rs`).
+pub fn write_atomically(source: &SourceFile, new_text: &str) -> Result<PathBuf, String> {
     let path = target_of(&source.path);
     crate::failpoint::change_file("changed-before-write", &path);
     let current = fs::read(&path).map_err(|e| {

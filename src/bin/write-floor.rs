@@ -1,19 +1,19 @@
 //! The benchmark's floor for `fix --write`: what replacing files atomically
-//! costs the file system, with no analysis. For each listed file, on all cores,
-//! as `clan-migrate fix --write` does: read it (has it changed?), write its bytes
-//! to a temporary file in the same directory, flush that to disk, give it the
-//! original's permissions, rename it over the file; then flush each directory
-//! once. The bytes written are the file's own, so the tree is left as it was.
+//! costs, with no analysis. For each listed file, on all cores, it reads the file
+//! and hands its own text to `clan_migrate::fix::write_atomically`, the function
+//! `fix --write` writes with (read again and compare, temporary file in the same
+//! directory, fsync, permissions and owner, rename); then it flushes each
+//! directory once, as `fix --write` does per batch. The tree is left as it was.
 //! `scripts/bench.sh` runs it on the files `fix` changes, in the same run as
 //! `fix --write`, so that the time the tool adds can be told from the file
 //! system's.
 //!
 //!   write-floor ROOT LIST   (LIST: one path per line, relative to ROOT)
 
+use clan_migrate::source::{FileKind, SourceFile};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -64,23 +64,9 @@ fn main() -> ExitCode {
 
 /// Replaces `path` by a copy of itself, atomically; returns its directory.
 fn replace(path: &Path) -> Result<PathBuf, String> {
-    let fail = |what: &str, e: std::io::Error| format!("{}: {what}: {e}", path.display());
-    let bytes = fs::read(path).map_err(|e| fail("read", e))?;
-    let permissions = fs::metadata(path)
-        .map_err(|e| fail("metadata", e))?
-        .permissions();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".write-floor-")
-        .tempfile_in(dir)
-        .map_err(|e| fail("create a temporary file", e))?;
-    temp.write_all(&bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| fail("write", e))?;
-    fs::set_permissions(temp.path(), permissions).map_err(|e| fail("set permissions", e))?;
-    temp.persist(path).map_err(|e| fail("rename", e.error))?;
-    Ok(dir.to_path_buf())
+    let fail = |e: String| format!("{}: {e}", path.display());
+    let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let source = SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::of_path(path))
+        .map_err(|e| fail(e.to_string()))?;
+    clan_migrate::fix::write_atomically(&source, &source.text).map_err(fail)
 }
