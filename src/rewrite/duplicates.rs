@@ -11,7 +11,6 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
@@ -58,71 +57,192 @@ fn find_with(root: &SyntaxNode, fast: bool) -> Vec<Duplicate> {
     let mut found = Vec::new();
     // Sets that a full check of an enclosing set already covered (it merged them).
     let mut covered: HashSet<TextRange> = HashSet::new();
-    for node in root.descendants() {
-        let is_binder = matches!(
-            node.kind(),
-            SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
-        );
-        if !is_binder || covered.contains(&node.text_range()) {
-            continue;
-        }
+    if fast {
         // Where no path prefixes another nothing merges, so no attribute can be
         // defined twice at this level and the sets below are checked on their
-        // own: the common case needs no map of the set.
-        if !fast || !paths_prefix_free(&node) {
-            build(&node, &mut found, &mut covered);
+        // own: the common case needs no map of the set. The scan reads the
+        // green tree; only the sets it cannot clear are looked at as nodes.
+        for range in green_scan::suspects(root) {
+            if covered.contains(&range) {
+                continue;
+            }
+            if let Some(node) = binder_at(root, range) {
+                build(&node, &mut found, &mut covered);
+            }
+        }
+    } else {
+        for node in root.descendants() {
+            let is_binder = matches!(
+                node.kind(),
+                SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
+            );
+            if is_binder && !covered.contains(&node.text_range()) {
+                build(&node, &mut found, &mut covered);
+            }
         }
     }
     found.sort_by_key(|d| (d.second.start, d.first.start));
     found
 }
 
-/// Whether no static attribute path of the set (inherited names included) is a
-/// prefix of another or equal to it. Only such paths make Nix merge or reject
-/// definitions. Compares hashes of the components: a collision only sends the set
-/// to the full check.
-fn paths_prefix_free(node: &SyntaxNode) -> bool {
-    let hash = |text: &str| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        text.hash(&mut hasher);
-        hasher.finish()
+/// The attribute set or `let` whose range is exactly `range`.
+fn binder_at(root: &SyntaxNode, range: TextRange) -> Option<SyntaxNode> {
+    let start = match root.covering_element(range) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
     };
-    let key_hash = |attr: &ast::Attr| match attr {
-        ast::Attr::Ident(ident) => Some(match ident.ident_token() {
-            Some(token) => hash(token.text()),
-            None => hash(&crate::syntax::ident_text(ident)),
-        }),
-        _ => match crate::syntax::attr_key(attr) {
-            Key::Static(name) => Some(hash(&name)),
-            Key::Dynamic => None,
-        },
-    };
-    let mut paths: Vec<Vec<u64>> = Vec::new();
-    for entry in entries(node) {
-        match entry {
-            ast::Entry::Inherit(inherit) => {
-                paths.extend(
-                    inherit
-                        .attrs()
-                        .filter_map(|a| key_hash(&a))
-                        .map(|h| vec![h]),
-                );
+    start.ancestors().find(|n| {
+        matches!(
+            n.kind(),
+            SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
+        ) && n.text_range() == range
+    })
+}
+
+/// The prefix-freedom test on the green tree, which borrows its children
+/// instead of allocating a node per child visited as the typed API does.
+mod green_scan {
+    use rnix::{SyntaxKind, SyntaxNode, TextRange, TextSize};
+    use rowan::{GreenNodeData, NodeOrToken};
+
+    fn raw(kind: SyntaxKind) -> rowan::SyntaxKind {
+        rowan::SyntaxKind(kind as u16)
+    }
+
+    /// The ranges of the sets and `let`s, in document order, whose static
+    /// attribute paths may not be prefix-free: a path is a prefix of another,
+    /// two hashes collide, or a key is spelled in a way this scan does not read
+    /// (escapes, interpolation, `${…}`); the full check decides those.
+    pub(super) fn suspects(root: &SyntaxNode) -> Vec<TextRange> {
+        let mut out = Vec::new();
+        let mut paths: Vec<Vec<u64>> = Vec::new();
+        // Iterative preorder: expressions can nest deeper than the stack allows.
+        let mut stack: Vec<(&GreenNodeData, TextSize)> =
+            vec![(root.green(), root.text_range().start())];
+        while let Some((node, offset)) = stack.pop() {
+            let kind = node.kind();
+            if kind == raw(SyntaxKind::NODE_ATTR_SET) || kind == raw(SyntaxKind::NODE_LET_IN) {
+                paths.clear();
+                if !prefix_free(node, &mut paths) {
+                    out.push(TextRange::at(offset, node.text_len()));
+                }
             }
-            ast::Entry::AttrpathValue(binding) => {
-                let Some(attrpath) = binding.attrpath() else {
+            let first = stack.len();
+            let mut child_offset = offset;
+            for child in node.children() {
+                if let NodeOrToken::Node(child) = child {
+                    stack.push((child, child_offset));
+                }
+                child_offset += child.text_len();
+            }
+            stack[first..].reverse();
+        }
+        out
+    }
+
+    fn prefix_free(set: &GreenNodeData, paths: &mut Vec<Vec<u64>>) -> bool {
+        for entry in set.children().filter_map(NodeOrToken::into_node) {
+            if entry.kind() == raw(SyntaxKind::NODE_INHERIT) {
+                for attr in entry.children().filter_map(NodeOrToken::into_node) {
+                    match key_hash(attr) {
+                        Key::Hash(h) => paths.push(vec![h]),
+                        Key::Dynamic | Key::NotAttr => {}
+                        Key::Unread => return false,
+                    }
+                }
+            } else if entry.kind() == raw(SyntaxKind::NODE_ATTRPATH_VALUE) {
+                let attrpath = entry
+                    .children()
+                    .filter_map(NodeOrToken::into_node)
+                    .find(|n| n.kind() == raw(SyntaxKind::NODE_ATTRPATH));
+                let Some(attrpath) = attrpath else {
                     continue;
                 };
-                // Up to the first dynamic key (the static part is created as sets).
-                let path: Vec<u64> = attrpath.attrs().map_while(|a| key_hash(&a)).collect();
+                let mut path = Vec::new();
+                for attr in attrpath.children().filter_map(NodeOrToken::into_node) {
+                    match key_hash(attr) {
+                        Key::Hash(h) => path.push(h),
+                        Key::Dynamic => break,
+                        Key::NotAttr => {}
+                        Key::Unread => return false,
+                    }
+                }
                 if !path.is_empty() {
                     paths.push(path);
                 }
             }
         }
+        paths.sort_unstable();
+        // In sorted order a path that prefixes another also prefixes its successor.
+        paths.windows(2).all(|w| !w[1].starts_with(&w[0]))
     }
-    paths.sort_unstable();
-    // In sorted order a path that prefixes another also prefixes its successor.
-    paths.windows(2).all(|w| !w[1].starts_with(&w[0]))
+
+    enum Key {
+        /// A static name, hashed.
+        Hash(u64),
+        /// `${…}` of something other than a string or parentheses: never static.
+        Dynamic,
+        /// A node that is not an attribute (`inherit (x)`'s source).
+        NotAttr,
+        /// A spelling this scan does not read.
+        Unread,
+    }
+
+    fn key_hash(attr: &GreenNodeData) -> Key {
+        let kind = attr.kind();
+        let tokens = || attr.children().filter_map(NodeOrToken::into_token);
+        if kind == raw(SyntaxKind::NODE_IDENT) {
+            match tokens().find(|t| t.kind() == raw(SyntaxKind::TOKEN_IDENT)) {
+                Some(token) => Key::Hash(hash(token.text())),
+                None => Key::Unread,
+            }
+        } else if kind == raw(SyntaxKind::NODE_STRING) {
+            // `"…"` without escapes, `$` or carriage returns reads as written.
+            let mut children = attr.children();
+            let mut token = || children.next().and_then(NodeOrToken::into_token);
+            let Some(start) = token() else {
+                return Key::Unread;
+            };
+            if start.kind() != raw(SyntaxKind::TOKEN_STRING_START) || start.text() != "\"" {
+                return Key::Unread;
+            }
+            let (content, end) = match token() {
+                Some(t) if t.kind() == raw(SyntaxKind::TOKEN_STRING_CONTENT) => (t.text(), token()),
+                other => ("", other),
+            };
+            let plain = !content.contains(['\\', '$', '\r']);
+            match end {
+                Some(end)
+                    if plain
+                        && end.kind() == raw(SyntaxKind::TOKEN_STRING_END)
+                        && token().is_none() =>
+                {
+                    Key::Hash(hash(content))
+                }
+                _ => Key::Unread,
+            }
+        } else if kind == raw(SyntaxKind::NODE_DYNAMIC) {
+            let inner = attr.children().filter_map(NodeOrToken::into_node).next();
+            match inner.map(GreenNodeData::kind) {
+                Some(k)
+                    if k == raw(SyntaxKind::NODE_STRING) || k == raw(SyntaxKind::NODE_PAREN) =>
+                {
+                    Key::Unread
+                }
+                Some(_) => Key::Dynamic,
+                None => Key::Unread,
+            }
+        } else {
+            Key::NotAttr
+        }
+    }
+
+    /// FNV-1a: a collision only sends a set to the full check.
+    fn hash(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
 }
 
 fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
@@ -266,7 +386,18 @@ mod tests {
                 }
                 let len = 1 + next(3);
                 let keys: Vec<&str> = (0..len)
-                    .map(|_| ["a", "b", "c", "\"a\"", "${x}"][next(5) as usize])
+                    .map(|_| {
+                        [
+                            "a",
+                            "b",
+                            "c",
+                            "\"a\"",
+                            "${x}",
+                            "${\"b\"}",
+                            "\"\\a\"",
+                            "${(\"c\")}",
+                        ][next(8) as usize]
+                    })
                     .collect();
                 out.push_str(&keys.join("."));
                 out.push_str(" = ");

@@ -59,6 +59,34 @@ pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
 /// The value of a string without interpolation of non-literal expressions.
 /// `"a${"b"}"` is `ab`; `"a${x}"` is not literal.
 pub fn str_literal(s: &ast::Str) -> Option<String> {
+    plain_str_content(s).or_else(|| str_literal_by_parts(s))
+}
+
+/// The content of a `"…"` string that Nix reads exactly as written: no
+/// interpolation, escape, `$` or carriage return (most strings; rnix's
+/// `normalized_parts` allocates for every string).
+fn plain_str_content(s: &ast::Str) -> Option<String> {
+    let mut children = s.syntax().children_with_tokens();
+    let start = children.next()?.into_token()?;
+    if start.kind() != SyntaxKind::TOKEN_STRING_START || start.text() != "\"" {
+        return None;
+    }
+    let mut next = children.next()?.into_token()?;
+    let mut content = String::new();
+    if next.kind() == SyntaxKind::TOKEN_STRING_CONTENT {
+        if next.text().contains(['\\', '$', '\r']) {
+            return None;
+        }
+        content.push_str(next.text());
+        next = children.next()?.into_token()?;
+    }
+    if next.kind() != SyntaxKind::TOKEN_STRING_END || children.next().is_some() {
+        return None;
+    }
+    Some(content)
+}
+
+fn str_literal_by_parts(s: &ast::Str) -> Option<String> {
     let mut out = String::new();
     for part in s.normalized_parts() {
         match part {
@@ -220,6 +248,53 @@ mod tests {
 
     fn s(x: &str) -> Key {
         Key::Static(x.to_owned())
+    }
+
+    fn first_str(src: &str) -> ast::Str {
+        let root = rnix::Root::parse(src).syntax();
+        root.descendants()
+            .find_map(ast::Str::cast)
+            .expect("test source has a string")
+    }
+
+    #[test]
+    fn plain_strings_are_read_as_written_and_others_by_rnix() {
+        let plain = [
+            "\"\"",
+            "\"abc\"",
+            "\"a b-c_d.e\"",
+            "\"a\nb\"",
+            "\"é ☃\"",
+            "\"it's\"",
+        ];
+        for src in plain {
+            let s = first_str(src);
+            assert_eq!(plain_str_content(&s), str_literal_by_parts(&s), "{src}");
+            assert!(plain_str_content(&s).is_some(), "{src} takes the fast path");
+        }
+        let general = [
+            r#""a\nb""#,
+            r#""a\"b""#,
+            r#""$x""#,
+            r#""$${x}""#,
+            r#""a${"b"}""#,
+            r#""a${x}""#,
+            "\"a\r\nb\"",
+            "''abc''",
+            "''\n  a\n  b\n''",
+        ];
+        for src in general {
+            let s = first_str(src);
+            assert_eq!(plain_str_content(&s), None, "{src}");
+        }
+        assert_eq!(
+            str_literal(&first_str(r#""a\nb""#)).as_deref(),
+            Some("a\nb")
+        );
+        assert_eq!(
+            str_literal(&first_str("''\n  a\n''")).as_deref(),
+            Some("a\n")
+        );
     }
 
     #[test]
