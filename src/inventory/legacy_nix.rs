@@ -33,11 +33,19 @@ struct SetContext {
     under_file_top: bool,
     /// Path length at which a `//` update was crossed, if any.
     update_at: Option<usize>,
+    /// A binding directly in the set can be a fact (see [`can_hold_facts`]);
+    /// when false, neither can any binding below it, and `path` is left empty.
+    live: bool,
 }
 
 /// Detects legacy definitions in a parsed file. `mounts` are the logical paths at
 /// which other files import this one (the empty path always applies).
 pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
+    detect_with(root, mounts, true)
+}
+
+/// `prune`: skip the bindings of sets that cannot hold facts (false in tests only).
+fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> LegacyFacts {
     let mut facts = LegacyFacts::default();
     let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
@@ -51,13 +59,23 @@ pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
     for node in root.descendants() {
         match node.kind() {
             SyntaxKind::NODE_ATTR_SET => {
-                let ctx = set_context(&node, &contexts);
+                let mut ctx = set_context(&node, &contexts);
+                if !prune {
+                    ctx.live = true;
+                } else if ctx.live {
+                    ctx.live = mounts_for(&ctx, &all_mounts)
+                        .iter()
+                        .any(|m| can_hold_facts(m, &ctx.path));
+                }
                 contexts.insert(node, ctx);
             }
             SyntaxKind::NODE_ATTRPATH_VALUE => {
                 let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
                     continue; // a `let` binding, or a broken tree
                 };
+                if !ctx.live {
+                    continue;
+                }
                 if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
                     for mount in mounts_for(ctx, &all_mounts) {
                         visit_binding(&binding, ctx, mount, &mut facts);
@@ -68,6 +86,9 @@ pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
                 let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
                     continue;
                 };
+                if !ctx.live {
+                    continue;
+                }
                 if let Some(inherit) = ast::Inherit::cast(node.clone()) {
                     for mount in mounts_for(ctx, &all_mounts) {
                         visit_inherit(&inherit, ctx, mount, &mut facts);
@@ -89,6 +110,39 @@ fn mounts_for<'a>(ctx: &SetContext, all: &'a [Vec<Key>]) -> &'a [Vec<Key>] {
     if ctx.under_file_top { all } else { &all[..1] }
 }
 
+/// Whether a binding directly in a set at logical path `mount ++ path` can be a
+/// fact [`visit_binding`] or [`visit_inherit`] records. Each needs the path to
+/// agree with `<inventory>.X` (`<inventory>` being `inventory`, `clan.inventory`
+/// or `flake.clan.inventory`) as far as both go, and to be short enough:
+///
+/// - `services`: legacy levels down to the instance (`<inventory>.services.<s>`;
+///   deeper bindings are inside an instance);
+/// - `instances`: the instance names (`<inventory>.instances`);
+/// - `machines`: machine facts, at any depth;
+/// - `tags`: `<inventory>.tags.<t>` lists (the bindings of `<inventory>.tags`);
+/// - imports (`<inventory> = import …`, `<inventory>.imports = [ … ]`) are
+///   bindings in sets that agree with every `X`.
+///
+/// A longer path agrees with no more of them, so a set that cannot hold facts
+/// has no descendant that can.
+fn can_hold_facts(mount: &[Key], path: &[Key]) -> bool {
+    const REACH: &[(&str, Option<usize>)] = &[
+        ("services", Some(2)),
+        ("instances", Some(1)),
+        ("machines", None),
+        ("tags", Some(1)),
+    ];
+    let len = mount.len() + path.len();
+    SERVICES_PREFIXES.iter().any(|prefix| {
+        let inventory = &prefix[..prefix.len() - 1];
+        REACH.iter().any(|&(x, reach)| {
+            let expected = inventory.iter().copied().chain([x]);
+            let agrees = mount.iter().chain(path).zip(expected).all(|(k, e)| k.is(e));
+            agrees && reach.is_none_or(|r| len <= inventory.len() + r)
+        })
+    })
+}
+
 fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
     let mut child = set.clone();
     let mut crossed_update = false;
@@ -107,6 +161,14 @@ fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> 
                 let Some((owner, binding)) = binding_ctx else {
                     break; // value of a `let` binding: a new anchor
                 };
+                if !owner.live {
+                    return SetContext {
+                        path: Vec::new(),
+                        under_file_top: owner.under_file_top,
+                        update_at: None,
+                        live: false,
+                    };
+                }
                 let mut path = owner.path.clone();
                 if let Some(attrpath) = binding.attrpath() {
                     path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
@@ -116,6 +178,7 @@ fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> 
                     path,
                     under_file_top: owner.under_file_top,
                     update_at,
+                    live: true,
                 };
             }
             _ => break,
@@ -125,6 +188,7 @@ fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> 
         path: Vec::new(),
         under_file_top: is_file_top(set),
         update_at: None,
+        live: true,
     }
 }
 
@@ -736,5 +800,116 @@ mod tests {
             "{ config, ... }: { x = config.clan.inventory.services.sshd or { }; y = inventory.services; }",
         );
         assert_eq!(f.reads.len(), 2);
+    }
+
+    /// Skipping the sets that cannot hold facts changes nothing: every Nix file of
+    /// testdata and generated nested sets give the same facts with and without
+    /// it, under every kind of mount.
+    #[test]
+    fn pruning_sets_that_cannot_hold_facts_changes_nothing() {
+        let mounts: Vec<Vec<Vec<String>>> = [
+            vec![],
+            vec![vec!["inventory"]],
+            vec![vec!["clan", "inventory"]],
+            vec![vec!["inventory", "services"]],
+            vec![vec!["flake", "clan", "inventory", "services", "sshd"]],
+            vec![vec!["inventory", "machines"], vec!["inventory"]],
+        ]
+        .iter()
+        .map(|m| {
+            m.iter()
+                .map(|p| p.iter().map(|s| s.to_string()).collect())
+                .collect()
+        })
+        .collect();
+        let mut sources: Vec<String> = Vec::new();
+        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/before");
+        for entry in walkdir::WalkDir::new(testdata) {
+            let entry = entry.expect("testdata is readable");
+            if entry.path().extension().is_some_and(|e| e == "nix") {
+                sources.push(std::fs::read_to_string(entry.path()).expect("testdata is UTF-8"));
+            }
+        }
+        assert!(sources.len() > 40, "{}", sources.len());
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        fn set(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
+            const KEYS: &[&str] = &[
+                "inventory",
+                "clan",
+                "flake",
+                "services",
+                "instances",
+                "machines",
+                "tags",
+                "imports",
+                "sshd",
+                "main",
+                "roles",
+                "peer",
+                "config",
+                "\"a\"",
+                "${x}",
+            ];
+            const VALUES: &[&str] = &[
+                "1",
+                "[ \"a\" \"b\" ]",
+                "import ./x.nix",
+                "[ ./y.nix ]",
+                "{ }",
+                "\"c\"",
+                "x",
+            ];
+            let mut out = String::from(if next(6) == 0 {
+                "let y = { inventory.services.a.b = { }; }; in { "
+            } else {
+                "{ "
+            });
+            for _ in 0..next(5) {
+                if next(10) == 0 {
+                    out.push_str(
+                        ["inherit services; ", "inherit (x) sshd main; "][next(2) as usize],
+                    );
+                    continue;
+                }
+                let keys: Vec<&str> = (0..1 + next(3))
+                    .map(|_| KEYS[next(KEYS.len() as u64) as usize])
+                    .collect();
+                out.push_str(&keys.join("."));
+                out.push_str(" = ");
+                if depth < 4 && next(3) != 0 {
+                    out.push_str(&set(next, depth + 1));
+                } else {
+                    out.push_str(VALUES[next(VALUES.len() as u64) as usize]);
+                }
+                out.push_str("; ");
+            }
+            out.push('}');
+            out
+        }
+        let mut with_facts = 0;
+        for _ in 0..1500 {
+            sources.push(set(&mut next, 0));
+        }
+        for src in &sources {
+            let parse = rnix::Root::parse(src);
+            if !parse.errors().is_empty() {
+                continue;
+            }
+            let root = parse.syntax();
+            for m in &mounts {
+                let pruned = detect_with(&root, m, true);
+                let full = detect_with(&root, m, false);
+                assert_eq!(pruned, full, "{src} mounted at {m:?}");
+                with_facts += usize::from(full != LegacyFacts::default());
+            }
+        }
+        // Enough sources must hold facts for the comparison to mean anything.
+        assert!(with_facts > 4000, "{with_facts}");
     }
 }
