@@ -190,37 +190,8 @@ mod green_scan {
 
     fn key_hash(attr: &GreenNodeData) -> Key {
         let kind = attr.kind();
-        let tokens = || attr.children().filter_map(NodeOrToken::into_token);
-        if kind == raw(SyntaxKind::NODE_IDENT) {
-            match tokens().find(|t| t.kind() == raw(SyntaxKind::TOKEN_IDENT)) {
-                Some(token) => Key::Hash(hash(token.text())),
-                None => Key::Unread,
-            }
-        } else if kind == raw(SyntaxKind::NODE_STRING) {
-            // `"…"` without escapes, `$` or carriage returns reads as written.
-            let mut children = attr.children();
-            let mut token = || children.next().and_then(NodeOrToken::into_token);
-            let Some(start) = token() else {
-                return Key::Unread;
-            };
-            if start.kind() != raw(SyntaxKind::TOKEN_STRING_START) || start.text() != "\"" {
-                return Key::Unread;
-            }
-            let (content, end) = match token() {
-                Some(t) if t.kind() == raw(SyntaxKind::TOKEN_STRING_CONTENT) => (t.text(), token()),
-                other => ("", other),
-            };
-            let plain = !content.contains(['\\', '$', '\r']);
-            match end {
-                Some(end)
-                    if plain
-                        && end.kind() == raw(SyntaxKind::TOKEN_STRING_END)
-                        && token().is_none() =>
-                {
-                    Key::Hash(hash(content))
-                }
-                _ => Key::Unread,
-            }
+        if kind == raw(SyntaxKind::NODE_IDENT) || kind == raw(SyntaxKind::NODE_STRING) {
+            crate::syntax::green_plain_name(attr).map_or(Key::Unread, |name| Key::Hash(hash(name)))
         } else if kind == raw(SyntaxKind::NODE_DYNAMIC) {
             let inner = attr.children().filter_map(NodeOrToken::into_node).next();
             match inner.map(GreenNodeData::kind) {

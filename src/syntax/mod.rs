@@ -3,6 +3,7 @@
 
 use rnix::ast::{self, InterpolPart};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
+use rowan::GreenNodeData;
 use rowan::ast::AstNode;
 
 /// One segment of an attribute path.
@@ -48,6 +49,27 @@ pub fn attr_key(attr: &ast::Attr) -> Key {
 
 /// The segments of an attribute path, in order.
 pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
+    plain_attrpath_keys(path).unwrap_or_else(|| attrpath_keys_by_attrs(path))
+}
+
+/// [`attrpath_keys`] of a path of identifiers and plain strings, read from the
+/// green tree (the typed API allocates a node per attribute and per token).
+fn plain_attrpath_keys(path: &ast::Attrpath) -> Option<Vec<KeySeg>> {
+    let mut offset = path.syntax().text_range().start();
+    let mut keys = Vec::new();
+    for child in path.syntax().green().children() {
+        if let rowan::NodeOrToken::Node(attr) = child {
+            keys.push(KeySeg {
+                key: Key::Static(green_plain_name(attr)?.to_owned()),
+                range: TextRange::at(offset, child.text_len()),
+            });
+        }
+        offset += child.text_len();
+    }
+    Some(keys)
+}
+
+fn attrpath_keys_by_attrs(path: &ast::Attrpath) -> Vec<KeySeg> {
     path.attrs()
         .map(|attr| KeySeg {
             key: attr_key(&attr),
@@ -62,28 +84,49 @@ pub fn str_literal(s: &ast::Str) -> Option<String> {
     plain_str_content(s).or_else(|| str_literal_by_parts(s))
 }
 
-/// The content of a `"…"` string that Nix reads exactly as written: no
-/// interpolation, escape, `$` or carriage return (most strings; rnix's
-/// `normalized_parts` allocates for every string).
+/// The content of a `"…"` string that Nix reads exactly as written (see
+/// [`green_plain_string`]; rnix's `normalized_parts` allocates for every string).
 fn plain_str_content(s: &ast::Str) -> Option<String> {
-    let mut children = s.syntax().children_with_tokens();
-    let start = children.next()?.into_token()?;
-    if start.kind() != SyntaxKind::TOKEN_STRING_START || start.text() != "\"" {
+    green_plain_string(s.syntax().green()).map(str::to_owned)
+}
+
+fn raw(kind: SyntaxKind) -> rowan::SyntaxKind {
+    rowan::SyntaxKind(kind as u16)
+}
+
+/// The name an attribute spells, read from its green node, when it is an
+/// identifier or a plain string; `None` for anything else.
+pub fn green_plain_name(attr: &GreenNodeData) -> Option<&str> {
+    if attr.kind() == raw(SyntaxKind::NODE_IDENT) {
+        attr.children()
+            .filter_map(rowan::NodeOrToken::into_token)
+            .find(|t| t.kind() == raw(SyntaxKind::TOKEN_IDENT))
+            .map(|t| t.text())
+    } else {
+        green_plain_string(attr)
+    }
+}
+
+/// The content of a green `"…"` string node that Nix reads exactly as written:
+/// no interpolation, escape, `$` or carriage return.
+pub fn green_plain_string(s: &GreenNodeData) -> Option<&str> {
+    if s.kind() != raw(SyntaxKind::NODE_STRING) {
         return None;
     }
-    let mut next = children.next()?.into_token()?;
-    let mut content = String::new();
-    if next.kind() == SyntaxKind::TOKEN_STRING_CONTENT {
-        if next.text().contains(['\\', '$', '\r']) {
-            return None;
-        }
-        content.push_str(next.text());
-        next = children.next()?.into_token()?;
-    }
-    if next.kind() != SyntaxKind::TOKEN_STRING_END || children.next().is_some() {
+    let mut children = s.children().map(rowan::NodeOrToken::into_token);
+    let start = children.next()??;
+    if start.kind() != raw(SyntaxKind::TOKEN_STRING_START) || start.text() != "\"" {
         return None;
     }
-    Some(content)
+    let mut next = children.next()??;
+    let mut content = "";
+    if next.kind() == raw(SyntaxKind::TOKEN_STRING_CONTENT) {
+        content = next.text();
+        next = children.next()??;
+    }
+    let plain = !content.contains(['\\', '$', '\r']);
+    let closed = next.kind() == raw(SyntaxKind::TOKEN_STRING_END) && children.next().is_none();
+    (plain && closed).then_some(content)
 }
 
 fn str_literal_by_parts(s: &ast::Str) -> Option<String> {
@@ -295,6 +338,39 @@ mod tests {
             str_literal(&first_str("''\n  a\n''")).as_deref(),
             Some("a\n")
         );
+    }
+
+    #[test]
+    fn plain_attribute_paths_are_read_from_the_green_tree_like_the_others() {
+        let plain = [
+            "{ a = 1; }",
+            "{ a.b.c = 1; }",
+            "{ inventory . \"services\" .x-y_z' = 1; }",
+            "{ a./* c */ \"\".\"é\" = 1; }",
+            "{ or = 1; }",
+        ];
+        let general = [
+            "{ a.${x} = 1; }",
+            "{ ${\"a\"}.b = 1; }",
+            "{ \"a\\nb\" = 1; }",
+            "{ a.\"${x}\" = 1; }",
+        ];
+        let seg = |k: &KeySeg| (k.key.clone(), k.range);
+        for src in plain.iter().chain(&general) {
+            let path = first_attrpath(src);
+            let by_attrs: Vec<_> = attrpath_keys_by_attrs(&path).iter().map(seg).collect();
+            match plain_attrpath_keys(&path) {
+                Some(keys) => {
+                    assert!(plain.contains(src), "{src} is not plain");
+                    assert_eq!(keys.iter().map(seg).collect::<Vec<_>>(), by_attrs, "{src}");
+                }
+                None => assert!(general.contains(src), "{src} is plain"),
+            }
+            assert_eq!(
+                attrpath_keys(&path).iter().map(seg).collect::<Vec<_>>(),
+                by_attrs
+            );
+        }
     }
 
     #[test]
