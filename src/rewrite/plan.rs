@@ -269,7 +269,8 @@ pub fn plan(
     ctx: &FileContext,
 ) -> Plan {
     let text = &source.text;
-    let style = Style::of(text);
+    // Read from the text only when an instance gets edits.
+    let mut style = None;
     let mut works: Vec<Work<'_>> = facts
         .instances
         .iter()
@@ -291,7 +292,8 @@ pub fn plan(
     let mut plan = Plan::default();
     for work in &works {
         if work.blockers.is_empty() {
-            plan.edits.extend(instance_edits(work, text, &style, ctx));
+            let style = style.get_or_insert_with(|| Style::of(text));
+            plan.edits.extend(instance_edits(work, text, style, ctx));
         }
     }
     for container in &containers {
@@ -1509,27 +1511,27 @@ struct Style {
 impl Style {
     fn of(text: &str) -> Style {
         let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let mut unit = None;
+        // The narrowest indentation of a non-blank line, in spaces, unless a
+        // line is indented with a tab first.
+        let mut narrowest: Option<usize> = None;
         for line in text.lines() {
-            let lead: String = line
-                .chars()
-                .take_while(|c| *c == ' ' || *c == '\t')
-                .collect();
-            if lead.is_empty() || line.trim().is_empty() {
+            let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+            if lead == 0 || line.trim().is_empty() {
                 continue;
             }
-            if lead.starts_with('\t') {
-                unit = Some("\t".to_owned());
-                break;
+            if line.starts_with('\t') {
+                return Style {
+                    eol,
+                    indent_unit: "\t".to_owned(),
+                };
             }
-            let n = lead.len();
-            if unit.as_ref().is_none_or(|u: &String| n < u.len()) {
-                unit = Some(" ".repeat(n));
+            if narrowest.is_none_or(|n| lead < n) {
+                narrowest = Some(lead);
             }
         }
         Style {
             eol,
-            indent_unit: unit.unwrap_or_else(|| "  ".to_owned()),
+            indent_unit: " ".repeat(narrowest.unwrap_or(2)),
         }
     }
 }
@@ -1733,6 +1735,28 @@ fn line_indent(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn style_is_the_files_line_ending_and_narrowest_indentation() {
+        let style = |text: &str| {
+            let s = Style::of(text);
+            (s.eol, s.indent_unit)
+        };
+        assert_eq!(
+            style("{\n    a = {\n        b = 1;\n    };\n}\n"),
+            ("\n", "    ".into())
+        );
+        assert_eq!(
+            style("{\r\n   a = 1;\r\n \r\n}\r\n"),
+            ("\r\n", "   ".into())
+        );
+        assert_eq!(
+            style("{\n    a = 1;\n\tb = 1;\n  c = 1;\n}"),
+            ("\n", "\t".into())
+        );
+        assert_eq!(style("{\n  \t a = 1;\n}"), ("\n", "    ".into()));
+        assert_eq!(style("{ a = 1; }"), ("\n", "  ".into()));
+    }
 
     #[test]
     fn key_patterns() {
