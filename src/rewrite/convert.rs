@@ -67,11 +67,10 @@ pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
     let mut seen = BTreeSet::new();
     for (item, name) in items.iter().zip(&names) {
         let span = Span::from(item.syntax().text_range());
-        if seen.insert(name.clone()) {
-            edits.push(TextEdit::replace(
-                span,
-                format!("{} = {{ }};", nix_attr(name)),
-            ));
+        if seen.insert(name.as_str()) {
+            let mut entry = nix_attr(name);
+            entry.push_str(" = { };");
+            edits.push(TextEdit::replace(span, entry));
         } else {
             edits.push(TextEdit::delete(whole_lines_or_word(text, span)));
         }

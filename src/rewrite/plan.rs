@@ -411,9 +411,10 @@ fn analyse_instance<'a>(
             None,
         );
     }
-    let contributors = work.contributors.clone();
+    // Visiting reads the contributors' nodes but never the list itself.
+    let contributors = std::mem::take(&mut work.contributors);
     for c in &contributors {
-        let rel: Vec<KeySeg> = c.segs[c.inst_idx + 1..].to_vec();
+        let rel = &c.segs[c.inst_idx + 1..];
         if rel.is_empty() {
             match c.node.value().map(strip_parens) {
                 Some(ast::Expr::AttrSet(set)) => visit_set(&mut work, &set, &[], text, ctx),
@@ -428,9 +429,10 @@ fn analyse_instance<'a>(
                 None => {}
             }
         } else {
-            visit_binding(&mut work, &c.node, &[], &rel, text, ctx);
+            visit_binding(&mut work, &c.node, &[], rel, text, ctx);
         }
     }
+    work.contributors = contributors;
     resolve_roles(&mut work);
     let all_deleted = work.contributors.iter().all(|c| {
         let span = Span::from(c.node.syntax().text_range());
@@ -823,9 +825,12 @@ fn resolve_roles(work: &mut Work<'_>) {
             }
         }
     }
-    for part in work.config_parts.clone() {
-        distribute(work, &part);
+    // Distributing adds settings and edits, never config parts.
+    let parts = std::mem::take(&mut work.config_parts);
+    for part in &parts {
+        distribute(work, part);
     }
+    work.config_parts = parts;
     check_settings_conflicts(work);
 }
 
@@ -1132,7 +1137,16 @@ fn record_settings(
 /// Two parts that set the same setting (or one replaces what the other extends)
 /// would be two definitions; Nix and the module system reject that.
 fn check_settings_conflicts(work: &mut Work<'_>) {
-    let defs = work.settings_defs.clone();
+    let defs = std::mem::take(&mut work.settings_defs);
+    let conflict = settings_conflict(&defs);
+    work.settings_defs = defs;
+    if let Some((message, span)) = conflict {
+        work.block(ReasonKind::InstanceConfig, message, Some(span));
+    }
+}
+
+/// The first pair of settings definitions that would define one path twice.
+fn settings_conflict(defs: &[(String, Vec<String>, bool, Span)]) -> Option<(String, Span)> {
     for (i, (target, path, literal, span)) in defs.iter().enumerate() {
         for (other_target, other_path, other_literal, other_span) in &defs[i + 1..] {
             if target != other_target || span == other_span {
@@ -1167,10 +1181,10 @@ fn check_settings_conflicts(work: &mut Work<'_>) {
                     "{what} would be set twice (by two legacy `config` parts); legacy merged them, the new format needs one definition"
                 )
             };
-            work.block(ReasonKind::InstanceConfig, message, Some(*other_span));
-            return;
+            return Some((message, *other_span));
         }
     }
+    None
 }
 
 fn has_comment(node: &SyntaxNode) -> bool {
