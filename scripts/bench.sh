@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks clan-migrate against a parse-only baseline (same walker, rnix parse
 # of every file, one thread: src/bin/parse-baseline.rs) on generated trees, and
-# prints every figure as a ratio measured in the same run (hyperfine medians).
+# prints every figure as a ratio measured in the same run (medians of rounds
+# that run every command once, timed by hyperfine).
 # `fix --write` is also shown next to its file-system floor (src/bin/write-floor.rs:
 # the same atomic replacement of the same files, with no analysis).
 #
@@ -25,17 +26,35 @@ sizes=${*:-1000 10000}
 runs=${BENCH_RUNS:-5}
 echo "machine: $(nproc) cores, $(uname -m); trees in $work"
 
-# One hyperfine run of several commands; prints "median_seconds" per command, in order.
+# Times several commands and prints the median seconds of each, in order. The
+# commands are interleaved: each round runs every command once (hyperfine
+# --runs 1), in forward order one round and reversed the next, so that a
+# machine that slows down or speeds up during the run (a shared virtual
+# machine, the page cache) weighs on all commands alike. One round of warm-up.
+# With --prepare CMD first, CMD runs (through a shell) before every timed command.
 medians() {
-    local json=$work/hf.json
-    hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
-    python3 -c 'import json,sys; [print(round(r["median"], 4)) for r in json.load(open(sys.argv[1]))["results"]]' "$json"
-}
-# The same through a shell (for --prepare commands).
-medians_sh() {
-    local json=$work/hf.json
-    hyperfine -i --warmup 1 --runs "$runs" --export-json "$json" "$@" >/dev/null 2>&1
-    python3 -c 'import json,sys; [print(round(r["median"], 4)) for r in json.load(open(sys.argv[1]))["results"]]' "$json"
+    local prepare=() shell=(-N)
+    if [ "$1" = --prepare ]; then prepare=(--prepare "$2"); shell=(); shift 2; fi
+    local json=$work/hf.json times=$work/times.txt cmds=("$@") order i
+    : >"$times"
+    for ((round = 0; round <= runs; round++)); do
+        order=("${cmds[@]}")
+        if ((round % 2)); then
+            order=(); for ((i = ${#cmds[@]} - 1; i >= 0; i--)); do order+=("${cmds[i]}"); done
+        fi
+        hyperfine "${shell[@]}" -i --runs 1 "${prepare[@]}" --export-json "$json" "${order[@]}" >/dev/null 2>&1
+        ((round == 0)) || python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(json.dumps([r["command"], r["times"][0]]))' "$json" >>"$times"
+    done
+    python3 -c '
+import json, statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    c, s = json.loads(line); t.setdefault(c, []).append(s)
+for c in sys.argv[2:]:
+    print(round(statistics.median(t[c]), 4))' "$times" "${cmds[@]}"
 }
 rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
@@ -68,7 +87,7 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
         print(os.path.relpath(fix["path"], root))' "$tree" "$work/fix.json" > "$changed"
         rm -f "$work/fix.json"
         copy=$work/copy
-        mapfile -t w < <(medians_sh --prepare "rm -rf $copy && cp -a $tree $copy" \
+        mapfile -t w < <(medians --prepare "rm -rf $copy && cp -a $tree $copy" \
             "$cm fix --write --quiet $copy" \
             "$floor $copy $changed")
         echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
