@@ -373,6 +373,39 @@ mod tests {
         }
     }
 
+    /// Every attribute path in testdata reads the same from the green tree as
+    /// from the typed tree, where the green reader takes it at all.
+    #[test]
+    fn green_and_typed_readers_agree_on_every_attribute_path_of_testdata() {
+        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let seg = |k: &KeySeg| (k.key.clone(), k.range);
+        let (mut plain, mut general) = (0, 0);
+        for entry in walkdir::WalkDir::new(testdata) {
+            let entry = entry.expect("testdata is readable");
+            if entry.path().extension().is_none_or(|e| e != "nix") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("testdata is UTF-8");
+            let root = rnix::Root::parse(&text).syntax();
+            for path in root.descendants().filter_map(ast::Attrpath::cast) {
+                let by_attrs: Vec<_> = attrpath_keys_by_attrs(&path).iter().map(seg).collect();
+                match plain_attrpath_keys(&path) {
+                    Some(keys) => {
+                        plain += 1;
+                        let green: Vec<_> = keys.iter().map(seg).collect();
+                        assert_eq!(green, by_attrs, "{}: {path}", entry.path().display());
+                    }
+                    None => general += 1,
+                }
+            }
+        }
+        // Most paths are plain; the others exercise the fallback.
+        assert!(
+            plain > 1000 && general > 5,
+            "plain {plain}, general {general}"
+        );
+    }
+
     #[test]
     fn quoted_and_literal_dynamic_keys_are_static() {
         assert_eq!(
