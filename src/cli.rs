@@ -252,18 +252,14 @@ fn run_fix(
                 return stream.batch(&batch, write, &mut out);
             }
             if let Some(renderer) = &mut renderer {
-                renderer.files(&remaining_report(&batch, write).files, &mut out)?;
+                renderer.findings(&batch.remaining(write), &mut out)?;
             } else if !write {
                 write_diffs(&batch, color, &mut out)?;
             }
             write_failures(&batch, &mut failures)?;
             if matches!(output.format, Format::Human | Format::Concise) {
                 write_migration_notes(&batch, &mut notes)?;
-                report::concise::files(
-                    &remaining_report(&batch, write).files,
-                    true,
-                    &mut remaining,
-                )?;
+                report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
             }
             Ok(())
         },
@@ -335,7 +331,7 @@ fn run_fix_stdin(input: &Input, output: &OutputArgs, rewrite: &RewriteArgs) -> i
     write_failures(&fixed, &mut err)?;
     if matches!(output.format, Format::Human | Format::Concise) {
         write_migration_notes(&fixed, &mut err)?;
-        report::concise::files(&remaining_report(&fixed, false).files, true, &mut err)?;
+        report::concise::findings(&fixed.remaining(false), true, &mut err)?;
     }
     if !output.quiet {
         let mut totals = fix::FixTotals::default();
@@ -398,30 +394,6 @@ fn write_migration_notes(fixed: &FixReport, err: &mut dyn Write) -> io::Result<(
         }
     }
     Ok(())
-}
-
-/// A report holding only the findings that remain after a fix.
-fn remaining_report(fixed: &FixReport, write: bool) -> check::Report {
-    let mut files: Vec<check::FileReport> = Vec::new();
-    for (source, finding) in fixed.remaining(write) {
-        // `remaining` yields each file's findings together.
-        match files.last_mut().filter(|f| f.source.path == source.path) {
-            Some(file) => file.findings.push(finding.clone()),
-            None => files.push(check::FileReport {
-                source: source.clone(),
-                findings: vec![finding.clone()],
-                mounts: Vec::new(),
-                context: Default::default(),
-                plan: Default::default(),
-            }),
-        }
-    }
-    check::Report {
-        files,
-        files_scanned: fixed.report.files_scanned,
-        errors: fixed.report.errors.clone(),
-        skipped: fixed.report.skipped.clone(),
-    }
 }
 
 fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> {

@@ -3,8 +3,9 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::check::FileReport;
+use crate::diagnostic::Finding;
 use crate::discover::IoFailure;
+use crate::source::SourceFile;
 
 /// Read errors, before the findings.
 pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
@@ -14,12 +15,13 @@ pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// One line per finding of `files` (and its `help:` line with `with_help`).
-pub fn files(files: &[FileReport], with_help: bool, out: &mut dyn Write) -> io::Result<()> {
-    let findings = files
-        .iter()
-        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)));
-    for (source, finding) in findings {
+/// One line per finding (and its `help:` line with `with_help`).
+pub fn findings(
+    findings: &[(&SourceFile, &Finding)],
+    with_help: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for &(source, finding) in findings {
         let (start, _) = span_positions(source, finding.primary.span);
         writeln!(
             out,

@@ -3,9 +3,9 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::check::FileReport;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Finding, Severity};
 use crate::discover::IoFailure;
+use crate::source::SourceFile;
 
 /// Read errors, before the findings.
 pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
@@ -21,12 +21,9 @@ pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// One annotation per finding of `files`.
-pub fn files(files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-    let findings = files
-        .iter()
-        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)));
-    for (source, finding) in findings {
+/// One annotation per finding.
+pub fn findings(findings: &[(&SourceFile, &Finding)], out: &mut dyn Write) -> io::Result<()> {
+    for &(source, finding) in findings {
         let (start, end) = span_positions(source, finding.primary.span);
         let level = match finding.severity() {
             Severity::Error => "error",

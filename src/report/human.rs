@@ -6,7 +6,6 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 use rayon::prelude::*;
 
-use crate::check::FileReport;
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::IoFailure;
 use crate::source::SourceFile;
@@ -55,18 +54,20 @@ pub fn errors(errors: &[IoFailure], color: bool, out: &mut dyn Write) -> io::Res
     Ok(())
 }
 
-/// The findings of `files`, in order.
-pub fn files(files: &[FileReport], color: bool, out: &mut dyn Write) -> io::Result<()> {
+/// `findings`, in order.
+pub fn findings(
+    findings: &[(&SourceFile, &Finding)],
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let palette = Palette { enabled: color };
-    // Files are rendered on all cores, a bounded batch at a time, and written in order.
-    for batch in files.chunks(RENDER_BATCH) {
+    // Findings are rendered on all cores, a bounded batch at a time, and written in order.
+    for batch in findings.chunks(RENDER_BATCH) {
         let rendered: Vec<io::Result<Vec<u8>>> = batch
             .par_iter()
-            .map(|file| {
+            .map(|(source, finding)| {
                 let mut buffer = Vec::new();
-                for finding in &file.findings {
-                    render_finding(&file.source, finding, &palette, &mut buffer)?;
-                }
+                render_finding(source, finding, &palette, &mut buffer)?;
                 Ok(buffer)
             })
             .collect();
@@ -77,8 +78,8 @@ pub fn files(files: &[FileReport], color: bool, out: &mut dyn Write) -> io::Resu
     Ok(())
 }
 
-/// Files rendered per batch (their output is held until the batch is written).
-const RENDER_BATCH: usize = 512;
+/// Findings rendered per batch (their output is held until the batch is written).
+const RENDER_BATCH: usize = 2048;
 
 /// One label as it is drawn on its first line.
 struct Mark<'a> {

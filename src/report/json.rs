@@ -7,7 +7,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::stream;
-use crate::check::FileReport;
 use crate::diagnostic::{Finding, Label, Severity};
 use crate::discover::{IoFailure, Skipped};
 use crate::fix::{FixReport, Status};
@@ -262,11 +261,13 @@ impl CheckStream {
         })
     }
 
-    pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-        for file in files {
-            for f in &file.findings {
-                self.findings.push(&file.source, f, out)?;
-            }
+    pub fn findings(
+        &mut self,
+        findings: &[(&SourceFile, &Finding)],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        for &(source, f) in findings {
+            self.findings.push(source, f, out)?;
         }
         Ok(())
     }

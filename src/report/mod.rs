@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 
 use crate::check::{FileReport, Totals};
+use crate::diagnostic::Finding;
 use crate::discover::{IoFailure, Skipped};
 use crate::inventory::Span;
 use crate::source::{Position, SourceFile};
@@ -80,21 +81,30 @@ impl Renderer {
         Ok(())
     }
 
-    /// The next files of the run, in path order.
+    /// The findings of the next files of the run, in path order.
     pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-        for file in files {
-            self.totals.add_file(file);
+        self.findings(&findings_of(files), out)
+    }
+
+    /// The next findings of the run, in path order, each with its file.
+    pub fn findings(
+        &mut self,
+        findings: &[(&SourceFile, &Finding)],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        for (_, finding) in findings {
+            self.totals.add(finding);
         }
         match self.format {
-            Format::Human => human::files(files, self.color, out),
-            Format::Concise => concise::files(files, false, out),
-            Format::Github => github::files(files, out),
+            Format::Human => human::findings(findings, self.color, out),
+            Format::Concise => concise::findings(findings, false, out),
+            Format::Github => github::findings(findings, out),
             Format::Json => match &mut self.json {
-                Some(stream) => stream.files(files, out),
+                Some(stream) => stream.findings(findings, out),
                 None => Ok(()),
             },
             Format::Sarif => match &mut self.sarif {
-                Some(stream) => stream.files(files, out),
+                Some(stream) => stream.findings(findings, out),
                 None => Ok(()),
             },
         }
@@ -125,6 +135,14 @@ impl Renderer {
         }
         Ok(self.totals)
     }
+}
+
+/// The findings of `files`, in order, each with its file.
+pub fn findings_of(files: &[FileReport]) -> Vec<(&SourceFile, &Finding)> {
+    files
+        .iter()
+        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)))
+        .collect()
 }
 
 /// Start and end positions of a span.

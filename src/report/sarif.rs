@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::span_positions;
 use super::stream;
-use crate::check::FileReport;
 use crate::diagnostic::{Finding, Label, Severity};
 use crate::discover::IoFailure;
 use crate::lints::RULES;
@@ -130,11 +129,13 @@ impl Stream {
         })
     }
 
-    pub fn files(&mut self, files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
-        for file in files {
-            for finding in &file.findings {
-                self.results.push(&result(&file.source, finding), out)?;
-            }
+    pub fn findings(
+        &mut self,
+        findings: &[(&SourceFile, &Finding)],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        for &(source, finding) in findings {
+            self.results.push(&result(source, finding), out)?;
         }
         Ok(())
     }
