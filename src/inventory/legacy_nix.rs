@@ -9,7 +9,7 @@
 //! at a logical path by the file that imports it (`inventory = import ./x.nix;`
 //! mounts `x.nix` at `inventory`): its top-level set then starts there.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};

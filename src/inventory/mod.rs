@@ -160,9 +160,9 @@ pub struct LegacyFacts {
     /// `inventory.machines` and `inventory.tags` as far as they are literal.
     pub machines: MachineFacts,
     /// Position in `instances` of each (service, instance), for grouping bindings.
-    index: std::collections::HashMap<(String, String), usize>,
+    index: foldhash::HashMap<(String, String), usize>,
     /// Position in `new_instances` of each name.
-    new_index: std::collections::HashMap<String, usize>,
+    new_index: foldhash::HashMap<String, usize>,
 }
 
 /// Which machines exist and which tags they carry, from literal definitions.

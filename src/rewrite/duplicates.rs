@@ -10,7 +10,7 @@
 //! { x.a = { b = 1; }; x = { a.c = 2; }; }   error: attribute 'a' already defined
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
@@ -227,7 +227,7 @@ fn entries(node: &SyntaxNode) -> Vec<ast::Entry> {
 }
 
 fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<TextRange>) -> Def {
-    let mut children = Children::new();
+    let mut children = Children::default();
     for entry in entries(node) {
         match entry {
             ast::Entry::Inherit(inherit) => {
@@ -256,7 +256,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<Te
                         add(
                             &mut children,
                             &names,
-                            Def::Set(Children::new()),
+                            Def::Set(Children::default()),
                             span,
                             found,
                         );
@@ -287,7 +287,7 @@ fn add(set: &mut Children, path: &[String], value: Def, span: Span, found: &mut 
     for (depth, name) in parents.iter().enumerate() {
         let (def, first) = current
             .entry(name.clone())
-            .or_insert_with(|| (Def::Set(Children::new()), span));
+            .or_insert_with(|| (Def::Set(Children::default()), span));
         match def {
             Def::Set(children) => current = children,
             Def::Other => {

@@ -1298,11 +1298,11 @@ fn check_dropped(work: &mut Work<'_>, module: Option<&ModuleInfo>, path: &[Strin
 // Names
 
 fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
-    let mut generated: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut generated: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     for work in works.iter() {
         *generated.entry(work.new_name.clone()).or_default() += 1;
     }
-    let existing_names: std::collections::HashMap<&str, &crate::inventory::NewInstance> = facts
+    let existing_names: foldhash::HashMap<&str, &crate::inventory::NewInstance> = facts
         .new_instances
         .iter()
         .map(|n| (n.name.as_str(), n))

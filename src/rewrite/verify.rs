@@ -128,7 +128,7 @@ fn settled(
                 .into(),
         ));
     }
-    let still_legacy: std::collections::HashSet<(&str, &str)> = again
+    let still_legacy: foldhash::HashSet<(&str, &str)> = again
         .plan
         .instances
         .iter()
