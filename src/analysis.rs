@@ -119,10 +119,9 @@ pub fn analyze_valid_tree(
     let (mut issues, settings) = instance_checks::check(root, &source.text, &facts, ctx);
     issues.extend(settings_defined_elsewhere(&settings, ctx));
     findings.extend(lints::instance_findings(&issues));
-    findings.extend(lints::zerotier_renames(
-        &facts,
-        &instance_checks::instance_modules(root, &facts),
-    ));
+    findings.extend(lints::zerotier_renames(&facts, || {
+        instance_checks::instance_modules(root, &facts)
+    }));
     let fixes: Vec<_> = issues.into_iter().filter(|i| !i.edits.is_empty()).collect();
     plan.corrections = fixes.len();
     plan.edits.extend(fixes.into_iter().flat_map(|i| i.edits));

@@ -65,9 +65,11 @@ pub static RULES: &[&Rule] = &[
 ];
 
 /// CM108: new zerotier instances next to legacy zerotier instances of other names.
+/// `modules_of_new` (the module of each new instance) is asked for only when the
+/// file has a legacy zerotier instance.
 pub fn zerotier_renames(
     facts: &crate::inventory::LegacyFacts,
-    modules_of_new: &[(String, String, crate::inventory::Span)],
+    modules_of_new: impl FnOnce() -> Vec<(String, String, crate::inventory::Span)>,
 ) -> Vec<crate::diagnostic::Finding> {
     let legacy: Vec<(&str, String)> = facts
         .instances
@@ -80,8 +82,11 @@ pub fn zerotier_renames(
             )
         })
         .collect();
+    if legacy.is_empty() {
+        return Vec::new();
+    }
     let mut out = Vec::new();
-    for (name, module, span) in modules_of_new {
+    for (name, module, span) in &modules_of_new() {
         if module != "zerotier" {
             continue;
         }
