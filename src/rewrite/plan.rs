@@ -534,7 +534,7 @@ fn contributor(
 fn visit_set(
     work: &mut Work<'_>,
     set: &ast::AttrSet,
-    prefix: &[String],
+    prefix: &[&str],
     text: &str,
     ctx: &FileContext,
 ) {
@@ -567,16 +567,17 @@ fn visit_set(
 fn visit_binding(
     work: &mut Work<'_>,
     binding: &ast::AttrpathValue,
-    prefix: &[String],
+    prefix: &[&str],
     segs: &[KeySeg],
     text: &str,
     ctx: &FileContext,
 ) {
     let binding_span = Span::from(binding.syntax().text_range());
-    let mut rel: Vec<String> = prefix.to_vec();
+    let mut rel: Vec<&str> = Vec::with_capacity(prefix.len() + segs.len());
+    rel.extend_from_slice(prefix);
     for seg in segs {
         match &seg.key {
-            Key::Static(s) => rel.push(s.clone()),
+            Key::Static(s) => rel.push(s),
             Key::Dynamic => {
                 work.block(
                     ReasonKind::Form,
@@ -591,7 +592,7 @@ fn visit_binding(
     let own = |p: usize| p.checked_sub(prefix.len()).filter(|&i| i < segs.len());
     let seg_span = |p: usize| own(p).map(|i| Span::from(segs[i].range));
     let value = binding.value();
-    let recurse = |work: &mut Work<'_>, rel: &[String]| match value.clone().map(strip_parens) {
+    let recurse = |work: &mut Work<'_>, rel: &[&str]| match value.clone().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) => visit_set(work, &set, rel, text, ctx),
         Some(other) => work.block(
             ReasonKind::Form,
@@ -605,13 +606,13 @@ fn visit_binding(
         None => {}
     };
 
-    match rel.first().map(String::as_str) {
+    match rel.first().copied() {
         Some("roles") => {
-            let Some(role) = rel.get(1).cloned() else {
+            let Some(role) = rel.get(1).map(|r| (*r).to_owned()) else {
                 return recurse(work, &rel);
             };
             work.roles.insert(role.clone());
-            match rel.get(2).map(String::as_str) {
+            match rel.get(2).copied() {
                 None => recurse(work, &rel),
                 Some("machines") if rel.len() == 3 => {
                     let machines = value.as_ref().and_then(|v| machine_list_edits(work, v, text, &role, "machines"));
@@ -673,10 +674,10 @@ fn visit_binding(
             _ => work.block(ReasonKind::InstanceConfig, "instance `config` in an unexpected form", Some(binding_span)),
         },
         Some("machines") => {
-            let Some(machine) = rel.get(1).cloned() else {
+            let Some(machine) = rel.get(1).map(|m| (*m).to_owned()) else {
                 return recurse(work, &rel);
             };
-            match rel.get(2).map(String::as_str) {
+            match rel.get(2).copied() {
                 Some("config") => match (own(0), own(2)) {
                     (Some(first), Some(last)) => {
                         let span = Span::new(usize::from(segs[first].range.start()), usize::from(segs[last].range.end()));

@@ -56,8 +56,10 @@ pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
 /// green tree (the typed API allocates a node per attribute and per token).
 fn plain_attrpath_keys(path: &ast::Attrpath) -> Option<Vec<KeySeg>> {
     let mut offset = path.syntax().text_range().start();
-    let mut keys = Vec::new();
-    for child in path.syntax().green().children() {
+    let green = path.syntax().green();
+    // Attributes alternate with dots: one allocation for the whole path.
+    let mut keys = Vec::with_capacity(green.children().len().div_ceil(2));
+    for child in green.children() {
         if let rowan::NodeOrToken::Node(attr) = child {
             keys.push(KeySeg {
                 key: Key::Static(green_plain_name(attr)?.to_owned()),
