@@ -19,10 +19,12 @@ pub fn write_diff(
     let display = display.strip_prefix("./").unwrap_or(&display);
     // A huge rewrite (tens of thousands of changed lines) must not make the diff
     // quadratic: after the deadline the diff is coarser, never wrong.
+    let (old_lines, new_lines) = (lines(old), lines(new));
     let diff = TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
         .timeout(std::time::Duration::from_secs(2))
-        .diff_lines(old, new);
+        .newline_terminated(true)
+        .diff_slices(&old_lines, &new_lines);
     let text = diff
         .unified_diff()
         .context_radius(3)
@@ -50,4 +52,54 @@ pub fn write_diff(
         write!(out, "{}{newline}", body.style(style))?;
     }
     Ok(())
+}
+
+/// `text` split after each line ending (`\n`, `\r\n` or a lone `\r`), as
+/// `similar` splits it for a line diff, with memchr instead of a walk over chars.
+fn lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if end < start {
+            continue; // the `\n` of a `\r\n` already taken
+        }
+        let end = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 1
+        } else {
+            end
+        };
+        out.push(&text[start..=end]);
+        start = end + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines;
+    use similar::DiffableStr;
+
+    #[test]
+    fn lines_are_split_as_similar_splits_them() {
+        let texts = [
+            "",
+            "a",
+            "a\n",
+            "a\nb",
+            "\n\n",
+            "a\r\nb\r\n",
+            "a\rb\r",
+            "a\r\r\nb",
+            "\r\n\r",
+            "é\nü\r\n€",
+            "x\n\r\n\ry",
+        ];
+        for text in texts {
+            assert_eq!(lines(text), text.tokenize_lines(), "{text:?}");
+        }
+    }
 }
