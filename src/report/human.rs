@@ -61,13 +61,18 @@ pub fn findings(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let palette = Palette { enabled: color };
-    // Findings are rendered on all cores, a bounded batch at a time, and written in order.
-    for batch in findings.chunks(RENDER_BATCH) {
+    // The findings of one file go to one buffer; files are rendered on all cores,
+    // a bounded batch at a time, and written in order.
+    let by_file: Vec<&[(&SourceFile, &Finding)]> =
+        findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)).collect();
+    for batch in by_file.chunks(RENDER_BATCH) {
         let rendered: Vec<io::Result<Vec<u8>>> = batch
             .par_iter()
-            .map(|(source, finding)| {
+            .map(|file| {
                 let mut buffer = Vec::new();
-                render_finding(source, finding, &palette, &mut buffer)?;
+                for (source, finding) in *file {
+                    render_finding(source, finding, &palette, &mut buffer)?;
+                }
                 Ok(buffer)
             })
             .collect();
@@ -78,8 +83,8 @@ pub fn findings(
     Ok(())
 }
 
-/// Findings rendered per batch (their output is held until the batch is written).
-const RENDER_BATCH: usize = 2048;
+/// Files rendered per batch (their output is held until the batch is written).
+const RENDER_BATCH: usize = 512;
 
 /// One label as it is drawn on its first line.
 struct Mark<'a> {
