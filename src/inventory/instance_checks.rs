@@ -115,7 +115,9 @@ pub fn check(
             let segs = attrpath_keys(&path);
             let after_name = (binding.prefix_len + 1).saturating_sub(binding.base);
             if after_name >= segs.len() {
-                if let Some(ast::Expr::AttrSet(set)) = node.value().map(strip_parens) {
+                if let Some(ast::Expr::AttrSet(set)) =
+                    crate::syntax::binding_value(&node).map(strip_parens)
+                {
                     visit_set(&mut walk, &set, &[]);
                 }
             } else {
@@ -176,7 +178,7 @@ fn visit_binding(
             .and_then(|i| segs.get(i))
             .map(|s| Span::from(s.range))
     };
-    let value = binding.value();
+    let value = crate::syntax::binding_value(binding);
     let recurse = |walk: &mut Walk<'_>, rel: &[String]| {
         if let Some(ast::Expr::AttrSet(set)) = value.clone().map(strip_parens) {
             visit_set(walk, &set, rel);
@@ -446,7 +448,7 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
                 continue;
             };
             let tree = crate::inventory::model::value_of(
-                &match node.value() {
+                &match crate::syntax::binding_value(&node) {
                     Some(v) => v,
                     None => continue,
                 },

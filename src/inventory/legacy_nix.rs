@@ -282,7 +282,7 @@ fn visit_binding(
         .chain(segs.iter().map(|s| &s.key))
         .collect();
     let base = mount.len() + ctx.path.len();
-    let value = binding.value();
+    let value = crate::syntax::binding_value(binding);
     let binding_span = Span::from(binding.syntax().text_range());
 
     // Inventory files pulled in by literal imports.

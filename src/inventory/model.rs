@@ -535,7 +535,8 @@ fn instance_tree(
             .map(|k| k.key.as_static().map(str::to_owned))
             .collect();
         let rel = rel.ok_or("a computed attribute name inside the instance")?;
-        let value = node.value().map_or(Value::Null, |v| value_of(&v, paths));
+        let value =
+            crate::syntax::binding_value(&node).map_or(Value::Null, |v| value_of(&v, paths));
         tree = insert(tree, &rel, value)?;
     }
     Ok(tree)
@@ -597,7 +598,8 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
                 let Some(keys) = keys else {
                     return opaque(&expr);
                 };
-                let value = binding.value().map_or(Value::Null, |v| value_of(&v, paths));
+                let value = crate::syntax::binding_value(&binding)
+                    .map_or(Value::Null, |v| value_of(&v, paths));
                 match insert(tree, &keys, value) {
                     Ok(t) => tree = t,
                     Err(_) => return opaque(&expr),

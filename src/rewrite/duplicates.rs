@@ -263,7 +263,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<Te
                     }
                     continue;
                 }
-                let value = match binding.value().map(strip_parens) {
+                let value = match crate::syntax::binding_value(&binding).map(strip_parens) {
                     Some(ast::Expr::AttrSet(set)) => {
                         covered.insert(set.syntax().text_range());
                         build(set.syntax(), found, covered)

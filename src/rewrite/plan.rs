@@ -416,7 +416,7 @@ fn analyse_instance<'a>(
     for c in &contributors {
         let rel = &c.segs[c.inst_idx + 1..];
         if rel.is_empty() {
-            match c.node.value().map(strip_parens) {
+            match crate::syntax::binding_value(&c.node).map(strip_parens) {
                 Some(ast::Expr::AttrSet(set)) => visit_set(&mut work, &set, &[], text, ctx),
                 Some(other) => work.block(
                     ReasonKind::Form,
@@ -591,7 +591,7 @@ fn visit_binding(
     // Index in `segs` of relative position `p` (if this binding spells it).
     let own = |p: usize| p.checked_sub(prefix.len()).filter(|&i| i < segs.len());
     let seg_span = |p: usize| own(p).map(|i| Span::from(segs[i].range));
-    let value = binding.value();
+    let value = crate::syntax::binding_value(binding);
     let recurse = |work: &mut Work<'_>, rel: &[&str]| match value.clone().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) => visit_set(work, &set, rel, text, ctx),
         Some(other) => work.block(
@@ -748,7 +748,7 @@ fn collect_key_paths(prefix: Vec<String>, value: Option<&ast::Expr>, out: &mut V
                             .map(|k| k.key.as_static().unwrap_or("${…}").to_owned()),
                     );
                 }
-                collect_key_paths(path, binding.value().as_ref(), out);
+                collect_key_paths(path, crate::syntax::binding_value(&binding).as_ref(), out);
             }
             out.push(prefix);
         }
@@ -914,7 +914,7 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
         return;
     };
     let module = work.module;
-    let value = part.binding.value();
+    let value = crate::syntax::binding_value(&part.binding);
     let after: Vec<String> = part
         .after
         .iter()
@@ -942,7 +942,8 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
                         );
                         return;
                     };
-                    let (Some(path), Some(v)) = (b.attrpath(), b.value()) else {
+                    let (Some(path), Some(v)) = (b.attrpath(), crate::syntax::binding_value(&b))
+                    else {
                         return;
                     };
                     let keys: Option<Vec<String>> = attrpath_keys(&path)
@@ -1122,7 +1123,7 @@ fn record_settings(
     let entry_values: Vec<bool> = match value.cloned().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) if part.after.is_empty() => set
             .attrpath_values()
-            .map(|b| is_set(b.value().as_ref()))
+            .map(|b| is_set(crate::syntax::binding_value(&b).as_ref()))
             .collect(),
         _ => vec![is_set(value)],
     };
@@ -1428,7 +1429,7 @@ fn flatten_wrapper(node: &ast::AttrpathValue, text: &str) -> ContainerEdits {
             )),
         )
     };
-    let Some(ast::Expr::AttrSet(set)) = node.value().map(strip_parens) else {
+    let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(node).map(strip_parens) else {
         return problem("the service's value is not an attribute set literal");
     };
     if set.rec_token().is_some() {
@@ -1682,7 +1683,8 @@ fn module_insertion(
         if c.inst_idx + 1 != c.segs.len() {
             continue;
         }
-        let Some(ast::Expr::AttrSet(set)) = c.node.value().map(strip_parens) else {
+        let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(&c.node).map(strip_parens)
+        else {
             continue;
         };
         let Some(open) = set.l_curly_token() else {
