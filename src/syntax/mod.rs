@@ -47,14 +47,16 @@ pub fn attr_key(attr: &ast::Attr) -> Key {
     }
 }
 
-/// The segments of an attribute path, in order.
 /// The value of a binding, as rnix's `AttrpathValue::value` gives it: in a
 /// tree without errors the binding's nodes are its path and its value, so the
 /// value is its last node (rnix's accessor builds a node for every child).
+/// Files with parse errors are not analysed (see `analysis`), so every tree
+/// this reads is one without errors.
 pub fn binding_value(binding: &ast::AttrpathValue) -> Option<ast::Expr> {
     binding.syntax().last_child().and_then(ast::Expr::cast)
 }
 
+/// The segments of an attribute path, in order.
 pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
     plain_attrpath_keys(path).unwrap_or_else(|| attrpath_keys_by_attrs(path))
 }
