@@ -50,16 +50,7 @@ fn generate(root: &Path) {
         fs::write(dir.join(format!("f{i:04}.nix")), text).unwrap();
     }
     fs::write(root.join("d0/broken.nix"), "{ inventory.services = ; }\n").unwrap();
-    fs::write(
-        root.join("clan.nix"),
-        "{ inventory.services = import ./services.nix; }\n",
-    )
-    .unwrap();
-    fs::write(
-        root.join("services.nix"),
-        "{ borgbackup.main.roles.server.machines = [ \"nas\" ]; }\n",
-    )
-    .unwrap();
+    common::write_imported_services(root);
 }
 
 fn run(dir: &Path, budget: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {

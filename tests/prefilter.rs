@@ -38,18 +38,7 @@ fn generate(root: &Path) {
         };
         fs::write(dir.join(format!("f{i}.nix")), text).unwrap();
     }
-    // A services file that mentions neither `inventory` nor `clan-migrate`: only
-    // the import makes it an inventory.
-    fs::write(
-        root.join("clan.nix"),
-        "{ inventory.services = import ./services.nix; }\n",
-    )
-    .unwrap();
-    fs::write(
-        root.join("services.nix"),
-        "{ borgbackup.main.roles.server.machines = [ \"nas\" ]; }\n",
-    )
-    .unwrap();
+    common::write_imported_services(root);
 }
 
 fn compare(dir: &Path, path: &str) -> usize {

@@ -98,3 +98,18 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch directory can be created");
     dir
 }
+
+/// A services file that mentions neither `inventory` nor `clan-migrate`, and
+/// the `clan.nix` whose import alone makes it an inventory.
+pub fn write_imported_services(root: &Path) {
+    std::fs::write(
+        root.join("clan.nix"),
+        "{ inventory.services = import ./services.nix; }\n",
+    )
+    .expect("clan.nix is written");
+    std::fs::write(
+        root.join("services.nix"),
+        "{ borgbackup.main.roles.server.machines = [ \"nas\" ]; }\n",
+    )
+    .expect("services.nix is written");
+}
