@@ -235,11 +235,17 @@ impl MemoryBudget {
     const DEFAULT_MIB: usize = 24;
 
     pub fn from_env() -> Self {
+        Self::new(Self::configured_bytes())
+    }
+
+    /// The budget `CLAN_MIGRATE_MEMORY_BUDGET` sets, in bytes (the default
+    /// without it).
+    pub fn configured_bytes() -> usize {
         let mib = std::env::var("CLAN_MIGRATE_MEMORY_BUDGET")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(Self::DEFAULT_MIB);
-        Self::new(mib.saturating_mul(1 << 20))
+        mib.saturating_mul(1 << 20)
     }
 
     pub fn new(limit: usize) -> Self {

@@ -4,8 +4,9 @@
 //! rendered), and moves the clan's instance names and settings paths to a
 //! temporary file. That must never change what the tool prints or writes: with
 //! a budget of 0 (nothing kept in memory, every definition written out), with
-//! that and no results readable from the temporary file, and with the default
-//! budget, every format of `check` and `fix` gives the same bytes.
+//! that and no results readable from the temporary file, with that and no
+//! temporary file at all (`TMPDIR` names a missing directory), and with the
+//! default budget, every format of `check` and `fix` gives the same bytes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -63,10 +64,27 @@ fn run_with_failpoint(
     failpoint: &str,
     args: &[&str],
 ) -> (i32, Vec<u8>, Vec<u8>) {
+    run_with_env(dir, budget, &[("CLAN_MIGRATE_FAILPOINT", failpoint)], args)
+}
+
+/// A run whose temporary files cannot be created: `TMPDIR` names a directory
+/// that does not exist.
+fn run_without_temporary_files(dir: &Path, budget: &str, args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {
+    let missing = dir.join("no-such-directory");
+    assert!(!missing.exists());
+    run_with_env(dir, budget, &[("TMPDIR", missing.to_str().unwrap())], args)
+}
+
+fn run_with_env(
+    dir: &Path,
+    budget: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, Vec<u8>, Vec<u8>) {
     let out = common::bin()
         .current_dir(dir)
         .env("CLAN_MIGRATE_MEMORY_BUDGET", budget)
-        .env("CLAN_MIGRATE_FAILPOINT", failpoint)
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -99,9 +117,14 @@ fn output_does_not_depend_on_the_memory_budget() {
             let kept = run(&dir, "1000", &args);
             let spooled = run(&dir, "0", &args);
             let analysed_again = run_with_failpoint(&dir, "0", "spool-unreadable:*", &args);
+            let no_temporary_files = run_without_temporary_files(&dir, "0", &args);
             for (dropped, how) in [
                 (spooled, "a budget of 0"),
                 (analysed_again, "a budget of 0 and an unreadable spool"),
+                (
+                    no_temporary_files,
+                    "a budget of 0 and no temporary directory",
+                ),
             ] {
                 assert_eq!(kept.0, dropped.0, "{args:?}: exit codes differ with {how}");
                 assert!(kept.1 == dropped.1, "{args:?}: stdout differs with {how}");
@@ -127,28 +150,33 @@ fn output_does_not_depend_on_the_memory_budget() {
     );
 
     // `fix --write` writes the same files either way.
-    let written: Vec<_> = [("1000", ""), ("0", ""), ("0", "spool-unreadable:*")]
+    type Runner = fn(&Path, &[&str]) -> (i32, Vec<u8>, Vec<u8>);
+    let runs: [(&str, Runner); 4] = [
+        ("a budget of 1000 MiB", |dir, args| run(dir, "1000", args)),
+        ("a budget of 0", |dir, args| run(dir, "0", args)),
+        ("a budget of 0 and an unreadable spool", |dir, args| {
+            run_with_failpoint(dir, "0", "spool-unreadable:*", args)
+        }),
+        ("a budget of 0 and no temporary directory", |dir, args| {
+            run_without_temporary_files(dir, "0", args)
+        }),
+    ];
+    let written: Vec<_> = runs
         .iter()
         .enumerate()
-        .map(|(i, (budget, failpoint))| {
+        .map(|(i, (how, runner))| {
             let copy = scratch(&format!("memory-budget-write-{i}"));
             generate(&copy);
-            let args = ["fix", "--write", "--quiet", "."];
-            let out = run_with_failpoint(&copy, budget, failpoint, &args);
-            assert_eq!(out.0, 2, "broken.nix does not parse");
-            tree_contents(&copy)
+            let out = runner(&copy, &["fix", "--write", "--quiet", "."]);
+            assert_eq!(out.0, 2, "{how}: broken.nix does not parse");
+            (how, tree_contents(&copy))
         })
         .collect();
-    assert!(
-        written[0] == written[1],
-        "fix --write differs with a budget of 0"
-    );
-    assert!(
-        written[0] == written[2],
-        "fix --write differs with a budget of 0 and an unreadable spool"
-    );
+    for (how, files) in &written[1..] {
+        assert!(*files == written[0].1, "fix --write differs with {how}");
+    }
     let original = tree_contents(&dir);
-    assert!(written[0] != original, "fix --write changed nothing");
+    assert!(written[0].1 != original, "fix --write changed nothing");
 }
 
 #[test]

@@ -74,50 +74,101 @@ impl Array {
 }
 
 /// Bytes kept for later: in memory, moved to an anonymous temporary file once
-/// they outgrow [`Spool::MEMORY`].
-#[derive(Default)]
+/// they outgrow [`Spool::MEMORY`] (or the run's memory budget, when it is
+/// smaller, but at least [`Spool::SMALLEST`]). Keeping bytes never fails: when
+/// no temporary file can be created or written (no temporary directory, a full
+/// disk), what the file holds stays valid and the rest stays in memory.
 pub struct Spool {
     memory: Vec<u8>,
-    file: Option<io::BufWriter<std::fs::File>>,
+    /// The temporary file and how many bytes of it were written in full.
+    file: Option<(std::fs::File, u64)>,
+    /// No more writes to a temporary file: it could not be created or written.
+    memory_only: bool,
+    /// Bytes kept in memory before they go to the file.
+    limit: usize,
+    create: fn() -> io::Result<std::fs::File>,
+}
+
+impl Default for Spool {
+    fn default() -> Self {
+        Spool {
+            limit: crate::check::MemoryBudget::configured_bytes()
+                .clamp(Self::SMALLEST, Self::MEMORY),
+            ..Spool::with_files_from(tempfile::tempfile)
+        }
+    }
 }
 
 impl Spool {
     const MEMORY: usize = 1 << 20;
+    /// The least kept in memory (each move to the file is one write).
+    const SMALLEST: usize = 8 << 10;
+
+    /// A spool whose temporary file, when it needs one, comes from `create`.
+    fn with_files_from(create: fn() -> io::Result<std::fs::File>) -> Self {
+        Spool {
+            memory: Vec::new(),
+            file: None,
+            memory_only: false,
+            limit: Self::MEMORY,
+            create,
+        }
+    }
+
+    /// Moves the bytes in memory to the temporary file; on an error they stay in
+    /// memory, and so does everything kept after them.
+    fn spill(&mut self) {
+        if self.file.is_none() {
+            match (self.create)() {
+                Ok(file) => self.file = Some((file, 0)),
+                Err(_) => {
+                    self.memory_only = true;
+                    return;
+                }
+            }
+        }
+        let Some((file, written)) = &mut self.file else {
+            return;
+        };
+        // A failed write may leave part of the bytes behind it: only the first
+        // `written` bytes of the file are read back.
+        match file.write_all(&self.memory) {
+            Ok(()) => {
+                *written += self.memory.len() as u64;
+                self.memory.clear();
+            }
+            Err(_) => self.memory_only = true,
+        }
+    }
 
     /// Writes what was kept to `out`.
     pub fn copy_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        use std::io::Seek;
-        match &mut self.file {
-            None => out.write_all(&self.memory),
-            Some(file) => {
-                file.flush()?;
-                let file = file.get_mut();
-                file.seek(io::SeekFrom::Start(0))?;
-                io::copy(file, out).map(|_| ())
+        use std::io::{Read, Seek};
+        if let Some((file, written)) = &mut self.file {
+            file.seek(io::SeekFrom::Start(0))?;
+            let copied = io::copy(&mut Read::take(&mut *file, *written), out)?;
+            if copied != *written {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "a temporary file of this run was shortened while the run went on",
+                ));
             }
         }
+        out.write_all(&self.memory)
     }
 }
 
 impl Write for Spool {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.file.is_none() && self.memory.len() + buf.len() > Self::MEMORY {
-            let mut file = io::BufWriter::new(tempfile::tempfile()?);
-            file.write_all(&self.memory)?;
-            self.memory = Vec::new();
-            self.file = Some(file);
+        self.memory.extend_from_slice(buf);
+        if !self.memory_only && self.memory.len() > self.limit {
+            self.spill();
         }
-        match &mut self.file {
-            Some(file) => file.write(buf),
-            None => self.memory.write(buf),
-        }
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.file {
-            Some(file) => file.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
 
@@ -160,5 +211,57 @@ mod tests {
             streamed(&elements[..1], nest);
             streamed(&elements, nest);
         }
+    }
+
+    /// Writes `len` bytes into `spool` in uneven pieces; returns them.
+    fn fill(spool: &mut Spool, len: usize) -> Vec<u8> {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        for piece in bytes.chunks(4093) {
+            spool.write_all(piece).unwrap();
+        }
+        bytes
+    }
+
+    fn kept(spool: &mut Spool) -> Vec<u8> {
+        let mut out = Vec::new();
+        spool.copy_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn bytes_past_memory_go_to_a_temporary_file_and_come_back_in_order() {
+        let mut spool = Spool::default();
+        let bytes = fill(&mut spool, 3 * Spool::MEMORY + 12_345);
+        assert!(spool.file.as_ref().is_some_and(|(_, written)| *written > 0));
+        assert!(spool.memory.len() <= Spool::MEMORY);
+        assert_eq!(kept(&mut spool), bytes);
+    }
+
+    #[test]
+    fn without_a_temporary_directory_the_bytes_stay_in_memory() {
+        let mut spool = Spool::with_files_from(|| Err(io::Error::from(io::ErrorKind::NotFound)));
+        let bytes = fill(&mut spool, 2 * Spool::MEMORY + 1);
+        assert!(spool.file.is_none());
+        assert_eq!(kept(&mut spool), bytes);
+    }
+
+    #[test]
+    fn on_a_full_disk_the_bytes_stay_in_memory() {
+        // Every write to /dev/full fails with "no space left on device".
+        let mut spool = Spool::with_files_from(|| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/full")
+        });
+        let bytes = fill(&mut spool, 2 * Spool::MEMORY + 1);
+        assert!(
+            spool
+                .file
+                .as_ref()
+                .is_some_and(|(_, written)| *written == 0)
+        );
+        assert!(spool.memory_only);
+        assert_eq!(kept(&mut spool), bytes);
     }
 }
