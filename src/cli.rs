@@ -144,6 +144,34 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Standard output, whose errors say that they are errors writing it (a full
+/// disk behind a redirection would otherwise read as a bare "No space left on
+/// device"). The kind of an error is kept: a closed pipe stays a closed pipe.
+struct StandardOutput(io::StdoutLock<'static>);
+
+impl StandardOutput {
+    fn lock() -> Self {
+        StandardOutput(io::stdout().lock())
+    }
+
+    fn labelled(err: io::Error) -> io::Error {
+        io::Error::new(
+            err.kind(),
+            format!("cannot write to standard output: {err}"),
+        )
+    }
+}
+
+impl Write for StandardOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(Self::labelled)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(Self::labelled)
+    }
+}
+
 fn input_of(args: &InputArgs) -> Result<Input, String> {
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     if stdin && args.paths.len() > 1 {
@@ -180,7 +208,7 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         ..options_of(rewrite)
     };
     let mut run = check::start(&input, &options);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(StandardOutput::lock());
     // Files are taken and rendered a batch at a time: a run never holds them all.
     let mut renderer = report::Renderer::begin(
         output.format,
@@ -224,7 +252,7 @@ fn run_fix(
     }
     let mut fix_run = fix::start(&input, &options_of(rewrite), write);
     let color = use_color(output.color);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(StandardOutput::lock());
     // What goes to stderr after the output, in this order; kept per section
     // while the batches go by (moved to temporary files when large).
     let mut failures = report::stream::Spool::default();
@@ -321,7 +349,7 @@ fn pipelined<B: Send>(
 /// `fix -`: the migrated bytes on stdout (or the input unchanged).
 fn run_fix_stdin(input: &Input, output: &OutputArgs, rewrite: &RewriteArgs) -> io::Result<u8> {
     let fixed = fix::run(input, &options_of(rewrite), false);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(StandardOutput::lock());
     write_stdin_result(&fixed, &mut out)?;
     out.flush()?;
     let mut err = io::BufWriter::new(io::stderr().lock());
@@ -476,7 +504,7 @@ fn use_color(choice: ColorChoice) -> bool {
 }
 
 fn print_rules(format: RulesFormat) -> io::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = StandardOutput::lock();
     match format {
         RulesFormat::Human => {
             for rule in RULES {
@@ -523,7 +551,7 @@ fn print_rules(format: RulesFormat) -> io::Result<()> {
 fn explain(code: &str) -> io::Result<u8> {
     match find_rule(code) {
         Some(rule) => {
-            let mut out = io::stdout().lock();
+            let mut out = StandardOutput::lock();
             writeln!(out, "{} ({}): {}\n", rule.code, rule.name, rule.summary)?;
             write!(out, "{}", rule.docs)?;
             Ok(0)

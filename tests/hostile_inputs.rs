@@ -286,6 +286,32 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
 
+#[test]
+fn a_full_disk_behind_stdout_is_an_error_that_says_so() {
+    let d = dir();
+    fs::write(d.path().join("clan.nix"), MIGRATABLE).unwrap();
+    // Every write to /dev/full fails with "no space left on device".
+    for args in [&["check", "."][..], &["fix", "."], &["rules"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_clan-migrate"))
+            .args(args)
+            .current_dir(d.path())
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: cannot write to standard output: No space left on device"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(d.path().join("clan.nix")).unwrap(),
+        MIGRATABLE
+    );
+}
+
 /// A legacy inventory `fix --write` rewrites.
 const MIGRATABLE: &str =
     "{\n  inventory.services.sshd.default = {\n    roles.server.machines = [ \"a\" ];\n  };\n}\n";
