@@ -218,7 +218,11 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
     )?;
     pipelined(
         || run.next_batch(),
-        |batch| renderer.files(&batch, &mut out),
+        |batch| {
+            let rendered = renderer.files(&batch, &mut out);
+            free_on_all_cores(batch);
+            rendered
+        },
     )?;
     let totals = renderer.finish(run.files_scanned, &run.errors, &run.skipped, &mut out)?;
     out.flush()?;
@@ -276,20 +280,25 @@ fn run_fix(
     pipelined(
         || fix_run.next_batch(),
         |batch| {
-            if let Some(stream) = &mut json {
-                return stream.batch(&batch, write, &mut out);
-            }
-            if let Some(renderer) = &mut renderer {
-                renderer.findings(&batch.remaining(write), &mut out)?;
-            } else if !write {
-                write_diffs(&batch, color, &mut out)?;
-            }
-            write_failures(&batch, &mut failures)?;
-            if matches!(output.format, Format::Human | Format::Concise) {
-                write_migration_notes(&batch, &mut notes)?;
-                report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
-            }
-            Ok(())
+            let written = (|| {
+                if let Some(stream) = &mut json {
+                    return stream.batch(&batch, write, &mut out);
+                }
+                if let Some(renderer) = &mut renderer {
+                    renderer.findings(&batch.remaining(write), &mut out)?;
+                } else if !write {
+                    write_diffs(&batch, color, &mut out)?;
+                }
+                write_failures(&batch, &mut failures)?;
+                if matches!(output.format, Format::Human | Format::Concise) {
+                    write_migration_notes(&batch, &mut notes)?;
+                    report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
+                }
+                Ok(())
+            })();
+            free_on_all_cores(batch.report.files);
+            free_on_all_cores(batch.files);
+            written
         },
     )?;
     let errors = std::mem::take(&mut fix_run.run.errors);
@@ -323,6 +332,13 @@ fn run_fix(
 
 /// Takes batches from `next` and hands them to `consume`, in order; the next
 /// batch is analysed (on all cores) while this thread renders the previous one.
+/// Frees a batch on a worker thread, without waiting. Its files were analysed
+/// (and their memory allocated) by the workers; freed one after another on the
+/// thread that renders, they kept the other cores waiting for the next batch.
+fn free_on_all_cores<T: Send + 'static>(items: Vec<T>) {
+    rayon::spawn(move || drop(items));
+}
+
 fn pipelined<B: Send>(
     mut next: impl FnMut() -> Option<B> + Send,
     mut consume: impl FnMut(B) -> io::Result<()>,
