@@ -216,14 +216,7 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         &run.errors,
         &mut out,
     )?;
-    pipelined(
-        || run.next_batch(),
-        |batch| {
-            let rendered = renderer.files(&batch, &mut out);
-            free_on_all_cores(batch);
-            rendered
-        },
-    )?;
+    pipelined(|| run.next_batch(), |batch| renderer.files(batch, &mut out))?;
     let totals = renderer.finish(run.files_scanned, &run.errors, &run.skipped, &mut out)?;
     out.flush()?;
     if !output.quiet {
@@ -280,25 +273,20 @@ fn run_fix(
     pipelined(
         || fix_run.next_batch(),
         |batch| {
-            let written = (|| {
-                if let Some(stream) = &mut json {
-                    return stream.batch(&batch, write, &mut out);
-                }
-                if let Some(renderer) = &mut renderer {
-                    renderer.findings(&batch.remaining(write), &mut out)?;
-                } else if !write {
-                    write_diffs(&batch, color, &mut out)?;
-                }
-                write_failures(&batch, &mut failures)?;
-                if matches!(output.format, Format::Human | Format::Concise) {
-                    write_migration_notes(&batch, &mut notes)?;
-                    report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
-                }
-                Ok(())
-            })();
-            free_on_all_cores(batch.report.files);
-            free_on_all_cores(batch.files);
-            written
+            if let Some(stream) = &mut json {
+                return stream.batch(batch, write, &mut out);
+            }
+            if let Some(renderer) = &mut renderer {
+                renderer.findings(&batch.remaining(write), &mut out)?;
+            } else if !write {
+                write_diffs(batch, color, &mut out)?;
+            }
+            write_failures(batch, &mut failures)?;
+            if matches!(output.format, Format::Human | Format::Concise) {
+                write_migration_notes(batch, &mut notes)?;
+                report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
+            }
+            Ok(())
         },
     )?;
     let errors = std::mem::take(&mut fix_run.run.errors);
@@ -332,16 +320,12 @@ fn run_fix(
 
 /// Takes batches from `next` and hands them to `consume`, in order; the next
 /// batch is analysed (on all cores) while this thread renders the previous one.
-/// Frees a batch on a worker thread, without waiting. Its files were analysed
-/// (and their memory allocated) by the workers; freed one after another on the
-/// thread that renders, they kept the other cores waiting for the next batch.
-fn free_on_all_cores<T: Send + 'static>(items: Vec<T>) {
-    rayon::spawn(move || drop(items));
-}
-
-fn pipelined<B: Send>(
+/// A consumed batch is freed on a worker thread, without waiting: its files were
+/// analysed (and their memory allocated) by the workers, and freed one after
+/// another on this thread they kept the other cores waiting for the next batch.
+fn pipelined<B: Send + 'static>(
     mut next: impl FnMut() -> Option<B> + Send,
-    mut consume: impl FnMut(B) -> io::Result<()>,
+    mut consume: impl FnMut(&B) -> io::Result<()>,
 ) -> io::Result<()> {
     std::thread::scope(|scope| {
         let mut current = next();
@@ -351,7 +335,8 @@ fn pipelined<B: Send>(
                 let batch = next();
                 (next, batch)
             });
-            let consumed = consume(batch);
+            let consumed = consume(&batch);
+            rayon::spawn(move || drop(batch));
             (next, current) = match pending.join() {
                 Ok(taken) => taken,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -593,7 +578,7 @@ mod tests {
         let result = pipelined(
             || produced.next(),
             |batch| {
-                seen.push(batch);
+                seen.push(*batch);
                 Ok(())
             },
         );
@@ -605,7 +590,7 @@ mod tests {
         let result = pipelined(
             || produced.next(),
             |batch| {
-                seen.push(batch);
+                seen.push(*batch);
                 match batch {
                     2 => Err(io::Error::other("broken pipe")),
                     _ => Ok(()),
