@@ -469,7 +469,7 @@ fn check_level_value(
     };
     match strip_parens(value.clone()) {
         ast::Expr::AttrSet(set) => {
-            if set.entries().next().is_none() && set.rec_token().is_none() {
+            if set.entries().next().is_none() && !crate::syntax::is_rec(&set) {
                 facts.empty.push(EmptyLegacyServices {
                     span: Span::from(seg.range),
                     binding,

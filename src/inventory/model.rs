@@ -579,7 +579,7 @@ fn merge(a: Value, b: Value) -> Result<Value, String> {
 pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
     let expr = strip_parens(expr.clone());
     match &expr {
-        ast::Expr::AttrSet(set) if set.rec_token().is_none() => {
+        ast::Expr::AttrSet(set) if !crate::syntax::is_rec(set) => {
             let mut tree = Value::Attrs(BTreeMap::new());
             for entry in set.entries() {
                 let ast::Entry::AttrpathValue(binding) = entry else {

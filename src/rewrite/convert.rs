@@ -12,7 +12,8 @@ use super::edit::TextEdit;
 use super::plan::FileContext;
 use crate::inventory::Span;
 use crate::inventory::naming::nix_attr;
-use crate::syntax::{str_literal, strip_parens};
+use crate::syntax::{child_token_range, str_literal, strip_parens};
+use rnix::SyntaxKind;
 
 /// The edits that turn a list of names into an attribute set of empty sets.
 #[derive(Debug, Clone, Default)]
@@ -59,10 +60,13 @@ pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
             names: None,
         });
     };
-    let (open, close) = (list.l_brack_token()?, list.r_brack_token()?);
+    let (open, close) = (
+        child_token_range(list.syntax(), SyntaxKind::TOKEN_L_BRACK)?,
+        child_token_range(list.syntax(), SyntaxKind::TOKEN_R_BRACK)?,
+    );
     let mut edits = vec![
-        TextEdit::replace(Span::from(open.text_range()), "{"),
-        TextEdit::replace(Span::from(close.text_range()), "}"),
+        TextEdit::replace(Span::from(open), "{"),
+        TextEdit::replace(Span::from(close), "}"),
     ];
     let mut seen = BTreeSet::new();
     for (item, name) in items.iter().zip(&names) {

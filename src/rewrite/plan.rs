@@ -538,7 +538,7 @@ fn visit_set(
     text: &str,
     ctx: &FileContext,
 ) {
-    if set.rec_token().is_some() {
+    if crate::syntax::is_rec(set) {
         work.block(
             ReasonKind::Form,
             "a `rec` attribute set inside the instance cannot be restructured safely",
@@ -931,7 +931,7 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
     // The top-level settings entries: (key path, attrpath text, value text).
     let entries: Vec<(Vec<String>, String, String)> = if after.is_empty() {
         match value.clone().map(strip_parens) {
-            Some(ast::Expr::AttrSet(set)) if set.rec_token().is_none() => {
+            Some(ast::Expr::AttrSet(set)) if !crate::syntax::is_rec(&set) => {
                 let mut out = Vec::new();
                 for entry in set.entries() {
                     let ast::Entry::AttrpathValue(b) = entry else {
@@ -1432,18 +1432,21 @@ fn flatten_wrapper(node: &ast::AttrpathValue, text: &str) -> ContainerEdits {
     let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(node).map(strip_parens) else {
         return problem("the service's value is not an attribute set literal");
     };
-    if set.rec_token().is_some() {
+    if crate::syntax::is_rec(&set) {
         return problem("the service is a `rec` attribute set");
     }
     if set.inherits().next().is_some() {
         return problem("the service's attribute set uses `inherit`");
     }
-    let (Some(open), Some(close)) = (set.l_curly_token(), set.r_curly_token()) else {
+    let (Some(open), Some(close)) = (
+        crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE),
+        crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE),
+    ) else {
         return problem("the service's attribute set is incomplete");
     };
     let binding = Span::from(node.syntax().text_range());
-    let header = Span::new(binding.start, usize::from(open.text_range().end()));
-    let footer = Span::new(usize::from(close.text_range().start()), binding.end);
+    let header = Span::new(binding.start, usize::from(open.end()));
+    let footer = Span::new(usize::from(close.start()), binding.end);
     let comment_in = |part: Span| {
         node.syntax()
             .descendants_with_tokens()
@@ -1687,10 +1690,11 @@ fn module_insertion(
         else {
             continue;
         };
-        let Some(open) = set.l_curly_token() else {
+        let Some(open) = crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE)
+        else {
             continue;
         };
-        let after = usize::from(open.text_range().end());
+        let after = usize::from(open.end());
         let rest_of_line = text[after..].split('\n').next().unwrap_or("");
         if rest_of_line.trim().is_empty() && text[after..].contains('\n') {
             // `{` ends its line: insert a line with the first entry's indentation.

@@ -165,6 +165,27 @@ pub fn strip_parens(mut expr: ast::Expr) -> ast::Expr {
     expr
 }
 
+/// The range of `node`'s first direct child token of `kind`, as rnix's token
+/// accessors (`rec_token`, `l_brack_token`, …) find it, read from the green tree
+/// (the accessors build a cursor for every child before the token).
+pub fn child_token_range(node: &SyntaxNode, kind: SyntaxKind) -> Option<TextRange> {
+    let mut offset = node.text_range().start();
+    for child in node.green().children() {
+        if let rowan::NodeOrToken::Token(token) = child
+            && token.kind() == raw(kind)
+        {
+            return Some(TextRange::at(offset, child.text_len()));
+        }
+        offset += child.text_len();
+    }
+    None
+}
+
+/// Whether an attribute set is `rec { … }`.
+pub fn is_rec(set: &ast::AttrSet) -> bool {
+    child_token_range(set.syntax(), SyntaxKind::TOKEN_REC).is_some()
+}
+
 /// The nearest ancestor that is not a parenthesis, with the last node climbed.
 pub fn parent_skipping_parens(node: &SyntaxNode) -> Option<(SyntaxNode, SyntaxNode)> {
     let mut child = node.clone();
@@ -391,7 +412,7 @@ mod tests {
     fn fast_readers_agree_with_rnix_on_testdata() {
         let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
         let seg = |k: &KeySeg| (k.key.clone(), k.range);
-        let (mut plain, mut general, mut bindings) = (0, 0, 0);
+        let (mut plain, mut general, mut bindings, mut tokens) = (0, 0, 0, 0);
         for entry in walkdir::WalkDir::new(testdata) {
             let entry = entry.expect("testdata is readable");
             if entry.path().extension().is_none_or(|e| e != "nix") {
@@ -411,6 +432,31 @@ mod tests {
                     None => general += 1,
                 }
             }
+            // Every node, every kind of token it has as a direct child.
+            for node in root.descendants() {
+                let kinds: std::collections::BTreeSet<_> = node
+                    .children_with_tokens()
+                    .filter_map(|c| c.into_token())
+                    .map(|t| t.kind())
+                    .chain([SyntaxKind::TOKEN_REC])
+                    .collect();
+                for kind in kinds {
+                    let first = node
+                        .children_with_tokens()
+                        .filter_map(|c| c.into_token())
+                        .find(|t| t.kind() == kind);
+                    tokens += usize::from(first.is_some());
+                    assert_eq!(
+                        child_token_range(&node, kind),
+                        first.map(|t| t.text_range()),
+                        "{}: {kind:?} in {node}",
+                        entry.path().display()
+                    );
+                }
+                if let Some(set) = ast::AttrSet::cast(node) {
+                    assert_eq!(is_rec(&set), set.rec_token().is_some());
+                }
+            }
             if !parse.errors().is_empty() {
                 continue; // the analysis reads values of trees without errors only
             }
@@ -426,11 +472,33 @@ mod tests {
             }
         }
         assert!(bindings > 900, "{bindings} bindings");
+        assert!(tokens > 5000, "{tokens} tokens");
         // Most paths are plain; the others exercise the fallback.
         assert!(
             plain > 1000 && general > 5,
             "plain {plain}, general {general}"
         );
+    }
+
+    #[test]
+    fn child_tokens_are_read_from_the_green_tree() {
+        let text = "{ a = rec /* c */ { b = [ 1 ]; }; c = { }; d = rec{}; e = [ ]; }";
+        let root = rnix::Root::parse(text).syntax();
+        let sets: Vec<_> = root.descendants().filter_map(ast::AttrSet::cast).collect();
+        let rec: Vec<_> = sets.iter().map(is_rec).collect();
+        assert_eq!(rec, [false, true, false, true]);
+        let range = |node: &SyntaxNode, kind| child_token_range(node, kind).map(|r| &text[r]);
+        let lists: Vec<_> = root.descendants().filter_map(ast::List::cast).collect();
+        for list in &lists {
+            assert_eq!(range(list.syntax(), SyntaxKind::TOKEN_L_BRACK), Some("["));
+            assert_eq!(range(list.syntax(), SyntaxKind::TOKEN_R_BRACK), Some("]"));
+        }
+        let inner = sets[1].syntax();
+        let open =
+            child_token_range(inner, SyntaxKind::TOKEN_L_BRACE).map(|r| usize::from(r.start()));
+        assert_eq!(open, text.find("{ b"));
+        assert_eq!(range(inner, SyntaxKind::TOKEN_COMMENT), Some("/* c */"));
+        assert_eq!(range(inner, SyntaxKind::TOKEN_L_BRACK), None);
     }
 
     #[test]
