@@ -168,6 +168,32 @@ fn deep_nesting_does_not_overflow_the_stack() {
     );
 }
 
+/// rnix refuses expressions nested 512 deep; anything shallower is analysed, and
+/// every walk of the tree (detection, planning, the verifier's model) must fit
+/// the stack of a worker thread, in the debug build the tests run.
+#[test]
+fn the_deepest_nesting_rnix_accepts_is_analysed() {
+    let d = dir();
+    let n = 250;
+    let deep = format!(
+        "{{ inventory.services.a.b = {}1{}; inventory.x = {}1{}; y = {}{}; }}",
+        "{ x = (".repeat(n),
+        "); }".repeat(n),
+        "{ inventory.services.c.d = ".repeat(n),
+        "; }".repeat(n),
+        "[ ".repeat(2 * n),
+        "]".repeat(2 * n)
+    );
+    fs::write(d.path().join("deep.nix"), deep).unwrap();
+    let (check, fix) = both(d.path(), &["deep.nix"], 1);
+    assert!(
+        check.stdout.contains("deep.nix:1:3: CM001") && !check.stdout.contains("CM000"),
+        "{}",
+        check.stdout
+    );
+    assert!(!fix.stdout.contains("CM000"), "{}", fix.stdout);
+}
+
 #[test]
 fn large_file() {
     // 5 MB of ordinary NixOS options (the suite runs a debug build; the

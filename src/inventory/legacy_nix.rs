@@ -9,11 +9,12 @@
 //! at a logical path by the file that imports it (`inventory = import ./x.nix;`
 //! mounts `x.nix` at `inventory`): its top-level set then starts there.
 
-use foldhash::{HashMap, HashMapExt};
+use std::cell::{OnceCell, RefCell};
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
+use rowan::{GreenNodeData, Language};
 
 use super::{
     EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
@@ -46,8 +47,6 @@ pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
 
 /// `prune`: skip the bindings of sets that cannot hold facts (false in tests only).
 fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> LegacyFacts {
-    let mut facts = LegacyFacts::default();
-    let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
         let m: Vec<Key> = m.iter().map(|s| Key::Static(s.clone())).collect();
@@ -55,55 +54,248 @@ fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> Legacy
             all_mounts.push(m);
         }
     }
+    let mut detector = Detector {
+        facts: LegacyFacts::default(),
+        all_mounts: &all_mounts,
+        prune,
+    };
+    let green = root.green();
+    let top = WalkNode {
+        green,
+        kind: root.kind(),
+        parent: None,
+        cursor: OnceCell::from(Some(root.clone())),
+        children: RefCell::new(None),
+    };
+    let inherited = Inherited {
+        file_top: true,
+        owner: None,
+        value_of: None,
+    };
+    detector.walk(&top, inherited);
+    detector.facts
+}
 
-    for node in root.descendants() {
-        match node.kind() {
-            SyntaxKind::NODE_ATTR_SET => {
-                let mut ctx = set_context(&node, &contexts);
-                if !prune {
-                    ctx.live = true;
-                } else if ctx.live {
-                    ctx.live = mounts_for(&ctx, &all_mounts)
-                        .iter()
-                        .any(|m| can_hold_facts(m, &ctx.path));
-                }
-                contexts.insert(node, ctx);
-            }
+/// One node of the walk: its green node, and its cursor once something needs it.
+/// The walk reads the green tree and makes cursors only for the bindings it
+/// visits, the reads it checks and their ancestors (a cursor for every node was
+/// the larger part of the detector's time).
+struct WalkNode<'g, 'p> {
+    green: &'g GreenNodeData,
+    kind: SyntaxKind,
+    /// The parent, and this node's index among the parent's child nodes.
+    parent: Option<(&'p WalkNode<'g, 'p>, usize)>,
+    cursor: OnceCell<Option<SyntaxNode>>,
+    /// The index of the next child node `children` gives, and the iterator.
+    children: RefCell<Option<(usize, rnix::SyntaxNodeChildren)>>,
+}
+
+impl WalkNode<'_, '_> {
+    fn cursor(&self) -> Option<SyntaxNode> {
+        self.cursor
+            .get_or_init(|| {
+                let (parent, index) = self.parent?;
+                parent.child(index)
+            })
+            .clone()
+    }
+
+    /// The cursor of child node `index`. The walk asks for children in order,
+    /// so one iterator serves them all.
+    fn child(&self, index: usize) -> Option<SyntaxNode> {
+        let mut slot = self.children.borrow_mut();
+        if slot.as_ref().is_none_or(|(next, _)| *next > index) {
+            *slot = Some((0, self.cursor()?.children()));
+        }
+        let (next, children) = slot.as_mut()?;
+        let node = children.nth(index - *next);
+        *next = index + 1;
+        node
+    }
+}
+
+/// What a node of the walk knows from its ancestors.
+#[derive(Clone, Copy)]
+struct Inherited<'c, 'g, 'p> {
+    /// The node is the file's value, possibly behind a function header,
+    /// `let … in`, `with …;`, `assert …;`, parentheses or a `//` update.
+    file_top: bool,
+    /// The context of the attribute set the node is a direct child of.
+    owner: Option<&'c SetContext>,
+    /// The node is, through parentheses and `//` updates, the value of a
+    /// binding in an attribute set.
+    value_of: Option<ValueOf<'c, 'g, 'p>>,
+}
+
+#[derive(Clone, Copy)]
+struct ValueOf<'c, 'g, 'p> {
+    /// The context of the set that holds the binding.
+    owner: &'c SetContext,
+    binding: &'c WalkNode<'g, 'p>,
+    crossed_update: bool,
+}
+
+struct Detector<'m> {
+    facts: LegacyFacts,
+    all_mounts: &'m [Vec<Key>],
+    prune: bool,
+}
+
+impl Detector<'_> {
+    /// Visits `node` and its descendants in preorder (the order of the facts).
+    fn walk(&mut self, node: &WalkNode<'_, '_>, inherited: Inherited<'_, '_, '_>) {
+        let mut own = None;
+        match node.kind {
+            SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited)),
             SyntaxKind::NODE_ATTRPATH_VALUE => {
-                let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
-                    continue; // a `let` binding, or a broken tree
-                };
-                if !ctx.live {
-                    continue;
-                }
-                if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
-                    for mount in mounts_for(ctx, &all_mounts) {
-                        visit_binding(&binding, ctx, mount, &mut facts);
+                if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
+                    && let Some(binding) = node.cursor().and_then(ast::AttrpathValue::cast)
+                {
+                    for mount in mounts_for(ctx, self.all_mounts) {
+                        visit_binding(&binding, ctx, mount, &mut self.facts);
                     }
                 }
             }
             SyntaxKind::NODE_INHERIT => {
-                let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
-                    continue;
-                };
-                if !ctx.live {
-                    continue;
-                }
-                if let Some(inherit) = ast::Inherit::cast(node.clone()) {
-                    for mount in mounts_for(ctx, &all_mounts) {
-                        visit_inherit(&inherit, ctx, mount, &mut facts);
+                if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
+                    && let Some(inherit) = node.cursor().and_then(ast::Inherit::cast)
+                {
+                    for mount in mounts_for(ctx, self.all_mounts) {
+                        visit_inherit(&inherit, ctx, mount, &mut self.facts);
                     }
                 }
             }
             SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
-                if let Some(read) = legacy_read(&node) {
-                    facts.reads.push(read);
+                if let Some(read) = node.cursor().and_then(|node| legacy_read(&node)) {
+                    self.facts.reads.push(read);
                 }
             }
             _ => {}
         }
+        let update = node.kind == SyntaxKind::NODE_BIN_OP && is_update(node.green);
+        let (mut index, mut exprs) = (0, 0);
+        for child in node.green.children() {
+            let rowan::NodeOrToken::Node(green) = child else {
+                continue;
+            };
+            let kind = rnix::NixLanguage::kind_from_raw(green.kind());
+            let is_expr = ast::Expr::can_cast(kind);
+            if is_leaf(green, kind) {
+                index += 1;
+                exprs += usize::from(is_expr);
+                continue;
+            }
+            // Which child is the body the file's value passes through.
+            let body = |n: usize| is_expr && exprs == n;
+            let through = match node.kind {
+                SyntaxKind::NODE_ROOT | SyntaxKind::NODE_PAREN => true,
+                SyntaxKind::NODE_BIN_OP => update,
+                SyntaxKind::NODE_LAMBDA | SyntaxKind::NODE_LET_IN => body(0),
+                SyntaxKind::NODE_WITH | SyntaxKind::NODE_ASSERT => body(1),
+                _ => false,
+            };
+            let value_of = match node.kind {
+                SyntaxKind::NODE_ATTRPATH_VALUE => inherited.owner.map(|owner| ValueOf {
+                    owner,
+                    binding: node,
+                    crossed_update: false,
+                }),
+                SyntaxKind::NODE_PAREN => inherited.value_of,
+                SyntaxKind::NODE_BIN_OP if update => inherited.value_of.map(|v| ValueOf {
+                    crossed_update: true,
+                    ..v
+                }),
+                _ => None,
+            };
+            let child = WalkNode {
+                green,
+                kind,
+                parent: Some((node, index)),
+                cursor: OnceCell::new(),
+                children: RefCell::new(None),
+            };
+            let inherited = Inherited {
+                file_top: inherited.file_top && through,
+                owner: own.as_ref(),
+                value_of,
+            };
+            self.walk(&child, inherited);
+            index += 1;
+            exprs += usize::from(is_expr);
+        }
     }
-    facts
+
+    /// Where an attribute set sits: below the set that holds the binding whose
+    /// value it is, or at a new anchor.
+    fn set_context(&self, inherited: Inherited<'_, '_, '_>) -> SetContext {
+        let mut ctx = match inherited.value_of {
+            Some(ValueOf { owner, .. }) if !owner.live => SetContext {
+                path: Vec::new(),
+                under_file_top: owner.under_file_top,
+                update_at: None,
+                live: false,
+            },
+            Some(ValueOf {
+                owner,
+                binding,
+                crossed_update,
+            }) => {
+                let mut path = owner.path.clone();
+                if let Some(attrpath) = binding
+                    .cursor()
+                    .and_then(ast::AttrpathValue::cast)
+                    .and_then(|b| b.attrpath())
+                {
+                    path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
+                }
+                let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
+                SetContext {
+                    path,
+                    under_file_top: owner.under_file_top,
+                    update_at,
+                    live: true,
+                }
+            }
+            None => SetContext {
+                path: Vec::new(),
+                under_file_top: inherited.file_top,
+                update_at: None,
+                live: true,
+            },
+        };
+        if !self.prune {
+            ctx.live = true;
+        } else if ctx.live {
+            ctx.live = mounts_for(&ctx, self.all_mounts)
+                .iter()
+                .any(|m| can_hold_facts(m, &ctx.path));
+        }
+        ctx
+    }
+}
+
+/// Whether the walk has nothing to do at a node: it has no child nodes (an
+/// identifier, a literal, a string without interpolation) and is of none of
+/// the kinds the walk visits.
+fn is_leaf(green: &GreenNodeData, kind: SyntaxKind) -> bool {
+    !matches!(
+        kind,
+        SyntaxKind::NODE_ATTR_SET
+            | SyntaxKind::NODE_ATTRPATH_VALUE
+            | SyntaxKind::NODE_INHERIT
+            | SyntaxKind::NODE_SELECT
+            | SyntaxKind::NODE_HAS_ATTR
+    ) && green.children().all(|c| c.as_token().is_some())
+}
+
+/// Whether a green `NODE_BIN_OP` is a `//` update (its operator is the first
+/// operator token among its children, as rnix's `BinOp::operator` reads it).
+fn is_update(bin_op: &GreenNodeData) -> bool {
+    bin_op
+        .children()
+        .filter_map(rowan::NodeOrToken::into_token)
+        .find_map(|t| ast::BinOpKind::from_kind(rnix::NixLanguage::kind_from_raw(t.kind())))
+        == Some(ast::BinOpKind::Update)
 }
 
 fn mounts_for<'a>(ctx: &SetContext, all: &'a [Vec<Key>]) -> &'a [Vec<Key>] {
@@ -141,90 +333,6 @@ fn can_hold_facts(mount: &[Key], path: &[Key]) -> bool {
             agrees && reach.is_none_or(|r| len <= inventory.len() + r)
         })
     })
-}
-
-fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
-    let mut child = set.clone();
-    let mut crossed_update = false;
-    while let Some(parent) = child.parent() {
-        match parent.kind() {
-            SyntaxKind::NODE_PAREN => child = parent,
-            SyntaxKind::NODE_BIN_OP if is_update(&parent) => {
-                crossed_update = true;
-                child = parent;
-            }
-            SyntaxKind::NODE_ATTRPATH_VALUE => {
-                let binding_ctx = parent
-                    .parent()
-                    .and_then(|owner| contexts.get(&owner))
-                    .zip(ast::AttrpathValue::cast(parent.clone()));
-                let Some((owner, binding)) = binding_ctx else {
-                    break; // value of a `let` binding: a new anchor
-                };
-                if !owner.live {
-                    return SetContext {
-                        path: Vec::new(),
-                        under_file_top: owner.under_file_top,
-                        update_at: None,
-                        live: false,
-                    };
-                }
-                let mut path = owner.path.clone();
-                if let Some(attrpath) = binding.attrpath() {
-                    path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
-                }
-                let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
-                return SetContext {
-                    path,
-                    under_file_top: owner.under_file_top,
-                    update_at,
-                    live: true,
-                };
-            }
-            _ => break,
-        }
-    }
-    SetContext {
-        path: Vec::new(),
-        under_file_top: is_file_top(set),
-        update_at: None,
-        live: true,
-    }
-}
-
-fn is_update(node: &SyntaxNode) -> bool {
-    ast::BinOp::cast(node.clone()).and_then(|b| b.operator()) == Some(ast::BinOpKind::Update)
-}
-
-/// Whether a set is the file's value, possibly behind a function header,
-/// `let … in`, `with …;`, `assert …;`, parentheses or a `//` update.
-fn is_file_top(set: &SyntaxNode) -> bool {
-    let mut child = set.clone();
-    while let Some(parent) = child.parent() {
-        let through = match parent.kind() {
-            SyntaxKind::NODE_ROOT => return true,
-            SyntaxKind::NODE_PAREN => true,
-            SyntaxKind::NODE_BIN_OP => is_update(&parent),
-            SyntaxKind::NODE_LAMBDA => ast::Lambda::cast(parent.clone())
-                .and_then(|l| l.body())
-                .is_some_and(|b| b.syntax() == &child),
-            SyntaxKind::NODE_LET_IN => ast::LetIn::cast(parent.clone())
-                .and_then(|l| l.body())
-                .is_some_and(|b| b.syntax() == &child),
-            SyntaxKind::NODE_WITH => ast::With::cast(parent.clone())
-                .and_then(|w| w.body())
-                .is_some_and(|b| b.syntax() == &child),
-            SyntaxKind::NODE_ASSERT => ast::Assert::cast(parent.clone())
-                .and_then(|a| a.body())
-                .is_some_and(|b| b.syntax() == &child),
-            _ => false,
-        };
-        if !through {
-            return false;
-        }
-        child = parent;
-    }
-    false
 }
 
 /// The length of the services prefix that `path` starts with.
@@ -640,6 +748,158 @@ fn select_chain(expr: &ast::Expr) -> Vec<Key> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use foldhash::{HashMap, HashMapExt};
+
+    /// The detector as it was before it walked the green tree: a cursor for every
+    /// node, contexts in a map, parents climbed. The walk must find the same facts.
+    fn reference_detect_with(
+        root: &SyntaxNode,
+        mounts: &[Vec<String>],
+        prune: bool,
+    ) -> LegacyFacts {
+        let mut facts = LegacyFacts::default();
+        let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
+        let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
+        for m in mounts {
+            let m: Vec<Key> = m.iter().map(|s| Key::Static(s.clone())).collect();
+            if !m.is_empty() && !all_mounts.contains(&m) {
+                all_mounts.push(m);
+            }
+        }
+
+        for node in root.descendants() {
+            match node.kind() {
+                SyntaxKind::NODE_ATTR_SET => {
+                    let mut ctx = set_context(&node, &contexts);
+                    if !prune {
+                        ctx.live = true;
+                    } else if ctx.live {
+                        ctx.live = mounts_for(&ctx, &all_mounts)
+                            .iter()
+                            .any(|m| can_hold_facts(m, &ctx.path));
+                    }
+                    contexts.insert(node, ctx);
+                }
+                SyntaxKind::NODE_ATTRPATH_VALUE => {
+                    let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                        continue; // a `let` binding, or a broken tree
+                    };
+                    if !ctx.live {
+                        continue;
+                    }
+                    if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
+                        for mount in mounts_for(ctx, &all_mounts) {
+                            visit_binding(&binding, ctx, mount, &mut facts);
+                        }
+                    }
+                }
+                SyntaxKind::NODE_INHERIT => {
+                    let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                        continue;
+                    };
+                    if !ctx.live {
+                        continue;
+                    }
+                    if let Some(inherit) = ast::Inherit::cast(node.clone()) {
+                        for mount in mounts_for(ctx, &all_mounts) {
+                            visit_inherit(&inherit, ctx, mount, &mut facts);
+                        }
+                    }
+                }
+                SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
+                    if let Some(read) = legacy_read(&node) {
+                        facts.reads.push(read);
+                    }
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+
+    fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
+        let mut child = set.clone();
+        let mut crossed_update = false;
+        while let Some(parent) = child.parent() {
+            match parent.kind() {
+                SyntaxKind::NODE_PAREN => child = parent,
+                SyntaxKind::NODE_BIN_OP if is_update_node(&parent) => {
+                    crossed_update = true;
+                    child = parent;
+                }
+                SyntaxKind::NODE_ATTRPATH_VALUE => {
+                    let binding_ctx = parent
+                        .parent()
+                        .and_then(|owner| contexts.get(&owner))
+                        .zip(ast::AttrpathValue::cast(parent.clone()));
+                    let Some((owner, binding)) = binding_ctx else {
+                        break; // value of a `let` binding: a new anchor
+                    };
+                    if !owner.live {
+                        return SetContext {
+                            path: Vec::new(),
+                            under_file_top: owner.under_file_top,
+                            update_at: None,
+                            live: false,
+                        };
+                    }
+                    let mut path = owner.path.clone();
+                    if let Some(attrpath) = binding.attrpath() {
+                        path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
+                    }
+                    let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
+                    return SetContext {
+                        path,
+                        under_file_top: owner.under_file_top,
+                        update_at,
+                        live: true,
+                    };
+                }
+                _ => break,
+            }
+        }
+        SetContext {
+            path: Vec::new(),
+            under_file_top: is_file_top(set),
+            update_at: None,
+            live: true,
+        }
+    }
+
+    fn is_update_node(node: &SyntaxNode) -> bool {
+        ast::BinOp::cast(node.clone()).and_then(|b| b.operator()) == Some(ast::BinOpKind::Update)
+    }
+
+    /// Whether a set is the file's value, possibly behind a function header,
+    /// `let … in`, `with …;`, `assert …;`, parentheses or a `//` update.
+    fn is_file_top(set: &SyntaxNode) -> bool {
+        let mut child = set.clone();
+        while let Some(parent) = child.parent() {
+            let through = match parent.kind() {
+                SyntaxKind::NODE_ROOT => return true,
+                SyntaxKind::NODE_PAREN => true,
+                SyntaxKind::NODE_BIN_OP => is_update_node(&parent),
+                SyntaxKind::NODE_LAMBDA => ast::Lambda::cast(parent.clone())
+                    .and_then(|l| l.body())
+                    .is_some_and(|b| b.syntax() == &child),
+                SyntaxKind::NODE_LET_IN => ast::LetIn::cast(parent.clone())
+                    .and_then(|l| l.body())
+                    .is_some_and(|b| b.syntax() == &child),
+                SyntaxKind::NODE_WITH => ast::With::cast(parent.clone())
+                    .and_then(|w| w.body())
+                    .is_some_and(|b| b.syntax() == &child),
+                SyntaxKind::NODE_ASSERT => ast::Assert::cast(parent.clone())
+                    .and_then(|a| a.body())
+                    .is_some_and(|b| b.syntax() == &child),
+                _ => false,
+            };
+            if !through {
+                return false;
+            }
+            child = parent;
+        }
+        false
+    }
 
     fn facts(src: &str) -> LegacyFacts {
         let parse = rnix::Root::parse(src);
@@ -800,6 +1060,157 @@ mod tests {
             "{ config, ... }: { x = config.clan.inventory.services.sshd or { }; y = inventory.services; }",
         );
         assert_eq!(f.reads.len(), 2);
+    }
+
+    /// Nix sources for comparing detectors: every Nix file of testdata, and
+    /// generated sets mixing the forms the walk treats apart (parentheses, `//`
+    /// on either side, function headers, `let`, `with`, `assert`, list elements,
+    /// function arguments, `inherit`, reads and has-attr tests).
+    fn comparison_sources(count: usize) -> Vec<String> {
+        let mut sources: Vec<String> = Vec::new();
+        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/before");
+        for entry in walkdir::WalkDir::new(testdata) {
+            let entry = entry.expect("testdata is readable");
+            if entry.path().extension().is_some_and(|e| e == "nix") {
+                sources.push(std::fs::read_to_string(entry.path()).expect("testdata is UTF-8"));
+            }
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        fn expr(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
+            const KEYS: &[&str] = &[
+                "inventory",
+                "clan",
+                "flake",
+                "services",
+                "instances",
+                "machines",
+                "tags",
+                "imports",
+                "sshd",
+                "main",
+                "roles",
+                "peer",
+                "config",
+                "\"a\"",
+                "${x}",
+                "${\"services\"}",
+            ];
+            const LEAVES: &[&str] = &[
+                "1",
+                "[ \"a\" \"b\" ]",
+                "import ./x.nix",
+                "[ ./y.nix ]",
+                "{ }",
+                "\"c\"",
+                "x",
+                "x.inventory.services.a",
+                "x ? inventory.services",
+                "(x.inventory).services",
+                "x.inventory.services or { }",
+                "inventory.services.sshd.main.roles",
+            ];
+            if depth >= 4 || next(4) == 0 {
+                return LEAVES[next(LEAVES.len() as u64) as usize].to_owned();
+            }
+            let set = |next: &mut dyn FnMut(u64) -> u64| {
+                let mut out = String::from(["{ ", "rec { "][usize::from(next(8) == 0)]);
+                for _ in 0..next(5) {
+                    if next(10) == 0 {
+                        out.push_str(
+                            ["inherit services; ", "inherit (x) sshd main; "][next(2) as usize],
+                        );
+                        continue;
+                    }
+                    let keys: Vec<&str> = (0..1 + next(3))
+                        .map(|_| KEYS[next(KEYS.len() as u64) as usize])
+                        .collect();
+                    out.push_str(&keys.join("."));
+                    out.push_str(" = ");
+                    out.push_str(&expr(next, depth + 1));
+                    out.push_str("; ");
+                }
+                out.push('}');
+                out
+            };
+            let inner = set(next);
+            match next(14) {
+                0 => format!("({inner})"),
+                1 | 12 => format!("x // {inner}"),
+                13 => format!("({inner} // {{ }})"),
+                2 => format!("{inner} // (y // {})", set(next)),
+                3 => format!("[ {inner} 1 ]"),
+                4 => format!("f {inner}"),
+                5 => format!("a: {inner}"),
+                6 => format!("{{ a, ... }}@b: with a; {inner}"),
+                7 => format!("assert x; {inner}"),
+                8 => format!("let inventory = {inner}; in {}", set(next)),
+                9 => format!("{inner} ++ {}", set(next)),
+                _ => inner,
+            }
+        }
+        for _ in 0..count {
+            let e = expr(&mut next, 0);
+            sources.push(match next(4) {
+                0 => format!("{{ inventory.services = x // {{ sshd.main = {e}; }}; }}"),
+                1 => format!(
+                    "{{ clan.inventory = (y // {{ services.sshd = {e} // {{ main = {}; }}; }}); }}",
+                    expr(&mut next, 1)
+                ),
+                2 => format!("{{ inventory.services.sshd = ({{ main = {e}; }}); }}"),
+                _ => e,
+            });
+        }
+        sources
+    }
+
+    /// The green-tree walk finds the same facts as the walk over a cursor for
+    /// every node, in the same order, under every kind of mount, pruned or not.
+    #[test]
+    fn the_green_walk_finds_what_the_cursor_walk_found() {
+        let mounts: Vec<Vec<Vec<String>>> = [
+            vec![],
+            vec![vec!["inventory"]],
+            vec![vec!["inventory", "machines"], vec!["inventory"]],
+        ]
+        .iter()
+        .map(|m| {
+            m.iter()
+                .map(|p| p.iter().map(|s| s.to_string()).collect())
+                .collect()
+        })
+        .collect();
+        let (mut parsed, mut with_facts, mut reads, mut updates) = (0, 0, 0, 0);
+        for src in &comparison_sources(1000) {
+            let parse = rnix::Root::parse(src);
+            if !parse.errors().is_empty() {
+                continue;
+            }
+            parsed += 1;
+            let root = parse.syntax();
+            for m in &mounts {
+                for prune in [true, false] {
+                    let found = detect_with(&root, m, prune);
+                    let reference = reference_detect_with(&root, m, prune);
+                    assert_eq!(found, reference, "{src} mounted at {m:?}, prune {prune}");
+                    with_facts += usize::from(found != LegacyFacts::default());
+                    reads += found.reads.len();
+                    updates += found.instances.iter().filter(|i| i.inside_update).count();
+                }
+            }
+        }
+        // The comparison must cover facts of every kind the walk decides on.
+        assert!(parsed > 1000, "{parsed}");
+        assert!(with_facts > 3000, "{with_facts}");
+        assert!(
+            reads > 1000 && updates > 100,
+            "reads {reads}, updates {updates}"
+        );
     }
 
     /// Skipping the sets that cannot hold facts changes nothing: every Nix file of
