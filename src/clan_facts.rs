@@ -5,12 +5,11 @@
 //! the buckets are then read back one at a time to find the keys that more than
 //! one file of a clan defines.
 
-use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-/// An instance name, or an instance's settings path, as a 128-bit hash (two
-/// SipHash digests of distinct inputs). Two different keys of one run share a
-/// hash with a probability of about n²/2¹²⁹ (below 10⁻²⁴ for 10⁶ instances).
+/// An instance name, or an instance's settings path, as a 128-bit hash
+/// ([`crate::digest128`]). Two different keys of one run share a hash with a
+/// probability of about n²/2¹²⁹ (below 10⁻²⁴ for 10⁶ instances).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct FactKey([u64; 2]);
 
@@ -26,14 +25,8 @@ impl FactKey {
     }
 
     fn of(parts: &[&[u8]]) -> Self {
-        let half = |seed: u8| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            seed.hash(&mut hasher);
-            // Slices hash with their length: the parts cannot run into each other.
-            parts.hash(&mut hasher);
-            hasher.finish()
-        };
-        FactKey([half(0), half(1)])
+        // Slices hash with their length: the parts cannot run into each other.
+        FactKey(crate::digest128::digest128(parts))
     }
 
     fn bucket(self) -> usize {

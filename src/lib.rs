@@ -7,6 +7,7 @@ pub mod clan_facts;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod digest128;
 pub mod discover;
 pub mod failpoint;
 pub mod fix;

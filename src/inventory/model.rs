@@ -72,22 +72,15 @@ pub struct Instance {
     pub roles: BTreeMap<String, Role>,
 }
 
-/// A digest of the normal forms of a file's instances (see [`instances`]): two
-/// SipHash digests with distinct seeds. Two different lists of normal forms
-/// share one with a chance of about 2⁻¹²⁸.
+/// A digest of the normal forms of a file's instances (see [`instances`]), by
+/// [`crate::digest128`]. Two different lists of normal forms share one with a
+/// chance of about 2⁻¹²⁸.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(pub [u64; 2]);
 
 impl Digest {
     pub fn of(instances: &[(String, Result<Instance, String>)]) -> Self {
-        use std::hash::{Hash, Hasher};
-        let half = |seed: u8| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            seed.hash(&mut hasher);
-            instances.hash(&mut hasher);
-            hasher.finish()
-        };
-        Digest([half(0), half(1)])
+        Digest(crate::digest128::digest128(instances))
     }
 }
 
