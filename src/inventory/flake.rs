@@ -39,7 +39,7 @@ fn collect_inputs(set: &ast::AttrSet, prefix: &mut Vec<String>, found: &mut Vec<
         let keys: Option<Vec<String>> = attrpath_keys(&path)
             .into_iter()
             .map(|k| match k.key {
-                Key::Static(s) => Some(s),
+                Key::Static(s) => Some(s.into_string()),
                 Key::Dynamic => None,
             })
             .collect();

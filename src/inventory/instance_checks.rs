@@ -169,7 +169,7 @@ fn visit_binding(
     let mut rel: Vec<String> = prefix.to_vec();
     for seg in segs {
         match &seg.key {
-            Key::Static(s) => rel.push(s.clone()),
+            Key::Static(s) => rel.push(s.to_string()),
             Key::Dynamic => return,
         }
     }

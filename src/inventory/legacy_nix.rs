@@ -49,7 +49,7 @@ pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
 fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> LegacyFacts {
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
-        let m: Vec<Key> = m.iter().map(|s| Key::Static(s.clone())).collect();
+        let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
         if !m.is_empty() && !all_mounts.contains(&m) {
             all_mounts.push(m);
         }
@@ -532,7 +532,7 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
                 facts.machines.incomplete = true;
                 return;
             };
-            let info = facts.machines.machines.entry(name.clone()).or_default();
+            let info = facts.machines.machines.entry(name.to_string()).or_default();
             match tail {
                 [] if !is_set => facts.machines.incomplete = true,
                 [t] if t.is("tags") => match literal_strings(&value) {
@@ -551,7 +551,7 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
             (Key::Static(tag), Some(list)) => facts
                 .machines
                 .tag_lists
-                .entry(tag.clone())
+                .entry(tag.to_string())
                 .or_default()
                 .extend(list),
             _ => facts.machines.incomplete = true,
@@ -733,7 +733,7 @@ fn legacy_read(node: &SyntaxNode) -> Option<LegacyRead> {
 /// The keys of `a.b.c` (an identifier followed by selections without `or`).
 fn select_chain(expr: &ast::Expr) -> Vec<Key> {
     match strip_parens(expr.clone()) {
-        ast::Expr::Ident(ident) => vec![Key::Static(crate::syntax::ident_text(&ident))],
+        ast::Expr::Ident(ident) => vec![Key::Static(crate::syntax::ident_text(&ident).into())],
         ast::Expr::Select(select) if select.default_expr().is_none() => {
             let mut keys = select.expr().map(|e| select_chain(&e)).unwrap_or_default();
             if let Some(path) = select.attrpath() {
@@ -761,7 +761,7 @@ mod tests {
         let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
         let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
         for m in mounts {
-            let m: Vec<Key> = m.iter().map(|s| Key::Static(s.clone())).collect();
+            let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
             if !m.is_empty() && !all_mounts.contains(&m) {
                 all_mounts.push(m);
             }

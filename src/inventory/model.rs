@@ -584,7 +584,7 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|k| match k.key {
-                        Key::Static(s) => Some(s),
+                        Key::Static(s) => Some(s.into_string()),
                         Key::Dynamic => None,
                     })
                     .collect();

@@ -235,7 +235,13 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<Te
                     let key = crate::syntax::attr_key(&attr);
                     let span = Span::from(attr.syntax().text_range());
                     if let Key::Static(name) = key {
-                        add(&mut children, &[name], Def::Other, span, found);
+                        add(
+                            &mut children,
+                            &[name.into_string()],
+                            Def::Other,
+                            span,
+                            found,
+                        );
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Helpers over the rnix CST: the logical key of an attribute (`foo`, `"foo"`,
 //! `${"foo"}` are the same key), parentheses, literal relative paths.
 
+use compact_str::CompactString;
 use rnix::ast::{self, InterpolPart};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::GreenNodeData;
@@ -9,8 +10,9 @@ use rowan::ast::AstNode;
 /// One segment of an attribute path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
-    /// A name known without evaluation.
-    Static(String),
+    /// A name known without evaluation (names up to 24 bytes, nearly all of
+    /// them, are kept inline instead of allocated).
+    Static(CompactString),
     /// `${expr}` or an interpolated string whose value needs evaluation.
     Dynamic,
 }
@@ -38,10 +40,12 @@ pub struct KeySeg {
 /// The logical key of an attribute.
 pub fn attr_key(attr: &ast::Attr) -> Key {
     match attr {
-        ast::Attr::Ident(ident) => Key::Static(ident_text(ident)),
-        ast::Attr::Str(s) => str_literal(s).map_or(Key::Dynamic, Key::Static),
+        ast::Attr::Ident(ident) => Key::Static(ident_text(ident).into()),
+        ast::Attr::Str(s) => str_literal(s).map_or(Key::Dynamic, |s| Key::Static(s.into())),
         ast::Attr::Dynamic(d) => match d.expr().map(strip_parens) {
-            Some(ast::Expr::Str(s)) => str_literal(&s).map_or(Key::Dynamic, Key::Static),
+            Some(ast::Expr::Str(s)) => {
+                str_literal(&s).map_or(Key::Dynamic, |s| Key::Static(s.into()))
+            }
             _ => Key::Dynamic,
         },
     }
@@ -71,7 +75,7 @@ fn plain_attrpath_keys(path: &ast::Attrpath) -> Option<Vec<KeySeg>> {
     for child in green.children() {
         if let rowan::NodeOrToken::Node(attr) = child {
             keys.push(KeySeg {
-                key: Key::Static(green_plain_name(attr)?.to_owned()),
+                key: Key::Static(green_plain_name(attr)?.into()),
                 range: TextRange::at(offset, child.text_len()),
             });
         }
@@ -322,7 +326,7 @@ mod tests {
     }
 
     fn s(x: &str) -> Key {
-        Key::Static(x.to_owned())
+        Key::Static(x.into())
     }
 
     fn first_str(src: &str) -> ast::Str {
