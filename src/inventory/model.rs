@@ -16,7 +16,7 @@ use rowan::ast::AstNode;
 use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, MachineFacts, NewInstance};
-use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
+use crate::syntax::{attrpath_keys, str_literal, strip_parens};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
@@ -351,7 +351,7 @@ fn renamed(info: Option<&ModuleInfo>, value: Value) -> Value {
         }
         let old: Vec<&str> = old.split('.').collect();
         if let Some(found) = take_path(&mut value, &old) {
-            let new: Vec<String> = new.split('.').map(str::to_owned).collect();
+            let new: Vec<&str> = new.split('.').collect();
             if let Ok(v) = insert(value.clone(), &new, found) {
                 value = v;
             }
@@ -522,11 +522,7 @@ fn instance_tree(
             .map(|p| attrpath_keys(&p))
             .unwrap_or_default();
         let skip = name_end(binding).saturating_sub(binding.base);
-        let rel: Option<Vec<String>> = keys
-            .iter()
-            .skip(skip)
-            .map(|k| k.key.as_static().map(str::to_owned))
-            .collect();
+        let rel: Option<Vec<&str>> = keys.iter().skip(skip).map(|k| k.key.as_static()).collect();
         let rel = rel.ok_or("a computed attribute name inside the instance")?;
         let value =
             crate::syntax::binding_value(&node).map_or(Value::Null, |v| value_of(&v, paths));
@@ -535,8 +531,8 @@ fn instance_tree(
     Ok(tree)
 }
 
-fn insert(tree: Value, path: &[String], value: Value) -> Result<Value, String> {
-    let Some((first, rest)) = path.split_first() else {
+fn insert(tree: Value, path: &[&str], value: Value) -> Result<Value, String> {
+    let Some((&first, rest)) = path.split_first() else {
         return merge(tree, value);
     };
     let Value::Attrs(mut map) = tree else {
@@ -544,8 +540,17 @@ fn insert(tree: Value, path: &[String], value: Value) -> Result<Value, String> {
             "`{first}` is set inside a value that is not an attribute set"
         ));
     };
-    let current = map.remove(first).unwrap_or(Value::Attrs(BTreeMap::new()));
-    map.insert(first.clone(), insert(current, rest, value)?);
+    // The key is allocated only when it is new.
+    match map.get_mut(first) {
+        Some(slot) => {
+            let current = std::mem::replace(slot, Value::Null);
+            *slot = insert(current, rest, value)?;
+        }
+        None => {
+            let inserted = insert(Value::Attrs(BTreeMap::new()), rest, value)?;
+            map.insert(first.to_owned(), inserted);
+        }
+    }
     Ok(Value::Attrs(map))
 }
 
@@ -578,16 +583,11 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
                 let ast::Entry::AttrpathValue(binding) = entry else {
                     return opaque(&expr);
                 };
-                let keys: Option<Vec<String>> = binding
+                let segs = binding
                     .attrpath()
                     .map(|p| attrpath_keys(&p))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|k| match k.key {
-                        Key::Static(s) => Some(s.into_string()),
-                        Key::Dynamic => None,
-                    })
-                    .collect();
+                    .unwrap_or_default();
+                let keys: Option<Vec<&str>> = segs.iter().map(|k| k.key.as_static()).collect();
                 let Some(keys) = keys else {
                     return opaque(&expr);
                 };
