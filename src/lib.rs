@@ -21,3 +21,5 @@ pub mod rewrite;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+#[cfg(test)]
+mod test_support;

@@ -1067,21 +1067,8 @@ mod tests {
     /// on either side, function headers, `let`, `with`, `assert`, list elements,
     /// function arguments, `inherit`, reads and has-attr tests).
     fn comparison_sources(count: usize) -> Vec<String> {
-        let mut sources: Vec<String> = Vec::new();
-        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/before");
-        for entry in walkdir::WalkDir::new(testdata) {
-            let entry = entry.expect("testdata is readable");
-            if entry.path().extension().is_some_and(|e| e == "nix") {
-                sources.push(std::fs::read_to_string(entry.path()).expect("testdata is UTF-8"));
-            }
-        }
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut sources = crate::test_support::testdata_nix_sources("before");
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         fn expr(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
             const KEYS: &[&str] = &[
                 "inventory",
@@ -1233,22 +1220,9 @@ mod tests {
                 .collect()
         })
         .collect();
-        let mut sources: Vec<String> = Vec::new();
-        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/before");
-        for entry in walkdir::WalkDir::new(testdata) {
-            let entry = entry.expect("testdata is readable");
-            if entry.path().extension().is_some_and(|e| e == "nix") {
-                sources.push(std::fs::read_to_string(entry.path()).expect("testdata is UTF-8"));
-            }
-        }
+        let mut sources = crate::test_support::testdata_nix_sources("before");
         assert!(sources.len() > 40, "{}", sources.len());
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         fn set(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
             const KEYS: &[&str] = &[
                 "inventory",

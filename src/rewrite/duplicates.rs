@@ -347,13 +347,7 @@ mod tests {
     /// on generated sets with shared prefixes, merges, `inherit` and dynamic keys.
     #[test]
     fn shortcut_agrees_with_the_full_check() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         fn set(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
             let mut out = String::from("{ ");
             for _ in 0..next(5) {
