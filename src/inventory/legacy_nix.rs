@@ -1062,6 +1062,27 @@ mod tests {
         assert_eq!(f.reads.len(), 2);
     }
 
+    /// Attribute names the generated sources of the tests below draw from: the
+    /// names detection looks for, others, and spellings it reads differently.
+    const GENERATED_KEYS: &[&str] = &[
+        "inventory",
+        "clan",
+        "flake",
+        "services",
+        "instances",
+        "machines",
+        "tags",
+        "imports",
+        "sshd",
+        "main",
+        "roles",
+        "peer",
+        "config",
+        "\"a\"",
+        "${x}",
+        "${\"services\"}",
+    ];
+
     /// Nix sources for comparing detectors: every Nix file of testdata, and
     /// generated sets mixing the forms the walk treats apart (parentheses, `//`
     /// on either side, function headers, `let`, `with`, `assert`, list elements,
@@ -1070,24 +1091,6 @@ mod tests {
         let mut sources = crate::test_support::testdata_nix_sources("before");
         let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15);
         fn expr(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
-            const KEYS: &[&str] = &[
-                "inventory",
-                "clan",
-                "flake",
-                "services",
-                "instances",
-                "machines",
-                "tags",
-                "imports",
-                "sshd",
-                "main",
-                "roles",
-                "peer",
-                "config",
-                "\"a\"",
-                "${x}",
-                "${\"services\"}",
-            ];
             const LEAVES: &[&str] = &[
                 "1",
                 "[ \"a\" \"b\" ]",
@@ -1115,7 +1118,7 @@ mod tests {
                         continue;
                     }
                     let keys: Vec<&str> = (0..1 + next(3))
-                        .map(|_| KEYS[next(KEYS.len() as u64) as usize])
+                        .map(|_| GENERATED_KEYS[next(GENERATED_KEYS.len() as u64) as usize])
                         .collect();
                     out.push_str(&keys.join("."));
                     out.push_str(" = ");
@@ -1224,23 +1227,6 @@ mod tests {
         assert!(sources.len() > 40, "{}", sources.len());
         let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         fn set(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> String {
-            const KEYS: &[&str] = &[
-                "inventory",
-                "clan",
-                "flake",
-                "services",
-                "instances",
-                "machines",
-                "tags",
-                "imports",
-                "sshd",
-                "main",
-                "roles",
-                "peer",
-                "config",
-                "\"a\"",
-                "${x}",
-            ];
             const VALUES: &[&str] = &[
                 "1",
                 "[ \"a\" \"b\" ]",
@@ -1263,7 +1249,7 @@ mod tests {
                     continue;
                 }
                 let keys: Vec<&str> = (0..1 + next(3))
-                    .map(|_| KEYS[next(KEYS.len() as u64) as usize])
+                    .map(|_| GENERATED_KEYS[next(GENERATED_KEYS.len() as u64) as usize])
                     .collect();
                 out.push_str(&keys.join("."));
                 out.push_str(" = ");
