@@ -172,8 +172,8 @@ pub struct Run {
 }
 
 impl Run {
-    /// Files taken per batch.
-    const BATCH: usize = 512;
+    /// Files taken per batch (`fix --write` also writes a batch at a time).
+    pub const BATCH: usize = 512;
 
     /// The next files with findings, in path order; `None` when all were taken.
     /// Files whose results were not kept in memory (see [`MemoryBudget`]) are

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::atomic_write;
 use crate::check::{self, Input, Options};
 use crate::fix::{self, FixReport, Status};
 use crate::lints::{Fixability, RULES, find_rule};
@@ -435,7 +436,7 @@ fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> 
         .find(|f| f.status == Status::Pending)
         .and_then(|f| f.new_text())
         .unwrap_or(file.source.text.as_str());
-    out.write_all(&fix::with_bom(&file.source, text))
+    out.write_all(&atomic_write::with_bom(&file.source, text))
 }
 
 fn fix_summary(totals: &fix::FixTotals, read_errors: usize, write: bool) -> String {

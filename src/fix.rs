@@ -1,19 +1,19 @@
 //! `fix`: apply each file's plan once, verify the result, then show a diff,
 //! write it atomically, or print the bytes (stdin).
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SendError, Sender, channel};
+use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
+use crate::atomic_write::{AtomicWriter, Replacement};
 use crate::check::{self, FileReport, Input, Options, Report};
 use crate::diagnostic::Finding;
-use crate::discover::describe_io_error;
 use crate::rewrite::edit::{self, TextEdit};
 use crate::rewrite::plan::{Outcome, ReasonKind};
 use crate::rewrite::verify::{self, Refusal};
-use crate::source::{BOM, SourceFile};
+use crate::source::SourceFile;
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,16 +227,19 @@ impl FixTotals {
 /// Plans, applies and verifies; writes when `write` is set.
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
     let report = check::run(input, options);
-    let write = write && matches!(input, Input::Paths(_));
-    let files = fix_files(&report, write);
-    FixReport { report, files }
+    let files = fix_files(&report);
+    let mut fixed = FixReport { report, files };
+    if write && matches!(input, Input::Paths(_)) {
+        write_files(&mut fixed, &AtomicWriter::new());
+    }
+    fixed
 }
 
 /// Plans, then fixes the files with findings a batch at a time ([`FixRun::next_batch`]).
 pub fn start(input: &Input, options: &Options, write: bool) -> FixRun {
     FixRun {
         run: check::start(input, options),
-        write: write && matches!(input, Input::Paths(_)),
+        writer: (write && matches!(input, Input::Paths(_))).then(Writer::start),
         totals: FixTotals::default(),
     }
 }
@@ -245,13 +248,42 @@ pub fn start(input: &Input, options: &Options, write: bool) -> FixRun {
 pub struct FixRun {
     /// The analysis; its errors grow while batches are taken.
     pub run: check::Run,
-    write: bool,
+    /// Set with `--write`.
+    writer: Option<Writer>,
     pub totals: FixTotals,
 }
 
 impl FixRun {
-    /// The next files with findings, fixed; `None` when all were taken.
+    /// The next files with findings, fixed (and written); `None` when all were
+    /// taken. With `--write` a batch is returned once it is written, which
+    /// happens while the next batch is analysed.
     pub fn next_batch(&mut self) -> Option<FixReport> {
+        loop {
+            let fresh = self.take_batch();
+            let batch = match &mut self.writer {
+                None => fresh,
+                Some(Writer::Here(writer)) => fresh.map(|mut batch| {
+                    write_files(&mut batch, writer);
+                    batch
+                }),
+                Some(Writer::Background(background)) => {
+                    let written = background.take_written();
+                    if let Some(batch) = fresh {
+                        background.write(batch);
+                    }
+                    match written {
+                        None if background.busy() => continue,
+                        written => written,
+                    }
+                }
+            }?;
+            self.totals.add(&batch, self.writer.is_some());
+            return Some(batch);
+        }
+    }
+
+    /// The next files with findings, rewritten and verified.
+    fn take_batch(&mut self) -> Option<FixReport> {
         let files = self.run.next_batch()?;
         let report = Report {
             files,
@@ -259,38 +291,153 @@ impl FixRun {
             errors: Vec::new(),
             skipped: Vec::new(),
         };
-        let files = fix_files(&report, self.write);
-        let batch = FixReport { report, files };
-        self.totals.add(&batch, self.write);
-        Some(batch)
+        let files = fix_files(&report);
+        Some(FixReport { report, files })
     }
 }
 
-/// Rewrites, verifies (and writes) each file of `report` that has edits, on all cores.
-fn fix_files(report: &Report, write: bool) -> Vec<FileFix> {
-    let fixed: Vec<(FileFix, Option<PathBuf>)> = report
+/// How `fix --write` writes its batches.
+enum Writer {
+    /// On a thread of its own: writing mostly waits on the disk, and the next
+    /// batch is analysed meanwhile.
+    Background(BackgroundWriter),
+    /// On the thread that takes the batches (when no thread could be started).
+    Here(AtomicWriter),
+}
+
+impl Writer {
+    fn start() -> Writer {
+        let (batches, to_write) = channel::<FixReport>();
+        let (done, written) = channel::<FixReport>();
+        let thread = std::thread::Builder::new()
+            .name("write-batches".into())
+            .spawn(move || {
+                let writer = AtomicWriter::new();
+                for mut batch in to_write {
+                    write_files(&mut batch, &writer);
+                    if done.send(batch).is_err() {
+                        break;
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Writer::Background(BackgroundWriter {
+                batches: Some(batches),
+                written,
+                thread: Some(thread),
+                writing: false,
+                ready: None,
+            }),
+            Err(_) => Writer::Here(AtomicWriter::new()),
+        }
+    }
+}
+
+/// The thread that writes batches, one at a time.
+struct BackgroundWriter {
+    batches: Option<Sender<FixReport>>,
+    written: Receiver<FixReport>,
+    thread: Option<JoinHandle<()>>,
+    /// A batch was handed over and not taken back yet.
+    writing: bool,
+    /// A batch written here, the thread being gone.
+    ready: Option<FixReport>,
+}
+
+impl BackgroundWriter {
+    fn write(&mut self, batch: FixReport) {
+        let Some(batches) = &self.batches else {
+            return;
+        };
+        match batches.send(batch) {
+            Ok(()) => self.writing = true,
+            Err(SendError(mut batch)) => {
+                // The thread ended, which it does only by panicking.
+                self.rethrow();
+                write_files(&mut batch, &AtomicWriter::new());
+                self.ready = Some(batch);
+            }
+        }
+    }
+
+    /// Whether a batch is being written, or was and waits to be taken.
+    fn busy(&self) -> bool {
+        self.writing || self.ready.is_some()
+    }
+
+    /// The batch handed over last, once written.
+    fn take_written(&mut self) -> Option<FixReport> {
+        if let Some(batch) = self.ready.take() {
+            return Some(batch);
+        }
+        if !std::mem::take(&mut self.writing) {
+            return None;
+        }
+        match self.written.recv() {
+            Ok(batch) => Some(batch),
+            Err(_) => {
+                self.rethrow();
+                None
+            }
+        }
+    }
+
+    /// Passes the writing thread's panic on.
+    fn rethrow(&mut self) {
+        if let Some(thread) = self.thread.take()
+            && let Err(panic) = thread.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl Drop for BackgroundWriter {
+    /// A batch handed over is written to the end, and every replaced file closed.
+    fn drop(&mut self) {
+        self.batches = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Rewrites and verifies each file of `report` that has edits, on all cores.
+fn fix_files(report: &Report) -> Vec<FileFix> {
+    report
         .files
         .par_iter()
         .enumerate()
         .filter(|(_, file)| !file.plan.edits.is_empty())
-        .map(|(report_index, file)| fix_file(report_index, file, write))
-        .collect();
-    // The renames are made durable once per directory, not once per file.
-    let dirs: std::collections::BTreeSet<&PathBuf> =
-        fixed.iter().filter_map(|(_, dir)| dir.as_ref()).collect();
-    dirs.into_par_iter().for_each(|dir| {
-        if let Ok(dir) = fs::File::open(dir) {
-            // Best effort: the rename is already durable on most file systems, and a
-            // failure here does not undo the write.
-            let _ = dir.sync_all();
-        }
-    });
-    fixed.into_iter().map(|(fix, _)| fix).collect()
+        .map(|(report_index, file)| fix_file(report_index, file))
+        .collect()
 }
 
-/// Rewrites, verifies and (with `write`) writes one file; also returns the
-/// directory a file was renamed into.
-fn fix_file(report_index: usize, file: &FileReport, write: bool) -> (FileFix, Option<PathBuf>) {
+/// Replaces the verified files of `fixed` on disk and records how it went.
+fn write_files(fixed: &mut FixReport, writer: &AtomicWriter) {
+    let verified: Vec<(usize, Replacement<'_>)> = fixed
+        .files
+        .iter()
+        .enumerate()
+        .filter_map(|(index, fix)| {
+            let new_text = fix.new_text()?;
+            let source = &fixed.report.files[fix.report_index].source;
+            Some((index, Replacement { source, new_text }))
+        })
+        .collect();
+    let (indices, batch): (Vec<usize>, Vec<Replacement<'_>>) = verified.into_iter().unzip();
+    let outcomes = writer.replace_all(&batch);
+    drop(batch);
+    for (index, outcome) in indices.into_iter().zip(outcomes) {
+        fixed.files[index].status = match outcome {
+            Ok(()) => Status::Written,
+            Err(reason) => Status::WriteFailed(reason),
+        };
+    }
+}
+
+/// Rewrites and verifies one file.
+fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
     let mut fix = FileFix {
         report_index,
         path: file.source.path.clone(),
@@ -300,23 +447,11 @@ fn fix_file(report_index: usize, file: &FileReport, write: bool) -> (FileFix, Op
         corrections: file.plan.corrections,
         after: None,
     };
-    let mut renamed_in = None;
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
-        Ok(after) => {
-            if write {
-                fix.status = match write_atomically(&file.source, &after.0.text) {
-                    Ok(dir) => {
-                        renamed_in = Some(dir);
-                        Status::Written
-                    }
-                    Err(reason) => Status::WriteFailed(reason),
-                };
-            }
-            fix.after = Some(after);
-        }
+        Ok(after) => fix.after = Some(after),
     }
-    (fix, renamed_in)
+    fix
 }
 
 fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {
@@ -324,106 +459,4 @@ fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {
         edit::apply(&file.source.text, &file.plan.edits).map_err(|e| Refusal(e.to_string()))?;
     let (rewritten, analysis) = verify::verify(file, &new_text)?;
     Ok((rewritten, analysis.findings))
-}
-
-/// The file's bytes as they were read.
-pub fn original_bytes(source: &SourceFile) -> Vec<u8> {
-    with_bom(source, &source.text)
-}
-
-pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(text.len() + 3);
-    if source.bom {
-        bytes.extend_from_slice(BOM.as_bytes());
-    }
-    bytes.extend_from_slice(text.as_bytes());
-    bytes
-}
-
-/// Replaces the file with `new_text` (its byte-order mark kept): a temporary file
-/// in the same directory, flushed to disk, given the original's permissions and
-/// owner, then renamed over it. Refuses when the file changed since it was read
-/// or is read-only. Returns the directory that holds the file (the caller
-/// flushes it, once for all the files written there). Public for the
-/// benchmark's file-system floor (`src/bin/write-floor.rs`).
-pub fn write_atomically(source: &SourceFile, new_text: &str) -> Result<PathBuf, String> {
-    let path = target_of(&source.path);
-    crate::failpoint::change_file("changed-before-write", &path);
-    let current = fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read it again before writing: {}",
-            describe_io_error(&e)
-        )
-    })?;
-    if current != original_bytes(source) {
-        return Err("the file changed since it was read; not written (run the fix again)".into());
-    }
-    let metadata = fs::metadata(&path).map_err(|e| describe_io_error(&e))?;
-    let permissions = metadata.permissions();
-    // A read-only file is a decision of its owner; replacing it by rename would
-    // sidestep it (and root ignores the mode bits altogether).
-    if permissions.readonly() || fs::OpenOptions::new().write(true).open(&path).is_err() {
-        return Err("the file is read-only; not written (make it writable to fix it)".into());
-    }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".clan-migrate-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            format!(
-                "cannot create a temporary file in {}: {}",
-                dir.display(),
-                describe_io_error(&e)
-            )
-        })?;
-    temp.write_all(&with_bom(source, new_text))
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
-    fs::set_permissions(temp.path(), permissions).map_err(|e| describe_io_error(&e))?;
-    keep_owner(&temp, &metadata)?;
-    if crate::failpoint::hit("fail-before-rename", &path) {
-        return Err("cannot replace the file: injected failure".into());
-    }
-    if crate::failpoint::hit("abort-before-rename", &path) {
-        std::process::abort();
-    }
-    temp.persist(&path)
-        .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
-    Ok(dir.to_path_buf())
-}
-
-/// Gives the temporary file the original's owner and group (the rename would
-/// otherwise hand the file to whoever runs the fix, e.g. root).
-fn keep_owner(temp: &tempfile::NamedTempFile, original: &fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let current = temp
-        .as_file()
-        .metadata()
-        .map_err(|e| describe_io_error(&e))?;
-    if current.uid() == original.uid() && current.gid() == original.gid() {
-        return Ok(());
-    }
-    std::os::unix::fs::fchown(temp.as_file(), Some(original.uid()), Some(original.gid())).map_err(
-        |e| {
-            format!(
-                "cannot give the new file the original's owner {}:{}: {}; not written",
-                original.uid(),
-                original.gid(),
-                describe_io_error(&e)
-            )
-        },
-    )
-}
-
-/// A symbolic link named explicitly is written through: its target is replaced.
-fn target_of(path: &Path) -> PathBuf {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
-    }
 }

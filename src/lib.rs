@@ -2,6 +2,7 @@
 //! to `inventory.instances`.
 
 pub mod analysis;
+pub mod atomic_write;
 pub mod check;
 pub mod clan_facts;
 pub mod cli;

@@ -317,3 +317,62 @@ fn a_process_killed_mid_write_leaves_the_original_intact() {
     );
     assert_eq!(check.stdout.lines().count(), 1, "{}", check.stdout);
 }
+
+#[test]
+fn write_failures_in_any_batch_are_reported_with_their_file() {
+    // More files than three batches hold: each batch is written while the next
+    // one is analysed, and its outcome must still reach the report.
+    let files = 1_300;
+    // One file of the first batch, and the last file of the last batch.
+    for failing in ["f0007.nix", "f1299.nix"] {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..files {
+            fs::write(dir.path().join(format!("f{i:04}.nix")), MIGRATABLE).unwrap();
+        }
+        let out = run_with_failpoint(dir.path(), &format!("fail-before-rename:{failing}"));
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "./{failing}: error: cannot replace the file: injected failure"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(
+                "migrated 1299 instances in 1299 files (1299 written); \
+                 1 file not changed because of an error"
+            ),
+            "{}",
+            out.stderr
+        );
+        for i in 0..files {
+            let name = format!("f{i:04}.nix");
+            let expected = if name == failing {
+                MIGRATABLE
+            } else {
+                MIGRATED
+            };
+            assert_eq!(
+                fs::read_to_string(dir.path().join(&name)).unwrap(),
+                expected,
+                "{name}"
+            );
+        }
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+
+        let again = run_with_failpoint(dir.path(), "none:none");
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            again
+                .stderr
+                .contains("migrated 1 instance in 1 file (1 written)"),
+            "{}",
+            again.stderr
+        );
+    }
+}

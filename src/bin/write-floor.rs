@@ -1,18 +1,20 @@
 //! The benchmark's floor for `fix --write`: what replacing files atomically
-//! costs, with no analysis. For each listed file, on all cores, it reads the file
-//! and hands its own text to `clan_migrate::fix::write_atomically`, the function
-//! `fix --write` writes with (read again and compare, temporary file in the same
-//! directory, fsync, permissions and owner, rename); then it flushes each
-//! directory once, as `fix --write` does per batch. The tree is left as it was.
+//! costs, with no analysis. It reads the listed files, on all cores, in batches
+//! as large as `fix --write`'s, and hands each batch, every file with its own
+//! text, to `clan_migrate::atomic_write::AtomicWriter`, which `fix --write`
+//! writes with (temporary files beside the originals with their permissions and
+//! owner, one flush to disk per file system, a second read and comparison, the
+//! renames, one flush per directory, the replaced files closed on a thread of
+//! their own). The tree is left as it was.
 //! `scripts/bench.sh` runs it on the files `fix` changes, in the same run as
 //! `fix --write`, so that the time the tool adds can be told from the file
 //! system's.
 //!
 //!   write-floor ROOT LIST   (LIST: one path per line, relative to ROOT)
 
+use clan_migrate::atomic_write::{AtomicWriter, Replacement};
 use clan_migrate::source::{FileKind, SourceFile};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,25 +37,12 @@ fn main() -> ExitCode {
         .filter(|line| !line.is_empty())
         .map(|line| root.join(line))
         .collect();
-    let replaced: Vec<Result<PathBuf, String>> = paths.par_iter().map(|p| replace(p)).collect();
-    let mut dirs = BTreeSet::new();
     let mut failed = 0usize;
-    for result in replaced {
-        match result {
-            Ok(dir) => {
-                dirs.insert(dir);
-            }
-            Err(message) => {
-                eprintln!("write-floor: {message}");
-                failed += 1;
-            }
-        }
+    let writer = AtomicWriter::new();
+    // In batches as large as `fix --write`'s, each flushed to disk at once.
+    for chunk in paths.chunks(clan_migrate::check::Run::BATCH) {
+        failed += replace_batch(&writer, chunk);
     }
-    dirs.into_par_iter().for_each(|dir| {
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    });
     eprintln!("replaced {} files", paths.len() - failed);
     if failed > 0 {
         ExitCode::FAILURE
@@ -62,11 +51,40 @@ fn main() -> ExitCode {
     }
 }
 
-/// Replaces `path` by a copy of itself, atomically; returns its directory.
-fn replace(path: &Path) -> Result<PathBuf, String> {
+/// Replaces each file of `paths` by a copy of itself; returns how many failed.
+fn replace_batch(writer: &AtomicWriter, paths: &[PathBuf]) -> usize {
+    let sources: Vec<Result<SourceFile, String>> = paths.par_iter().map(|p| read(p)).collect();
+    let mut failed = 0usize;
+    let mut read = Vec::new();
+    for source in sources {
+        match source {
+            Ok(source) => read.push(source),
+            Err(message) => {
+                eprintln!("write-floor: {message}");
+                failed += 1;
+            }
+        }
+    }
+    let batch: Vec<Replacement<'_>> = read
+        .iter()
+        .map(|source| Replacement {
+            source,
+            new_text: &source.text,
+        })
+        .collect();
+    for (source, outcome) in read.iter().zip(writer.replace_all(&batch)) {
+        if let Err(message) = outcome {
+            eprintln!("write-floor: {}: {message}", source.path.display());
+            failed += 1;
+        }
+    }
+    failed
+}
+
+/// Reads the file at `path` as `clan-migrate` does.
+fn read(path: &Path) -> Result<SourceFile, String> {
     let fail = |e: String| format!("{}: {e}", path.display());
     let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let source = SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::of_path(path))
-        .map_err(|e| fail(e.to_string()))?;
-    clan_migrate::fix::write_atomically(&source, &source.text).map_err(fail)
+    SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::of_path(path))
+        .map_err(|e| fail(e.to_string()))
 }

@@ -1,0 +1,517 @@
+//! `fix --write`: files replaced atomically, a batch at a time.
+//!
+//! Each file is replaced by a temporary file written beside it (same directory,
+//! the original's permissions and owner) and renamed over it, so a reader sees
+//! the old bytes or the new ones, never a mix. The new bytes are on disk before
+//! any rename: on Linux all the temporary files of a batch are flushed together,
+//! with one `syncfs` per file system, instead of one `fsync` per file, which on
+//! a disk that flushes its cache slowly cost more than the whole analysis.
+//! Elsewhere each temporary file is flushed on its own. Right before its rename
+//! each file is read again: one that changed since it was read is not replaced.
+//! The renames are flushed last: one more `syncfs` per file system on Linux,
+//! one `fsync` per directory elsewhere.
+//!
+//! The replaced contents are freed on a thread of their own: the rename keeps
+//! the old file open, and that thread closes it. Freeing a file's blocks can
+//! wait on the disk (a file system mounted with `discard` trims them right
+//! away, about 0.14 ms a file on the machine of `docs/performance.md`), and that
+//! wait then overlaps with the analysis of the next batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+
+use crate::discover::describe_io_error;
+use crate::source::{BOM, SourceFile};
+
+/// One file to replace: the file as it was read, and its new text (the
+/// byte-order mark, if it had one, is kept).
+#[derive(Debug, Clone, Copy)]
+pub struct Replacement<'a> {
+    pub source: &'a SourceFile,
+    pub new_text: &'a str,
+}
+
+/// Replaces files a batch at a time ([`AtomicWriter::replace_all`]).
+pub struct AtomicWriter {
+    /// Replaced files, still open, on their way to the closing thread; `None`
+    /// when that thread could not be started (they are closed where they are).
+    retired: Option<SyncSender<fs::File>>,
+    closer: Option<JoinHandle<()>>,
+}
+
+/// How many replaced files may wait to be closed; past it a rename waits.
+const RETIRED_FILES_OPEN: usize = 256;
+
+impl AtomicWriter {
+    pub fn new() -> AtomicWriter {
+        let (sender, receiver) = sync_channel::<fs::File>(RETIRED_FILES_OPEN);
+        let closer = std::thread::Builder::new()
+            .name("close-replaced".into())
+            .spawn(move || receiver.into_iter().for_each(drop));
+        match closer {
+            Ok(closer) => AtomicWriter {
+                retired: Some(sender),
+                closer: Some(closer),
+            },
+            Err(_) => AtomicWriter {
+                retired: None,
+                closer: None,
+            },
+        }
+    }
+
+    /// Replaces the files of `batch`, on all cores. Per file, in order: `Ok`
+    /// once it is replaced, or why it was left as it was.
+    pub fn replace_all(&self, batch: &[Replacement<'_>]) -> Vec<Result<(), String>> {
+        let targets: Vec<Result<Target, String>> =
+            batch.par_iter().map(|r| Target::of(r.source)).collect();
+        // Opened before any temporary file is written: `syncfs` reports the
+        // write-back errors that happened since its descriptor was opened.
+        let mut devices: BTreeMap<u64, Device> = BTreeMap::new();
+        for target in targets.iter().flatten() {
+            devices
+                .entry(target.device())
+                .or_insert_with(|| Device::open(&target.dir));
+        }
+        let staged: Vec<Result<Staged, String>> = batch
+            .par_iter()
+            .zip(targets)
+            .map(|(replacement, target)| stage(replacement, target?))
+            .collect();
+        let used: BTreeSet<u64> = staged
+            .iter()
+            .flatten()
+            .map(|staged| staged.target.device())
+            .collect();
+        // On this thread: the flushes wait on the disk, not on the processor.
+        let mut flushed: BTreeMap<u64, Device> = BTreeMap::new();
+        for (id, device) in devices {
+            if used.contains(&id) {
+                flushed.insert(id, device.flushed());
+            }
+        }
+        let replaced: Vec<Result<PathBuf, String>> = batch
+            .par_iter()
+            .zip(staged)
+            .map(|(replacement, staged)| {
+                let staged = staged?;
+                match flushed.get(&staged.target.device()).map(Device::failure) {
+                    Some(Some(reason)) => Err(reason.to_string()),
+                    _ => commit(replacement.source, staged).map(|(dir, old)| {
+                        self.retire(old);
+                        dir
+                    }),
+                }
+            })
+            .collect();
+        // The renames are made durable once per file system (Linux) or
+        // directory, not once per file.
+        let dirs: BTreeSet<&PathBuf> = replaced.iter().flatten().collect();
+        make_renames_durable(flushed.into_values(), dirs);
+        replaced.into_iter().map(|r| r.map(|_| ())).collect()
+    }
+
+    /// Hands a replaced file, still open, to the closing thread.
+    fn retire(&self, old: fs::File) {
+        if let Some(retired) = &self.retired {
+            // If the thread is gone, the file comes back in the error and is
+            // closed here.
+            let _ = retired.send(old);
+        }
+    }
+}
+
+impl Default for AtomicWriter {
+    fn default() -> Self {
+        AtomicWriter::new()
+    }
+}
+
+impl Drop for AtomicWriter {
+    /// Waits until every replaced file is closed.
+    fn drop(&mut self) {
+        self.retired = None;
+        if let Some(closer) = self.closer.take() {
+            let _ = closer.join();
+        }
+    }
+}
+
+/// The file's bytes as they were read.
+pub fn original_bytes(source: &SourceFile) -> Vec<u8> {
+    with_bom(source, &source.text)
+}
+
+/// `text` as bytes, with the byte-order mark the file was read with.
+pub fn with_bom(source: &SourceFile, text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    if source.bom {
+        bytes.extend_from_slice(BOM.as_bytes());
+    }
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// The file a replacement goes to, and where.
+struct Target {
+    path: PathBuf,
+    dir: PathBuf,
+    /// The file's metadata, read once (its device is the one its directory is on).
+    metadata: fs::Metadata,
+}
+
+impl Target {
+    /// A symbolic link named explicitly is written through: its target is replaced.
+    fn of(source: &SourceFile) -> Result<Target, String> {
+        let gone = |e: std::io::Error| {
+            format!(
+                "cannot read it again before writing: {}",
+                describe_io_error(&e)
+            )
+        };
+        let link = fs::symlink_metadata(&source.path).map_err(gone)?;
+        let (path, metadata) = if link.file_type().is_symlink() {
+            let path = fs::canonicalize(&source.path).unwrap_or_else(|_| source.path.clone());
+            let metadata = fs::metadata(&path).map_err(gone)?;
+            (path, metadata)
+        } else {
+            (source.path.clone(), link)
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Ok(Target {
+            path,
+            dir,
+            metadata,
+        })
+    }
+
+    /// The file system that holds the file (and its directory).
+    fn device(&self) -> u64 {
+        self.metadata.dev()
+    }
+}
+
+const READ_ONLY: &str = "the file is read-only; not written (make it writable to fix it)";
+
+/// A file system that temporary files were written to.
+struct Device {
+    /// A directory on it, open; `Err` when it could not be opened, or when the
+    /// file system could not be flushed (then nothing on it is replaced).
+    handle: Result<fs::File, String>,
+}
+
+impl Device {
+    fn open(dir: &Path) -> Device {
+        Device {
+            handle: fs::File::open(dir)
+                .map_err(|e| format!("cannot open {}: {}", dir.display(), describe_io_error(&e))),
+        }
+    }
+
+    /// The device once everything written to it is on disk (Linux; elsewhere
+    /// each temporary file was flushed when it was written, see [`stage`]).
+    fn flushed(self) -> Device {
+        let not_written =
+            |e: String| format!("cannot flush the new file to disk: {e}; not written");
+        Device {
+            handle: self
+                .handle
+                .and_then(|handle| flush_file_system(&handle).map(|()| handle))
+                .map_err(not_written),
+        }
+    }
+
+    /// Why nothing on this device may be replaced, if so.
+    fn failure(&self) -> Option<&str> {
+        self.handle.as_ref().err().map(String::as_str)
+    }
+}
+
+/// Writes everything written to the file system of `handle` to disk.
+#[cfg(target_os = "linux")]
+fn flush_file_system(handle: &fs::File) -> Result<(), String> {
+    rustix::fs::syncfs(handle).map_err(|e| describe_io_error(&std::io::Error::from(e)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn flush_file_system(_: &fs::File) -> Result<(), String> {
+    Ok(())
+}
+
+/// After the renames: one more flush of each file system (Linux), or of each
+/// directory a file was renamed in (elsewhere). Best effort: a rename is
+/// already durable on most file systems, and a failure here does not undo it.
+#[cfg(target_os = "linux")]
+fn make_renames_durable(devices: impl Iterator<Item = Device>, _: BTreeSet<&PathBuf>) {
+    for device in devices {
+        if let Ok(handle) = device.handle {
+            let _ = flush_file_system(&handle);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn make_renames_durable(_: impl Iterator<Item = Device>, dirs: BTreeSet<&PathBuf>) {
+    dirs.into_par_iter().for_each(|dir| {
+        if let Ok(dir) = fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    });
+}
+
+/// A new text written to a temporary file beside its target; the temporary
+/// file is removed if it is dropped before [`commit`].
+struct Staged {
+    target: Target,
+    temp: tempfile::TempPath,
+}
+
+/// Writes the new text to a temporary file beside the target, with the
+/// original's permissions and owner. Refuses a file without write permission
+/// (see also [`commit`]).
+fn stage(replacement: &Replacement<'_>, target: Target) -> Result<Staged, String> {
+    let permissions = target.metadata.permissions();
+    if permissions.readonly() {
+        return Err(READ_ONLY.into());
+    }
+    let mut temp = tempfile::Builder::new()
+        .prefix(".clan-migrate-")
+        .tempfile_in(&target.dir)
+        .map_err(|e| {
+            format!(
+                "cannot create a temporary file in {}: {}",
+                target.dir.display(),
+                describe_io_error(&e)
+            )
+        })?;
+    temp.write_all(&with_bom(replacement.source, replacement.new_text))
+        .and_then(|()| flush_on_its_own(temp.as_file()))
+        .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
+    temp.as_file()
+        .set_permissions(permissions)
+        .map_err(|e| describe_io_error(&e))?;
+    keep_owner(&temp, &target.metadata)?;
+    Ok(Staged {
+        target,
+        temp: temp.into_temp_path(),
+    })
+}
+
+/// On Linux the batch is flushed at once ([`Device::flush`]).
+#[cfg(target_os = "linux")]
+fn flush_on_its_own(_: &fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn flush_on_its_own(file: &fs::File) -> std::io::Result<()> {
+    file.sync_all()
+}
+
+/// Renames the temporary file over its target, unless the target changed since
+/// it was read. Returns the directory the file was renamed in and the replaced
+/// file, still open.
+fn commit(source: &SourceFile, staged: Staged) -> Result<(PathBuf, fs::File), String> {
+    let Staged { target, temp } = staged;
+    crate::failpoint::change_file("changed-before-write", &target.path);
+    // Opened for writing, though nothing is written to it: a read-only file is
+    // a decision of its owner, which replacing it by rename would sidestep (and
+    // root ignores the mode bits altogether, not a read-only file system or
+    // attribute).
+    let mut old = match fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&target.path)
+    {
+        Ok(old) => old,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "cannot read it again before writing: {}",
+                describe_io_error(&e)
+            ));
+        }
+        Err(_) => return Err(READ_ONLY.into()),
+    };
+    let mut current = Vec::with_capacity(source.text.len() + 3);
+    old.read_to_end(&mut current).map_err(|e| {
+        format!(
+            "cannot read it again before writing: {}",
+            describe_io_error(&e)
+        )
+    })?;
+    if current != original_bytes(source) {
+        return Err("the file changed since it was read; not written (run the fix again)".into());
+    }
+    if crate::failpoint::hit("fail-before-rename", &target.path) {
+        return Err("cannot replace the file: injected failure".into());
+    }
+    if crate::failpoint::hit("abort-before-rename", &target.path) {
+        std::process::abort();
+    }
+    temp.persist(&target.path)
+        .map_err(|e| format!("cannot replace the file: {}", describe_io_error(&e.error)))?;
+    Ok((target.dir, old))
+}
+
+/// Gives the temporary file the original's owner and group (the rename would
+/// otherwise hand the file to whoever runs the fix, e.g. root).
+fn keep_owner(temp: &tempfile::NamedTempFile, original: &fs::Metadata) -> Result<(), String> {
+    let current = temp
+        .as_file()
+        .metadata()
+        .map_err(|e| describe_io_error(&e))?;
+    if current.uid() == original.uid() && current.gid() == original.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(temp.as_file(), Some(original.uid()), Some(original.gid())).map_err(
+        |e| {
+            format!(
+                "cannot give the new file the original's owner {}:{}: {}; not written",
+                original.uid(),
+                original.gid(),
+                describe_io_error(&e)
+            )
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileKind;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The file at `path` as `clan-migrate` reads it.
+    fn read(path: &Path) -> SourceFile {
+        let bytes = fs::read(path).unwrap();
+        SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::Nix).unwrap()
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".clan-migrate-"))
+            .collect()
+    }
+
+    /// Replaces each file with `new_text` in one batch.
+    fn replace(sources: &[SourceFile], new_text: &str) -> Vec<Result<(), String>> {
+        let batch: Vec<Replacement<'_>> = sources
+            .iter()
+            .map(|source| Replacement { source, new_text })
+            .collect();
+        AtomicWriter::new().replace_all(&batch)
+    }
+
+    #[test]
+    fn files_in_several_directories_are_replaced_with_their_mode_and_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, sub) in ["a", "b", "b/c"].iter().enumerate() {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+            let path = dir.path().join(sub).join("x.nix");
+            let bom = if i == 1 { "\u{feff}" } else { "" };
+            fs::write(&path, format!("{bom}{{ }}\n")).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o640 + i as u32)).unwrap();
+            paths.push(path);
+        }
+        let sources: Vec<SourceFile> = paths.iter().map(|p| read(p)).collect();
+        let outcomes = replace(&sources, "{ a = 1; }\n");
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        for (i, path) in paths.iter().enumerate() {
+            let bom = if i == 1 { "\u{feff}" } else { "" };
+            assert_eq!(
+                fs::read_to_string(path).unwrap(),
+                format!("{bom}{{ a = 1; }}\n")
+            );
+            let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640 + i as u32, "{}", path.display());
+        }
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_file_changed_or_removed_since_it_was_read_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["changed.nix", "removed.nix", "kept.nix"];
+        for name in names {
+            fs::write(dir.path().join(name), "{ }\n").unwrap();
+        }
+        let sources: Vec<SourceFile> = names.iter().map(|n| read(&dir.path().join(n))).collect();
+        fs::write(dir.path().join("changed.nix"), "{ b = 2; }\n").unwrap();
+        fs::remove_file(dir.path().join("removed.nix")).unwrap();
+        let outcomes = replace(&sources, "{ a = 1; }\n");
+        let changed = outcomes[0].as_ref().unwrap_err();
+        assert!(changed.contains("changed since it was read"), "{changed}");
+        let removed = outcomes[1].as_ref().unwrap_err();
+        assert!(
+            removed.starts_with("cannot read it again before writing"),
+            "{removed}"
+        );
+        assert_eq!(outcomes[2], Ok(()));
+        assert_eq!(
+            fs::read_to_string(dir.path().join("changed.nix")).unwrap(),
+            "{ b = 2; }\n"
+        );
+        assert!(!dir.path().join("removed.nix").exists());
+        assert_eq!(
+            fs::read_to_string(dir.path().join("kept.nix")).unwrap(),
+            "{ a = 1; }\n"
+        );
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_read_only_file_is_refused_and_a_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let read_only = dir.path().join("ro.nix");
+        fs::write(&read_only, "{ }\n").unwrap();
+        fs::set_permissions(&read_only, fs::Permissions::from_mode(0o444)).unwrap();
+        let target = dir.path().join("target.nix");
+        fs::write(&target, "{ }\n").unwrap();
+        let link = dir.path().join("link.nix");
+        std::os::unix::fs::symlink("target.nix", &link).unwrap();
+        let outcomes = replace(&[read(&read_only), read(&link)], "{ a = 1; }\n");
+        let refused = outcomes[0].as_ref().unwrap_err();
+        assert!(refused.contains("read-only"), "{refused}");
+        assert_eq!(fs::read_to_string(&read_only).unwrap(), "{ }\n");
+        assert_eq!(outcomes[1], Ok(()));
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "{ a = 1; }\n");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn an_empty_batch_writes_nothing() {
+        assert!(replace(&[], "").is_empty());
+    }
+}
