@@ -3,13 +3,14 @@
 //! Each file is replaced by a temporary file written beside it (same directory,
 //! the original's permissions and owner) and renamed over it, so a reader sees
 //! the old bytes or the new ones, never a mix. The new bytes are on disk before
-//! any rename: on Linux all the temporary files of a batch are flushed together,
-//! with one `syncfs` per file system, instead of one `fsync` per file, which on
-//! a disk that flushes its cache slowly cost more than the whole analysis.
-//! Elsewhere each temporary file is flushed on its own. Right before its rename
-//! each file is read again: one that changed since it was read is not replaced.
-//! The renames are flushed last: one more `syncfs` per file system on Linux,
-//! one `fsync` per directory elsewhere.
+//! any rename: on Linux the temporary files of a batch of 64 files or more are
+//! flushed together, with one `syncfs` per file system, instead of one `fsync`
+//! per file, whose journal commits and cache flushes cost more than the whole
+//! analysis (see `docs/performance.md`). A smaller batch, and any batch
+//! elsewhere, is flushed file by file. Right before its rename each file is
+//! read again: one that changed since it was read is not replaced. The renames
+//! are flushed last: one more `syncfs` per file system, or one `fsync` per
+//! directory.
 //!
 //! The replaced contents are freed on a thread of their own: the rename keeps
 //! the old file open, and that thread closes it. Freeing a file's blocks can
@@ -70,20 +71,30 @@ impl AtomicWriter {
     /// Replaces the files of `batch`, on all cores. Per file, in order: `Ok`
     /// once it is replaced, or why it was left as it was.
     pub fn replace_all(&self, batch: &[Replacement<'_>]) -> Vec<Result<(), String>> {
+        self.replace_all_flushing(batch, Flush::for_batch(batch.len()))
+    }
+
+    fn replace_all_flushing(
+        &self,
+        batch: &[Replacement<'_>],
+        flush: Flush,
+    ) -> Vec<Result<(), String>> {
         let targets: Vec<Result<Target, String>> =
             batch.par_iter().map(|r| Target::of(r.source)).collect();
         // Opened before any temporary file is written: `syncfs` reports the
         // write-back errors that happened since its descriptor was opened.
         let mut devices: BTreeMap<u64, Device> = BTreeMap::new();
-        for target in targets.iter().flatten() {
-            devices
-                .entry(target.device())
-                .or_insert_with(|| Device::open(&target.dir));
+        if flush == Flush::FileSystem {
+            for target in targets.iter().flatten() {
+                devices
+                    .entry(target.device())
+                    .or_insert_with(|| Device::open(&target.dir));
+            }
         }
         let staged: Vec<Result<Staged, String>> = batch
             .par_iter()
             .zip(targets)
-            .map(|(replacement, target)| stage(replacement, target?))
+            .map(|(replacement, target)| stage(replacement, target?, flush))
             .collect();
         let used: BTreeSet<u64> = staged
             .iter()
@@ -111,10 +122,25 @@ impl AtomicWriter {
                 }
             })
             .collect();
-        // The renames are made durable once per file system (Linux) or
-        // directory, not once per file.
-        let dirs: BTreeSet<&PathBuf> = replaced.iter().flatten().collect();
-        make_renames_durable(flushed.into_values(), dirs);
+        // Best effort: a rename is already durable on most file systems, and a
+        // failure here does not undo it.
+        match flush {
+            Flush::FileSystem => {
+                for device in flushed.into_values() {
+                    if let Ok(handle) = device.handle {
+                        let _ = flush_file_system(&handle);
+                    }
+                }
+            }
+            Flush::EachFile => {
+                let dirs: BTreeSet<&PathBuf> = replaced.iter().flatten().collect();
+                dirs.into_par_iter().for_each(|dir| {
+                    if let Ok(dir) = fs::File::open(dir) {
+                        let _ = dir.sync_all();
+                    }
+                });
+            }
+        }
         replaced.into_iter().map(|r| r.map(|_| ())).collect()
     }
 
@@ -202,6 +228,33 @@ impl Target {
     }
 }
 
+/// How the new files of a batch reach the disk before their renames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Each temporary file on its own (`fsync`); after the renames, each
+    /// directory once.
+    EachFile,
+    /// Everything written to the file system at once (`syncfs`), before the
+    /// renames and again after them.
+    FileSystem,
+}
+
+/// Batches of at least this many files are flushed with `syncfs`. A smaller
+/// one (one file from a pre-commit hook) is flushed file by file: `syncfs`
+/// also writes out what other programs wrote and the kernel has not yet, which
+/// for a few files can cost more than their own flushes.
+const FLUSH_FILE_SYSTEM_FROM: usize = 64;
+
+impl Flush {
+    fn for_batch(files: usize) -> Flush {
+        if cfg!(target_os = "linux") && files >= FLUSH_FILE_SYSTEM_FROM {
+            Flush::FileSystem
+        } else {
+            Flush::EachFile
+        }
+    }
+}
+
 const READ_ONLY: &str = "the file is read-only; not written (make it writable to fix it)";
 
 /// A file system that temporary files were written to.
@@ -219,8 +272,7 @@ impl Device {
         }
     }
 
-    /// The device once everything written to it is on disk (Linux; elsewhere
-    /// each temporary file was flushed when it was written, see [`stage`]).
+    /// The device once everything written to it is on disk.
     fn flushed(self) -> Device {
         let not_written =
             |e: String| format!("cannot flush the new file to disk: {e}; not written");
@@ -244,30 +296,10 @@ fn flush_file_system(handle: &fs::File) -> Result<(), String> {
     rustix::fs::syncfs(handle).map_err(|e| describe_io_error(&std::io::Error::from(e)))
 }
 
+/// Not used: elsewhere than on Linux every batch is flushed file by file.
 #[cfg(not(target_os = "linux"))]
 fn flush_file_system(_: &fs::File) -> Result<(), String> {
     Ok(())
-}
-
-/// After the renames: one more flush of each file system (Linux), or of each
-/// directory a file was renamed in (elsewhere). Best effort: a rename is
-/// already durable on most file systems, and a failure here does not undo it.
-#[cfg(target_os = "linux")]
-fn make_renames_durable(devices: impl Iterator<Item = Device>, _: BTreeSet<&PathBuf>) {
-    for device in devices {
-        if let Ok(handle) = device.handle {
-            let _ = flush_file_system(&handle);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn make_renames_durable(_: impl Iterator<Item = Device>, dirs: BTreeSet<&PathBuf>) {
-    dirs.into_par_iter().for_each(|dir| {
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    });
 }
 
 /// A new text written to a temporary file beside its target; the temporary
@@ -280,7 +312,7 @@ struct Staged {
 /// Writes the new text to a temporary file beside the target, with the
 /// original's permissions and owner. Refuses a file without write permission
 /// (see also [`commit`]).
-fn stage(replacement: &Replacement<'_>, target: Target) -> Result<Staged, String> {
+fn stage(replacement: &Replacement<'_>, target: Target, flush: Flush) -> Result<Staged, String> {
     let permissions = target.metadata.permissions();
     if permissions.readonly() {
         return Err(READ_ONLY.into());
@@ -296,7 +328,10 @@ fn stage(replacement: &Replacement<'_>, target: Target) -> Result<Staged, String
             )
         })?;
     temp.write_all(&with_bom(replacement.source, replacement.new_text))
-        .and_then(|()| flush_on_its_own(temp.as_file()))
+        .and_then(|()| match flush {
+            Flush::EachFile => temp.as_file().sync_all(),
+            Flush::FileSystem => Ok(()),
+        })
         .map_err(|e| format!("cannot write the temporary file: {}", describe_io_error(&e)))?;
     temp.as_file()
         .set_permissions(permissions)
@@ -306,17 +341,6 @@ fn stage(replacement: &Replacement<'_>, target: Target) -> Result<Staged, String
         target,
         temp: temp.into_temp_path(),
     })
-}
-
-/// On Linux the batch is flushed at once ([`Device::flush`]).
-#[cfg(target_os = "linux")]
-fn flush_on_its_own(_: &fs::File) -> std::io::Result<()> {
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn flush_on_its_own(file: &fs::File) -> std::io::Result<()> {
-    file.sync_all()
 }
 
 /// Renames the temporary file over its target, unless the target changed since
@@ -406,112 +430,139 @@ mod tests {
             .collect()
     }
 
+    /// Both ways of flushing (`syncfs` only on Linux).
+    const FLUSHES: &[Flush] = if cfg!(target_os = "linux") {
+        &[Flush::EachFile, Flush::FileSystem]
+    } else {
+        &[Flush::EachFile]
+    };
+
     /// Replaces each file with `new_text` in one batch.
-    fn replace(sources: &[SourceFile], new_text: &str) -> Vec<Result<(), String>> {
+    fn replace(sources: &[SourceFile], new_text: &str, flush: Flush) -> Vec<Result<(), String>> {
         let batch: Vec<Replacement<'_>> = sources
             .iter()
             .map(|source| Replacement { source, new_text })
             .collect();
-        AtomicWriter::new().replace_all(&batch)
+        AtomicWriter::new().replace_all_flushing(&batch, flush)
+    }
+
+    #[test]
+    fn large_batches_are_flushed_at_once_small_ones_file_by_file() {
+        assert_eq!(Flush::for_batch(1), Flush::EachFile);
+        assert_eq!(
+            Flush::for_batch(FLUSH_FILE_SYSTEM_FROM - 1),
+            Flush::EachFile
+        );
+        let large = Flush::for_batch(FLUSH_FILE_SYSTEM_FROM);
+        assert_eq!(large == Flush::FileSystem, cfg!(target_os = "linux"));
     }
 
     #[test]
     fn files_in_several_directories_are_replaced_with_their_mode_and_bom() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut paths = Vec::new();
-        for (i, sub) in ["a", "b", "b/c"].iter().enumerate() {
-            fs::create_dir_all(dir.path().join(sub)).unwrap();
-            let path = dir.path().join(sub).join("x.nix");
-            let bom = if i == 1 { "\u{feff}" } else { "" };
-            fs::write(&path, format!("{bom}{{ }}\n")).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o640 + i as u32)).unwrap();
-            paths.push(path);
-        }
-        let sources: Vec<SourceFile> = paths.iter().map(|p| read(p)).collect();
-        let outcomes = replace(&sources, "{ a = 1; }\n");
-        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
-        for (i, path) in paths.iter().enumerate() {
-            let bom = if i == 1 { "\u{feff}" } else { "" };
-            assert_eq!(
-                fs::read_to_string(path).unwrap(),
-                format!("{bom}{{ a = 1; }}\n")
+        for &flush in FLUSHES {
+            let dir = tempfile::tempdir().unwrap();
+            let mut paths = Vec::new();
+            for (i, sub) in ["a", "b", "b/c"].iter().enumerate() {
+                fs::create_dir_all(dir.path().join(sub)).unwrap();
+                let path = dir.path().join(sub).join("x.nix");
+                let bom = if i == 1 { "\u{feff}" } else { "" };
+                fs::write(&path, format!("{bom}{{ }}\n")).unwrap();
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o640 + i as u32)).unwrap();
+                paths.push(path);
+            }
+            let sources: Vec<SourceFile> = paths.iter().map(|p| read(p)).collect();
+            let outcomes = replace(&sources, "{ a = 1; }\n", flush);
+            assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+            for (i, path) in paths.iter().enumerate() {
+                let bom = if i == 1 { "\u{feff}" } else { "" };
+                assert_eq!(
+                    fs::read_to_string(path).unwrap(),
+                    format!("{bom}{{ a = 1; }}\n")
+                );
+                let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o640 + i as u32, "{}", path.display());
+            }
+            assert!(
+                leftovers(dir.path()).is_empty(),
+                "{:?}",
+                leftovers(dir.path())
             );
-            let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o640 + i as u32, "{}", path.display());
         }
-        assert!(
-            leftovers(dir.path()).is_empty(),
-            "{:?}",
-            leftovers(dir.path())
-        );
     }
 
     #[test]
     fn a_file_changed_or_removed_since_it_was_read_is_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let names = ["changed.nix", "removed.nix", "kept.nix"];
-        for name in names {
-            fs::write(dir.path().join(name), "{ }\n").unwrap();
+        for &flush in FLUSHES {
+            let dir = tempfile::tempdir().unwrap();
+            let names = ["changed.nix", "removed.nix", "kept.nix"];
+            for name in names {
+                fs::write(dir.path().join(name), "{ }\n").unwrap();
+            }
+            let sources: Vec<SourceFile> =
+                names.iter().map(|n| read(&dir.path().join(n))).collect();
+            fs::write(dir.path().join("changed.nix"), "{ b = 2; }\n").unwrap();
+            fs::remove_file(dir.path().join("removed.nix")).unwrap();
+            let outcomes = replace(&sources, "{ a = 1; }\n", flush);
+            let changed = outcomes[0].as_ref().unwrap_err();
+            assert!(changed.contains("changed since it was read"), "{changed}");
+            let removed = outcomes[1].as_ref().unwrap_err();
+            assert!(
+                removed.starts_with("cannot read it again before writing"),
+                "{removed}"
+            );
+            assert_eq!(outcomes[2], Ok(()));
+            assert_eq!(
+                fs::read_to_string(dir.path().join("changed.nix")).unwrap(),
+                "{ b = 2; }\n"
+            );
+            assert!(!dir.path().join("removed.nix").exists());
+            assert_eq!(
+                fs::read_to_string(dir.path().join("kept.nix")).unwrap(),
+                "{ a = 1; }\n"
+            );
+            assert!(
+                leftovers(dir.path()).is_empty(),
+                "{:?}",
+                leftovers(dir.path())
+            );
         }
-        let sources: Vec<SourceFile> = names.iter().map(|n| read(&dir.path().join(n))).collect();
-        fs::write(dir.path().join("changed.nix"), "{ b = 2; }\n").unwrap();
-        fs::remove_file(dir.path().join("removed.nix")).unwrap();
-        let outcomes = replace(&sources, "{ a = 1; }\n");
-        let changed = outcomes[0].as_ref().unwrap_err();
-        assert!(changed.contains("changed since it was read"), "{changed}");
-        let removed = outcomes[1].as_ref().unwrap_err();
-        assert!(
-            removed.starts_with("cannot read it again before writing"),
-            "{removed}"
-        );
-        assert_eq!(outcomes[2], Ok(()));
-        assert_eq!(
-            fs::read_to_string(dir.path().join("changed.nix")).unwrap(),
-            "{ b = 2; }\n"
-        );
-        assert!(!dir.path().join("removed.nix").exists());
-        assert_eq!(
-            fs::read_to_string(dir.path().join("kept.nix")).unwrap(),
-            "{ a = 1; }\n"
-        );
-        assert!(
-            leftovers(dir.path()).is_empty(),
-            "{:?}",
-            leftovers(dir.path())
-        );
     }
 
     #[test]
     fn a_read_only_file_is_refused_and_a_link_is_written_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let read_only = dir.path().join("ro.nix");
-        fs::write(&read_only, "{ }\n").unwrap();
-        fs::set_permissions(&read_only, fs::Permissions::from_mode(0o444)).unwrap();
-        let target = dir.path().join("target.nix");
-        fs::write(&target, "{ }\n").unwrap();
-        let link = dir.path().join("link.nix");
-        std::os::unix::fs::symlink("target.nix", &link).unwrap();
-        let outcomes = replace(&[read(&read_only), read(&link)], "{ a = 1; }\n");
-        let refused = outcomes[0].as_ref().unwrap_err();
-        assert!(refused.contains("read-only"), "{refused}");
-        assert_eq!(fs::read_to_string(&read_only).unwrap(), "{ }\n");
-        assert_eq!(outcomes[1], Ok(()));
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(fs::read_to_string(&target).unwrap(), "{ a = 1; }\n");
-        assert!(
-            leftovers(dir.path()).is_empty(),
-            "{:?}",
-            leftovers(dir.path())
-        );
+        for &flush in FLUSHES {
+            let dir = tempfile::tempdir().unwrap();
+            let read_only = dir.path().join("ro.nix");
+            fs::write(&read_only, "{ }\n").unwrap();
+            fs::set_permissions(&read_only, fs::Permissions::from_mode(0o444)).unwrap();
+            let target = dir.path().join("target.nix");
+            fs::write(&target, "{ }\n").unwrap();
+            let link = dir.path().join("link.nix");
+            std::os::unix::fs::symlink("target.nix", &link).unwrap();
+            let outcomes = replace(&[read(&read_only), read(&link)], "{ a = 1; }\n", flush);
+            let refused = outcomes[0].as_ref().unwrap_err();
+            assert!(refused.contains("read-only"), "{refused}");
+            assert_eq!(fs::read_to_string(&read_only).unwrap(), "{ }\n");
+            assert_eq!(outcomes[1], Ok(()));
+            assert!(
+                fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(fs::read_to_string(&target).unwrap(), "{ a = 1; }\n");
+            assert!(
+                leftovers(dir.path()).is_empty(),
+                "{:?}",
+                leftovers(dir.path())
+            );
+        }
     }
 
     #[test]
     fn an_empty_batch_writes_nothing() {
-        assert!(replace(&[], "").is_empty());
+        for &flush in FLUSHES {
+            assert!(replace(&[], "", flush).is_empty());
+        }
     }
 }
