@@ -87,7 +87,10 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
         print(os.path.relpath(fix["path"], root))' "$tree" "$work/fix.json" > "$changed"
         rm -f "$work/fix.json"
         copy=$work/copy
-        mapfile -t w < <(medians --prepare "rm -rf $copy && cp -a $tree $copy" \
+        # The copy is synced before each timed run: its own write-back is not
+        # the tool's cost (fix --write flushes whole file systems, see
+        # src/atomic_write.rs).
+        mapfile -t w < <(medians --prepare "rm -rf $copy && cp -a $tree $copy && sync" \
             "$cm fix --write --quiet $copy" \
             "$floor $copy $changed")
         echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
