@@ -101,11 +101,17 @@ impl AtomicWriter {
             .flatten()
             .map(|staged| staged.target.device())
             .collect();
+        let injected: BTreeSet<u64> = staged
+            .iter()
+            .flatten()
+            .filter(|staged| crate::failpoint::hit("flush-fails", &staged.target.path))
+            .map(|staged| staged.target.device())
+            .collect();
         // On this thread: the flushes wait on the disk, not on the processor.
         let mut flushed: BTreeMap<u64, Device> = BTreeMap::new();
         for (id, device) in devices {
             if used.contains(&id) {
-                flushed.insert(id, device.flushed());
+                flushed.insert(id, device.flushed(injected.contains(&id)));
             }
         }
         let replaced: Vec<Result<PathBuf, String>> = batch
@@ -273,13 +279,18 @@ impl Device {
     }
 
     /// The device once everything written to it is on disk.
-    fn flushed(self) -> Device {
+    /// `injected`: a test asked for the flush to fail (failpoint `flush-fails`).
+    fn flushed(self, injected: bool) -> Device {
         let not_written =
             |e: String| format!("cannot flush the new file to disk: {e}; not written");
+        let flush = |handle: &fs::File| match injected {
+            true => Err("injected failure".to_string()),
+            false => flush_file_system(handle),
+        };
         Device {
             handle: self
                 .handle
-                .and_then(|handle| flush_file_system(&handle).map(|()| handle))
+                .and_then(|handle| flush(&handle).map(|()| handle))
                 .map_err(not_written),
         }
     }
@@ -329,6 +340,9 @@ fn stage(replacement: &Replacement<'_>, target: Target, flush: Flush) -> Result<
         })?;
     temp.write_all(&with_bom(replacement.source, replacement.new_text))
         .and_then(|()| match flush {
+            Flush::EachFile if crate::failpoint::hit("flush-fails", &target.path) => {
+                Err(std::io::Error::other("injected failure"))
+            }
             Flush::EachFile => temp.as_file().sync_all(),
             Flush::FileSystem => Ok(()),
         })

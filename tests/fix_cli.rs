@@ -376,3 +376,75 @@ fn write_failures_in_any_batch_are_reported_with_their_file() {
         );
     }
 }
+
+#[test]
+fn a_failed_flush_leaves_its_batch_intact_and_the_others_written() {
+    // Three files: flushed one by one, only the failing one is left.
+    let dir = tempfile::tempdir().unwrap();
+    write_three(dir.path());
+    let out = run_with_failpoint(dir.path(), "flush-fails:b.nix");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("./b.nix: error: cannot write the temporary file: injected failure"),
+        "{}",
+        out.stderr
+    );
+    for (name, expected) in [
+        ("a.nix", MIGRATED),
+        ("b.nix", MIGRATABLE),
+        ("c.nix", MIGRATED),
+    ] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(name)).unwrap(),
+            expected,
+            "{name}"
+        );
+    }
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+
+    // A batch flushed at once: none of its files is renamed; the later batches
+    // are written.
+    let dir = tempfile::tempdir().unwrap();
+    let files = 1_300;
+    for i in 0..files {
+        fs::write(dir.path().join(format!("f{i:04}.nix")), MIGRATABLE).unwrap();
+    }
+    let out = run_with_failpoint(dir.path(), "flush-fails:f0007.nix");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let failed: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.ends_with("error: cannot flush the new file to disk: injected failure; not written")
+        })
+        .collect();
+    let unchanged: Vec<String> = (0..files)
+        .map(|i| format!("f{i:04}.nix"))
+        .filter(|name| fs::read_to_string(dir.path().join(name)).unwrap() == MIGRATABLE)
+        .collect();
+    assert!(unchanged.contains(&"f0007.nix".to_string()));
+    assert!(!unchanged.contains(&"f1299.nix".to_string()));
+    // The whole batch (64 files or more, since it was flushed at once).
+    assert!(unchanged.len() >= 64, "{unchanged:?}");
+    assert_eq!(failed.len(), unchanged.len(), "{}", out.stderr);
+    let written = files - unchanged.len();
+    assert!(
+        out.stderr.contains(&format!(
+            "migrated {written} instances in {written} files ({written} written); \
+             {} files not changed because of an error",
+            unchanged.len()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+}
