@@ -213,6 +213,13 @@ fn write_three(dir: &std::path::Path) {
     }
 }
 
+/// `files` migratable files, `f0000.nix` on: more than one batch from 513 on.
+fn write_many(dir: &std::path::Path, files: usize) {
+    for i in 0..files {
+        fs::write(dir.join(format!("f{i:04}.nix")), MIGRATABLE).unwrap();
+    }
+}
+
 fn leftovers(dir: &std::path::Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
@@ -236,15 +243,15 @@ fn run_with_failpoint(dir: &std::path::Path, spec: &str) -> common::Run {
     }
 }
 
-#[test]
-fn a_failed_write_leaves_that_file_intact_and_the_others_written() {
+/// Three files, of which `b.nix` meets the fault `point`: it must fail with
+/// `message`, stay intact and leave no temporary file; the others are written.
+fn b_of_three_fails(point: &str, message: &str) {
     let dir = tempfile::tempdir().unwrap();
     write_three(dir.path());
-    let out = run_with_failpoint(dir.path(), "fail-before-rename:b.nix");
+    let out = run_with_failpoint(dir.path(), &format!("{point}:b.nix"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("./b.nix: error: cannot replace the file: injected failure"),
+        out.stderr.contains(&format!("./b.nix: error: {message}")),
         "{}",
         out.stderr
     );
@@ -255,23 +262,29 @@ fn a_failed_write_leaves_that_file_intact_and_the_others_written() {
         "{}",
         out.stderr
     );
-    assert_eq!(
-        fs::read_to_string(dir.path().join("a.nix")).unwrap(),
-        MIGRATED
-    );
-    assert_eq!(
-        fs::read_to_string(dir.path().join("b.nix")).unwrap(),
-        MIGRATABLE,
-        "the failed file is intact"
-    );
-    assert_eq!(
-        fs::read_to_string(dir.path().join("c.nix")).unwrap(),
-        MIGRATED
-    );
+    for (name, expected) in [
+        ("a.nix", MIGRATED),
+        ("b.nix", MIGRATABLE),
+        ("c.nix", MIGRATED),
+    ] {
+        assert_eq!(
+            fs::read_to_string(dir.path().join(name)).unwrap(),
+            expected,
+            "{name}"
+        );
+    }
     assert!(
         leftovers(dir.path()).is_empty(),
         "temporary files left: {:?}",
         leftovers(dir.path())
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_that_file_intact_and_the_others_written() {
+    b_of_three_fails(
+        "fail-before-rename",
+        "cannot replace the file: injected failure",
     );
 }
 
@@ -326,9 +339,7 @@ fn write_failures_in_any_batch_are_reported_with_their_file() {
     // One file of the first batch, and the last file of the last batch.
     for failing in ["f0007.nix", "f1299.nix"] {
         let dir = tempfile::tempdir().unwrap();
-        for i in 0..files {
-            fs::write(dir.path().join(format!("f{i:04}.nix")), MIGRATABLE).unwrap();
-        }
+        write_many(dir.path(), files);
         let out = run_with_failpoint(dir.path(), &format!("fail-before-rename:{failing}"));
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
@@ -380,40 +391,16 @@ fn write_failures_in_any_batch_are_reported_with_their_file() {
 #[test]
 fn a_failed_flush_leaves_its_batch_intact_and_the_others_written() {
     // Three files: flushed one by one, only the failing one is left.
-    let dir = tempfile::tempdir().unwrap();
-    write_three(dir.path());
-    let out = run_with_failpoint(dir.path(), "flush-fails:b.nix");
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("./b.nix: error: cannot write the temporary file: injected failure"),
-        "{}",
-        out.stderr
-    );
-    for (name, expected) in [
-        ("a.nix", MIGRATED),
-        ("b.nix", MIGRATABLE),
-        ("c.nix", MIGRATED),
-    ] {
-        assert_eq!(
-            fs::read_to_string(dir.path().join(name)).unwrap(),
-            expected,
-            "{name}"
-        );
-    }
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
+    b_of_three_fails(
+        "flush-fails",
+        "cannot write the temporary file: injected failure",
     );
 
     // A batch flushed at once: none of its files is renamed; the later batches
     // are written.
     let dir = tempfile::tempdir().unwrap();
     let files = 1_300;
-    for i in 0..files {
-        fs::write(dir.path().join(format!("f{i:04}.nix")), MIGRATABLE).unwrap();
-    }
+    write_many(dir.path(), files);
     let out = run_with_failpoint(dir.path(), "flush-fails:f0007.nix");
     assert_eq!(out.code, 2, "{}", out.stderr);
     let failed: Vec<&str> = out
