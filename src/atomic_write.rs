@@ -42,17 +42,38 @@ pub struct Replacement<'a> {
 /// Replaces files a batch at a time ([`AtomicWriter::replace_all`]).
 pub struct AtomicWriter {
     /// Replaced files, still open, on their way to the closing thread; `None`
-    /// when that thread could not be started (they are closed where they are).
+    /// when there is none (they are closed where they are).
     retired: Option<SyncSender<fs::File>>,
     closer: Option<JoinHandle<()>>,
 }
 
-/// How many replaced files may wait to be closed; past it a rename waits.
-const RETIRED_FILES_OPEN: usize = 256;
+/// How many replaced files may wait to be closed (past it a rename waits): a
+/// quarter of the process's limit on open files, at most 256. None elsewhere
+/// than on Linux, where they are closed right after their rename.
+fn retired_files_open() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        limit.map_or(256, |open| {
+            usize::try_from(open / 4).unwrap_or(256).min(256)
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
 
 impl AtomicWriter {
     pub fn new() -> AtomicWriter {
-        let (sender, receiver) = sync_channel::<fs::File>(RETIRED_FILES_OPEN);
+        let waiting = retired_files_open();
+        if waiting == 0 {
+            return AtomicWriter {
+                retired: None,
+                closer: None,
+            };
+        }
+        let (sender, receiver) = sync_channel::<fs::File>(waiting);
         let closer = std::thread::Builder::new()
             .name("close-replaced".into())
             .spawn(move || receiver.into_iter().for_each(drop));
@@ -373,13 +394,20 @@ fn commit(source: &SourceFile, staged: Staged) -> Result<(PathBuf, fs::File), St
         .open(&target.path)
     {
         Ok(old) => old,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            return Err(READ_ONLY.into());
+        }
+        Err(e) => {
             return Err(format!(
                 "cannot read it again before writing: {}",
                 describe_io_error(&e)
             ));
         }
-        Err(_) => return Err(READ_ONLY.into()),
     };
     let mut current = Vec::with_capacity(source.text.len() + 3);
     old.read_to_end(&mut current).map_err(|e| {

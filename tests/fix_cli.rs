@@ -435,3 +435,31 @@ fn a_failed_flush_leaves_its_batch_intact_and_the_others_written() {
         leftovers(dir.path())
     );
 }
+
+#[test]
+fn a_low_limit_on_open_files_does_not_fail_writes() {
+    // Replaced files wait, open, to be closed on a thread of their own; how many
+    // may wait follows the limit on open files.
+    let dir = tempfile::tempdir().unwrap();
+    let files = 1_300;
+    write_many(dir.path(), files);
+    let out = std::process::Command::new("sh")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 64 && exec '{}' fix --write --quiet .",
+            env!("CARGO_BIN_EXE_clan-migrate")
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for i in 0..files {
+        let name = format!("f{i:04}.nix");
+        assert_eq!(
+            fs::read_to_string(dir.path().join(&name)).unwrap(),
+            MIGRATED,
+            "{name}"
+        );
+    }
+}
