@@ -67,26 +67,18 @@ fn retired_files_open() -> usize {
 impl AtomicWriter {
     pub fn new() -> AtomicWriter {
         let waiting = retired_files_open();
-        if waiting == 0 {
-            return AtomicWriter {
-                retired: None,
-                closer: None,
-            };
-        }
-        let (sender, receiver) = sync_channel::<fs::File>(waiting);
-        let closer = std::thread::Builder::new()
-            .name("close-replaced".into())
-            .spawn(move || receiver.into_iter().for_each(drop));
-        match closer {
-            Ok(closer) => AtomicWriter {
-                retired: Some(sender),
-                closer: Some(closer),
-            },
-            Err(_) => AtomicWriter {
-                retired: None,
-                closer: None,
-            },
-        }
+        let closing = (waiting > 0)
+            .then(|| {
+                let (sender, receiver) = sync_channel::<fs::File>(waiting);
+                std::thread::Builder::new()
+                    .name("close-replaced".into())
+                    .spawn(move || receiver.into_iter().for_each(drop))
+                    .ok()
+                    .map(|closer| (sender, closer))
+            })
+            .flatten();
+        let (retired, closer) = closing.unzip();
+        AtomicWriter { retired, closer }
     }
 
     /// Replaces the files of `batch`, on all cores. Per file, in order: `Ok`
@@ -117,24 +109,18 @@ impl AtomicWriter {
             .zip(targets)
             .map(|(replacement, target)| stage(replacement, target?, flush))
             .collect();
-        let used: BTreeSet<u64> = staged
-            .iter()
-            .flatten()
-            .map(|staged| staged.target.device())
-            .collect();
-        let injected: BTreeSet<u64> = staged
-            .iter()
-            .flatten()
-            .filter(|staged| crate::failpoint::hit("flush-fails", &staged.target.path))
-            .map(|staged| staged.target.device())
-            .collect();
-        // On this thread: the flushes wait on the disk, not on the processor.
-        let mut flushed: BTreeMap<u64, Device> = BTreeMap::new();
-        for (id, device) in devices {
-            if used.contains(&id) {
-                flushed.insert(id, device.flushed(injected.contains(&id)));
-            }
+        // The devices a temporary file was written to, and whether a test asked
+        // for the flush of one of them to fail (failpoint `flush-fails`).
+        let mut used: BTreeMap<u64, bool> = BTreeMap::new();
+        for staged in staged.iter().flatten() {
+            let injected = crate::failpoint::hit("flush-fails", &staged.target.path);
+            *used.entry(staged.target.device()).or_default() |= injected;
         }
+        // On this thread: the flushes wait on the disk, not on the processor.
+        let flushed: BTreeMap<u64, Device> = devices
+            .into_iter()
+            .filter_map(|(id, device)| Some((id, device.flushed(*used.get(&id)?))))
+            .collect();
         let replaced: Vec<Result<PathBuf, String>> = batch
             .par_iter()
             .zip(staged)
@@ -197,9 +183,13 @@ impl Drop for AtomicWriter {
     }
 }
 
-/// The file's bytes as they were read.
-pub fn original_bytes(source: &SourceFile) -> Vec<u8> {
-    with_bom(source, &source.text)
+/// Whether `bytes` are the file's bytes as they were read.
+fn as_read(source: &SourceFile, bytes: &[u8]) -> bool {
+    let text = match source.bom {
+        true => bytes.strip_prefix(BOM.as_bytes()),
+        false => Some(bytes),
+    };
+    text == Some(source.text.as_bytes())
 }
 
 /// `text` as bytes, with the byte-order mark the file was read with.
@@ -416,7 +406,7 @@ fn commit(source: &SourceFile, staged: Staged) -> Result<(PathBuf, fs::File), St
             describe_io_error(&e)
         )
     })?;
-    if current != original_bytes(source) {
+    if !as_read(source, &current) {
         return Err("the file changed since it was read; not written (run the fix again)".into());
     }
     if crate::failpoint::hit("fail-before-rename", &target.path) {
