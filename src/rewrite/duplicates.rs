@@ -115,7 +115,7 @@ mod green_scan {
     /// (escapes, interpolation, `${…}`); the full check decides those.
     pub(super) fn suspects(root: &SyntaxNode) -> Vec<TextRange> {
         let mut out = Vec::new();
-        let mut paths: Vec<Vec<u64>> = Vec::new();
+        let mut paths = Paths::default();
         // Iterative preorder: expressions can nest deeper than the stack allows.
         let mut stack: Vec<(&GreenNodeData, TextSize)> =
             vec![(root.green(), root.text_range().start())];
@@ -140,12 +140,49 @@ mod green_scan {
         out
     }
 
-    fn prefix_free(set: &GreenNodeData, paths: &mut Vec<Vec<u64>>) -> bool {
+    /// The hashed static paths of one set, in one buffer (a set has many
+    /// bindings, most of one or two keys: no allocation per path).
+    #[derive(Default)]
+    struct Paths {
+        keys: Vec<u64>,
+        /// Each path's range in `keys`.
+        ranges: Vec<std::ops::Range<usize>>,
+    }
+
+    impl Paths {
+        fn clear(&mut self) {
+            self.keys.clear();
+            self.ranges.clear();
+        }
+
+        /// Ends the path whose keys were pushed since `start`, unless it is empty.
+        fn end_path(&mut self, start: usize) {
+            if self.keys.len() > start {
+                self.ranges.push(start..self.keys.len());
+            }
+        }
+
+        fn prefix_free(&mut self) -> bool {
+            let keys = &self.keys;
+            self.ranges
+                .sort_unstable_by(|a, b| keys[a.clone()].cmp(&keys[b.clone()]));
+            // In sorted order a path that prefixes another also prefixes its successor.
+            self.ranges
+                .windows(2)
+                .all(|w| !keys[w[1].clone()].starts_with(&keys[w[0].clone()]))
+        }
+    }
+
+    fn prefix_free(set: &GreenNodeData, paths: &mut Paths) -> bool {
         for entry in set.children().filter_map(NodeOrToken::into_node) {
             if entry.kind() == raw(SyntaxKind::NODE_INHERIT) {
                 for attr in entry.children().filter_map(NodeOrToken::into_node) {
                     match key_hash(attr) {
-                        Key::Hash(h) => paths.push(vec![h]),
+                        Key::Hash(h) => {
+                            let start = paths.keys.len();
+                            paths.keys.push(h);
+                            paths.end_path(start);
+                        }
                         Key::Dynamic | Key::NotAttr => {}
                         Key::Unread => return false,
                     }
@@ -158,23 +195,19 @@ mod green_scan {
                 let Some(attrpath) = attrpath else {
                     continue;
                 };
-                let mut path = Vec::new();
+                let start = paths.keys.len();
                 for attr in attrpath.children().filter_map(NodeOrToken::into_node) {
                     match key_hash(attr) {
-                        Key::Hash(h) => path.push(h),
+                        Key::Hash(h) => paths.keys.push(h),
                         Key::Dynamic => break,
                         Key::NotAttr => {}
                         Key::Unread => return false,
                     }
                 }
-                if !path.is_empty() {
-                    paths.push(path);
-                }
+                paths.end_path(start);
             }
         }
-        paths.sort_unstable();
-        // In sorted order a path that prefixes another also prefixes its successor.
-        paths.windows(2).all(|w| !w[1].starts_with(&w[0]))
+        paths.prefix_free()
     }
 
     enum Key {
