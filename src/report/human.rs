@@ -1,6 +1,8 @@
 //! rustc-style diagnostics: code, message, location, source snippet with primary
 //! (`^^^`) and secondary (`---`) labels, notes and a `help:` line.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
@@ -17,11 +19,12 @@ struct Palette {
 }
 
 impl Palette {
-    fn paint(&self, text: &str, style: Style) -> String {
-        if self.enabled {
-            text.style(style).to_string()
-        } else {
-            text.to_owned()
+    /// `value`, in `style` when colours are on; formatted where it is written,
+    /// without a string of its own.
+    fn paint<T: fmt::Display>(&self, value: T, style: Style) -> Painted<T> {
+        Painted {
+            value,
+            style: self.enabled.then_some(style),
         }
     }
 
@@ -35,6 +38,55 @@ impl Palette {
 
     fn gutter(&self) -> Style {
         Style::new().blue().bold()
+    }
+}
+
+struct Painted<T> {
+    value: T,
+    style: Option<Style>,
+}
+
+impl<T: fmt::Display> fmt::Display for Painted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.style {
+            Some(style) => self.value.style(style).fmt(f),
+            None => self.value.fmt(f),
+        }
+    }
+}
+
+/// `n` spaces.
+struct Spaces(usize);
+
+impl fmt::Display for Spaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SPACES: &str = "                                                                ";
+        let mut left = self.0;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            f.write_str(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+}
+
+/// A label's underline (`^^^` or `---`) and its message.
+struct Underline<'a> {
+    ch: char,
+    width: usize,
+    message: &'a str,
+}
+
+impl fmt::Display for Underline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for _ in 0..self.width.max(1) {
+            fmt::Write::write_char(f, self.ch)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, " {}", self.message)?;
+        }
+        Ok(())
     }
 }
 
@@ -109,10 +161,10 @@ fn render_finding(
         out,
         "{}{}",
         palette.paint(
-            &format!("{}[{}]", severity.as_str(), finding.rule.code),
+            format_args!("{}[{}]", severity.as_str(), finding.rule.code),
             sev_style
         ),
-        palette.paint(&format!(": {}", finding.message), bold)
+        palette.paint(format_args!(": {}", finding.message), bold)
     )?;
 
     let mut marks: Vec<Mark<'_>> = std::iter::once((&finding.primary, true))
@@ -131,8 +183,8 @@ fn render_finding(
 
     let start = source.position(finding.primary.span.start);
     let last_line = marks.iter().map(|m| m.line).max().unwrap_or(start.line);
-    let width = last_line.to_string().len();
-    let pad = " ".repeat(width);
+    let width = decimal_digits(last_line);
+    let pad = Spaces(width);
     let gutter = palette.gutter();
     let bar = palette.paint("|", gutter);
 
@@ -164,16 +216,16 @@ fn render_finding(
             } else {
                 ('-', gutter)
             };
-            let mut underline = ch.to_string().repeat(m.width.max(1));
-            if !m.message.is_empty() {
-                underline.push(' ');
-                underline.push_str(m.message);
-            }
+            let underline = Underline {
+                ch,
+                width: m.width,
+                message: m.message,
+            };
             writeln!(
                 out,
                 "{pad} {bar} {}{}",
-                " ".repeat(m.from),
-                palette.paint(&underline, style)
+                Spaces(m.from),
+                palette.paint(underline, style)
             )?;
         }
         previous = Some(line);
@@ -206,7 +258,8 @@ fn write_source_line(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let text = expand_tabs(source.line_text(line));
-    let number = palette.paint(&format!("{line:>width$} |"), palette.gutter());
+    let number = format_args!("{line:>width$} |");
+    let number = palette.paint(number, palette.gutter());
     if text.is_empty() {
         writeln!(out, "{number}")
     } else {
@@ -239,12 +292,76 @@ fn mark<'a>(
     }
 }
 
-fn expand_tabs(text: &str) -> String {
-    text.replace('\t', &" ".repeat(TAB_WIDTH))
+fn expand_tabs(text: &str) -> Cow<'_, str> {
+    if text.contains('\t') {
+        Cow::Owned(text.replace('\t', &" ".repeat(TAB_WIDTH)))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// How many digits `n` has in decimal.
+fn decimal_digits(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
 }
 
 fn display_width(text: &str) -> usize {
     text.chars()
         .map(|c| if c == '\t' { TAB_WIDTH } else { 1 })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaces_of_any_width() {
+        for n in [0, 1, 63, 64, 65, 200] {
+            assert_eq!(Spaces(n).to_string(), " ".repeat(n), "{n} spaces");
+        }
+    }
+
+    #[test]
+    fn underline_is_at_least_one_mark_then_its_message() {
+        let line = |ch, width, message| Underline { ch, width, message }.to_string();
+        assert_eq!(line('^', 0, ""), "^");
+        assert_eq!(line('^', 3, ""), "^^^");
+        assert_eq!(line('-', 2, "here"), "-- here");
+    }
+
+    #[test]
+    fn decimal_digits_match_the_printed_number() {
+        for n in [0, 9, 10, 99, 100, 12_345, usize::MAX] {
+            assert_eq!(decimal_digits(n), n.to_string().len(), "{n}");
+        }
+    }
+
+    #[test]
+    fn painting_without_colour_writes_the_value_as_it_is() {
+        let plain = Palette { enabled: false };
+        let bold = Style::new().bold();
+        assert_eq!(
+            plain
+                .paint(format_args!("{}[{}]", "warning", "CM001"), bold)
+                .to_string(),
+            "warning[CM001]"
+        );
+        let colour = Palette { enabled: true };
+        assert_eq!(
+            colour.paint("help", bold).to_string(),
+            "help".style(bold).to_string()
+        );
+    }
+
+    #[test]
+    fn tabs_expand_and_other_lines_are_borrowed() {
+        assert!(matches!(expand_tabs("a b"), Cow::Borrowed("a b")));
+        assert_eq!(expand_tabs("\ta"), "    a");
+    }
 }
