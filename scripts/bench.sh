@@ -63,7 +63,9 @@ for n in $sizes; do
     for share in 0.01 1.0; do
         tree=$work/tree-$n-$share
         [ -d "$tree" ] || python3 scripts/gen-corpus.py "$tree" --files "$n" --legacy-share "$share"
-        mb=$(du -sm "$tree" | cut -f1)
+        # The size of the files' contents (what is read and parsed), in
+        # megabytes; not their disk usage, which rounds every file up to a block.
+        mb=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
         echo
         echo "== $n files, $mb MB, legacy share $share"
         mapfile -t m < <(medians \
