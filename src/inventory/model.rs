@@ -30,6 +30,10 @@ pub enum Value {
     Attrs(BTreeMap<String, Value>),
     /// An expression that needs evaluation, as normalised source text.
     Opaque(String),
+    /// `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)`:
+    /// an attribute set of empty sets named by the items of `E` (the value of
+    /// `E` here), as `fix` writes a machine or tag list it cannot spell out.
+    NamesOf(Box<Value>),
 }
 
 impl Value {
@@ -423,7 +427,7 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
                 Names::Listed(m.keys().cloned().collect())
             }
             Some(Value::Opaque(text)) => Names::Opaque(unwrap_list_to_attrs(text)),
-            Some(list @ Value::List(_)) => names_of_list(Some(list))?,
+            Some(list @ (Value::List(_) | Value::NamesOf(_))) => names_of_list(Some(list))?,
             Some(other) => return Err(format!("roles.{name}.machines is {other:?}")),
         };
         let tags = match role.get("tags") {
@@ -502,6 +506,8 @@ fn names_of_list(value: Option<&Value>) -> Result<Names, String> {
             Ok(Names::Listed(names))
         }
         Some(Value::Opaque(text)) => Ok(Names::Opaque(text.clone())),
+        // The set's names are the list's items: the same members.
+        Some(Value::NamesOf(list)) => names_of_list(Some(list)),
         Some(other) => Err(format!("not a list: {other:?}")),
     }
 }
@@ -609,6 +615,10 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
             _ => opaque(&expr),
         },
         ast::Expr::List(list) => Value::List(list.items().map(|i| value_of(&i, paths)).collect()),
+        ast::Expr::Apply(apply) => match names_wrapper_argument(apply) {
+            Some(list) => Value::NamesOf(Box::new(value_of(&list, paths))),
+            None => opaque(&expr),
+        },
         ast::Expr::PathRel(_) => {
             match (crate::syntax::literal_relative_path(&expr), &paths.file_dir) {
                 (Some(rel), Some(dir)) => Value::Path(crate::discover::normalize(&dir.join(rel))),
@@ -617,6 +627,29 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
         }
         _ => opaque(&expr),
     }
+}
+
+/// `E` of `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)`
+/// (parentheses and spacing aside), the form `fix` gives a list of names.
+fn names_wrapper_argument(apply: &ast::Apply) -> Option<ast::Expr> {
+    let normalised = |expr: ast::Expr| {
+        let text = strip_parens(expr).syntax().text().to_string();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    if normalised(apply.lambda()?) != "builtins.listToAttrs" {
+        return None;
+    }
+    let ast::Expr::Apply(map_call) = strip_parens(apply.argument()?) else {
+        return None;
+    };
+    let ast::Expr::Apply(map_with_function) = strip_parens(map_call.lambda()?) else {
+        return None;
+    };
+    let function = normalised(map_with_function.argument()?);
+    (normalised(map_with_function.lambda()?) == "map"
+        && function == "name: { inherit name; value = { }; }")
+        .then(|| map_call.argument())
+        .flatten()
 }
 
 fn opaque(expr: &ast::Expr) -> Value {
@@ -741,6 +774,28 @@ mod tests {
         ] {
             assert_ne!(legacy["sshd-x"], model(wrong)["sshd-x"], "{wrong}");
         }
+    }
+
+    #[test]
+    fn lists_of_names_that_need_evaluation_match_their_wrapper() {
+        let legacy =
+            model(r#"{ inventory.services.sshd.x.roles.server.machines = [ host "db" ]; }"#);
+        let wrapped = |list: &str| {
+            model(&format!(
+                r#"{{ inventory.instances.sshd-x = {{ module.name = "sshd"; roles.server.machines = builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {list}); }}; }}"#
+            ))
+        };
+        assert_eq!(legacy["sshd-x"], wrapped(r#"[ host "db" ]"#)["sshd-x"]);
+        assert_eq!(legacy["sshd-x"], wrapped(r#"([ host "db" ])"#)["sshd-x"]);
+        // Other names, or another function, are another meaning.
+        assert_ne!(legacy["sshd-x"], wrapped(r#"[ host "web" ]"#)["sshd-x"]);
+        let other_function = model(
+            r#"{ inventory.instances.sshd-x = { module.name = "sshd"; roles.server.machines = builtins.listToAttrs (map (name: { inherit name; value = { x = 1; }; }) [ host "db" ]); }; }"#,
+        );
+        assert_ne!(legacy["sshd-x"], other_function["sshd-x"]);
+        // A literal list and its wrapped spelling name the same machines.
+        let literal = model(r#"{ inventory.services.sshd.x.roles.server.machines = [ "a" ]; }"#);
+        assert_eq!(literal["sshd-x"], wrapped(r#"[ "a" ]"#)["sshd-x"]);
     }
 
     #[test]

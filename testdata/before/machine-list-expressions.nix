@@ -1,0 +1,21 @@
+# Machine lists whose items are not all string literals: only evaluation knows
+# the names, so `fix` keeps each list as it is and turns it into an attribute
+# set with `builtins.listToAttrs`.
+let
+  web = "web";
+  backupHosts = [ "db" ];
+in
+{
+  inventory.machines = {
+    web = { };
+    db = { };
+    mail = { };
+  };
+  inventory.services.sshd.base = {
+    roles.server.machines = [
+      web
+      "mail"
+    ];
+    roles.client.machines = backupHosts ++ [ web ];
+  };
+}
