@@ -71,6 +71,7 @@ fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> Legacy
         file_top: true,
         owner: None,
         value_of: None,
+        inside_instance: false,
     };
     detector.walk(&top, inherited);
     detector.facts
@@ -125,6 +126,10 @@ struct Inherited<'c, 'g, 'p> {
     /// The node is, through parentheses and `//` updates, the value of a
     /// binding in an attribute set.
     value_of: Option<ValueOf<'c, 'g, 'p>>,
+    /// The node is inside the value of an inventory instance (see
+    /// [`defines_instance`]): nothing in it is inventory, not even a set that
+    /// starts a logical path of its own (a list item, an argument).
+    inside_instance: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -145,6 +150,7 @@ impl Detector<'_> {
     /// Visits `node` and its descendants in preorder (the order of the facts).
     fn walk(&mut self, node: &WalkNode<'_, '_>, inherited: Inherited<'_, '_, '_>) {
         let mut own = None;
+        let mut inside_instance = inherited.inside_instance;
         match node.kind {
             SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited)),
             SyntaxKind::NODE_ATTRPATH_VALUE => {
@@ -154,6 +160,7 @@ impl Detector<'_> {
                     for mount in mounts_for(ctx, self.all_mounts) {
                         visit_binding(&binding, ctx, mount, &mut self.facts);
                     }
+                    inside_instance |= defines_instance(&binding, ctx, self.all_mounts);
                 }
             }
             SyntaxKind::NODE_INHERIT => {
@@ -218,6 +225,7 @@ impl Detector<'_> {
                 file_top: inherited.file_top && through,
                 owner: own.as_ref(),
                 value_of,
+                inside_instance,
             };
             self.walk(&child, inherited);
             index += 1;
@@ -263,7 +271,9 @@ impl Detector<'_> {
                 live: true,
             },
         };
-        if !self.prune {
+        if inherited.inside_instance {
+            ctx.live = false;
+        } else if !self.prune {
             ctx.live = true;
         } else if ctx.live {
             ctx.live = mounts_for(&ctx, self.all_mounts)
@@ -272,6 +282,27 @@ impl Detector<'_> {
         }
         ctx
     }
+}
+
+/// Whether `binding`, in a set at `ctx`, defines an inventory instance or
+/// something inside one (`<inventory>.services.<s>.<i>…`,
+/// `<inventory>.instances.<i>…`) under one of the set's mounts. Its value is
+/// then instance data (machine lists, settings, NixOS modules): an
+/// `inventory.services` written in it is not the clan's inventory.
+fn defines_instance(binding: &ast::AttrpathValue, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
+    let Some(attrpath) = binding.attrpath() else {
+        return false;
+    };
+    let keys = attrpath_keys(&attrpath);
+    mounts_for(ctx, all).iter().any(|mount| {
+        let full: Vec<&Key> = mount
+            .iter()
+            .chain(&ctx.path)
+            .chain(keys.iter().map(|k| &k.key))
+            .collect();
+        services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
+            || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k)
+    })
 }
 
 /// Whether the walk has nothing to do at a node: it has no child nodes (an
@@ -771,7 +802,9 @@ mod tests {
             match node.kind() {
                 SyntaxKind::NODE_ATTR_SET => {
                     let mut ctx = set_context(&node, &contexts);
-                    if !prune {
+                    if reference_inside_instance(&node, &contexts, &all_mounts) {
+                        ctx.live = false;
+                    } else if !prune {
                         ctx.live = true;
                     } else if ctx.live {
                         ctx.live = mounts_for(&ctx, &all_mounts)
@@ -815,6 +848,23 @@ mod tests {
             }
         }
         facts
+    }
+
+    /// Whether a binding above `set`, in a live set, defines an instance.
+    fn reference_inside_instance(
+        set: &SyntaxNode,
+        contexts: &HashMap<SyntaxNode, SetContext>,
+        all_mounts: &[Vec<Key>],
+    ) -> bool {
+        set.ancestors().skip(1).any(|node| {
+            let owner = node.parent().and_then(|p| contexts.get(&p));
+            match (ast::AttrpathValue::cast(node), owner) {
+                (Some(binding), Some(ctx)) if ctx.live => {
+                    defines_instance(&binding, ctx, all_mounts)
+                }
+                _ => false,
+            }
+        })
     }
 
     fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
@@ -905,6 +955,62 @@ mod tests {
         let parse = rnix::Root::parse(src);
         assert!(parse.errors().is_empty(), "{:?}", parse.errors());
         detect(&parse.syntax(), &[])
+    }
+
+    /// Inventory spelled inside an instance's value (a machine list, settings,
+    /// a module in extraModules) is instance data, not the clan's inventory:
+    /// found there, its rewrite and that of the instance around it overlapped.
+    /// The walk, with and without pruning, and the cursor walk agree.
+    #[test]
+    fn inventory_written_inside_an_instance_is_not_inventory() {
+        let cases = [
+            (
+                "{ inventory.services.sshd.a = { roles.server.machines = [ { inventory.services.borgbackup.b = { }; } ]; }; }",
+                vec!["sshd.a"],
+                Vec::<&str>::new(),
+            ),
+            (
+                "{ inventory.instances.sshd-a = { roles.server.machines = [ { inventory.services.borgbackup.b = { }; } ]; }; }",
+                vec![],
+                vec!["sshd-a"],
+            ),
+            (
+                "{ inventory.instances.a = { roles.r.extraModules = [ ({ ... }: { inventory.instances.b = { }; }) ]; }; }",
+                vec![],
+                vec!["a"],
+            ),
+            (
+                "{ inventory.services.s.i.config = f { inventory.services.t.j = { }; }; }",
+                vec!["s.i"],
+                vec![],
+            ),
+            // Next to an instance, or in a list that is not inside one, it still counts.
+            (
+                "{ inventory.services.s.i = { }; x = [ { inventory.services.t.j = { }; } ]; }",
+                vec!["s.i", "t.j"],
+                vec![],
+            ),
+            (
+                "{ inventory.services.s = [ { inventory.services.t.j = { }; } ]; }",
+                vec!["t.j"],
+                vec![],
+            ),
+        ];
+        for (src, legacy, new) in cases {
+            let f = facts(src);
+            assert_eq!(names(&f), legacy, "{src}");
+            let new_names: Vec<&str> = f.new_instances.iter().map(|i| i.name.as_str()).collect();
+            assert_eq!(new_names, new, "{src}");
+            let root = rnix::Root::parse(src).syntax();
+            for prune in [true, false] {
+                assert_eq!(detect_with(&root, &[], prune), f, "{src}, prune {prune}");
+                assert_eq!(
+                    reference_detect_with(&root, &[], prune),
+                    f,
+                    "{src}, prune {prune}"
+                );
+            }
+        }
     }
 
     fn names(f: &LegacyFacts) -> Vec<String> {
