@@ -127,7 +127,7 @@ struct Inherited<'c, 'g, 'p> {
     /// binding in an attribute set.
     value_of: Option<ValueOf<'c, 'g, 'p>>,
     /// The node is inside the value of an inventory instance (see
-    /// [`defines_instance`]): nothing in it is inventory, not even a set that
+    /// [`visit_binding`]): nothing in it is inventory, not even a set that
     /// starts a logical path of its own (a list item, an argument).
     inside_instance: bool,
 }
@@ -158,9 +158,8 @@ impl Detector<'_> {
                     && let Some(binding) = node.cursor().and_then(ast::AttrpathValue::cast)
                 {
                     for mount in mounts_for(ctx, self.all_mounts) {
-                        visit_binding(&binding, ctx, mount, &mut self.facts);
+                        inside_instance |= visit_binding(&binding, ctx, mount, &mut self.facts);
                     }
-                    inside_instance |= defines_instance(&binding, ctx, self.all_mounts);
                 }
             }
             SyntaxKind::NODE_INHERIT => {
@@ -284,27 +283,6 @@ impl Detector<'_> {
     }
 }
 
-/// Whether `binding`, in a set at `ctx`, defines an inventory instance or
-/// something inside one (`<inventory>.services.<s>.<i>…`,
-/// `<inventory>.instances.<i>…`) under one of the set's mounts. Its value is
-/// then instance data (machine lists, settings, NixOS modules): an
-/// `inventory.services` written in it is not the clan's inventory.
-fn defines_instance(binding: &ast::AttrpathValue, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
-    let Some(attrpath) = binding.attrpath() else {
-        return false;
-    };
-    let keys = attrpath_keys(&attrpath);
-    mounts_for(ctx, all).iter().any(|mount| {
-        let full: Vec<&Key> = mount
-            .iter()
-            .chain(&ctx.path)
-            .chain(keys.iter().map(|k| &k.key))
-            .collect();
-        services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
-            || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k)
-    })
-}
-
 /// Whether the walk has nothing to do at a node: it has no child nodes (an
 /// identifier, a literal, a string without interpolation) and is of none of
 /// the kinds the walk visits.
@@ -402,34 +380,53 @@ fn display_path(path: &[&Key]) -> String {
         .join(".")
 }
 
+/// Records the facts `binding` (in a set at `ctx`, under `mount`) defines, and
+/// says whether it defines an inventory instance or something inside one
+/// (`<inventory>.services.<s>.<i>…`, `<inventory>.instances.<i>…`). Its value
+/// is then instance data (machine lists, settings, NixOS modules): an
+/// `inventory.services` written in it is not the clan's inventory.
 fn visit_binding(
     binding: &ast::AttrpathValue,
     ctx: &SetContext,
     mount: &[Key],
     facts: &mut LegacyFacts,
-) {
+) -> bool {
     let Some(attrpath) = binding.attrpath() else {
-        return;
+        return false;
     };
     let segs: Vec<KeySeg> = attrpath_keys(&attrpath);
     if segs.is_empty() {
-        return;
+        return false;
     }
     let full: Vec<&Key> = mount
         .iter()
         .chain(&ctx.path)
         .chain(segs.iter().map(|s| &s.key))
         .collect();
+    record_binding(binding, ctx, mount, facts, &segs, &full);
+    services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
+        || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k)
+}
+
+/// The facts of a binding whose own segments are `segs` and whose logical path is `full`.
+fn record_binding(
+    binding: &ast::AttrpathValue,
+    ctx: &SetContext,
+    mount: &[Key],
+    facts: &mut LegacyFacts,
+    segs: &[KeySeg],
+    full: &[&Key],
+) {
     let base = mount.len() + ctx.path.len();
     let value = crate::syntax::binding_value(binding);
     let binding_span = Span::from(binding.syntax().text_range());
 
     // Inventory files pulled in by literal imports.
     if let Some(value) = &value {
-        record_imports(&full, value, binding_span, facts);
+        record_imports(full, value, binding_span, facts);
     }
 
-    if let Some(k) = prefix_len(INSTANCES_PREFIXES, &full)
+    if let Some(k) = prefix_len(INSTANCES_PREFIXES, full)
         && full.len() > k
         && base <= k
         && let Key::Static(name) = full[k]
@@ -445,10 +442,10 @@ fn visit_binding(
     }
 
     if let Some(value) = &value {
-        record_machine_facts(&full, value, facts);
+        record_machine_facts(full, value, facts);
     }
 
-    let Some(k) = services_prefix_len(&full) else {
+    let Some(k) = services_prefix_len(full) else {
         return;
     };
     if base > k + 1 {
@@ -460,7 +457,7 @@ fn visit_binding(
     if full.len() == k {
         check_level_value(
             value.as_ref(),
-            &full,
+            full,
             binding_span,
             seg_at(k - 1),
             Level::Services,
@@ -488,7 +485,7 @@ fn visit_binding(
     if full.len() == k + 1 {
         check_level_value(
             value.as_ref(),
-            &full,
+            full,
             binding_span,
             seg_at(k),
             Level::Service,
@@ -848,6 +845,25 @@ mod tests {
             }
         }
         facts
+    }
+
+    /// Whether `binding`, in a set at `ctx`, defines an instance under one of
+    /// the set's mounts (what [`visit_binding`] says, without recording facts).
+    fn defines_instance(binding: &ast::AttrpathValue, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
+        let Some(attrpath) = binding.attrpath() else {
+            return false;
+        };
+        let keys = attrpath_keys(&attrpath);
+        mounts_for(ctx, all).iter().any(|mount| {
+            let full: Vec<&Key> = mount
+                .iter()
+                .chain(&ctx.path)
+                .chain(keys.iter().map(|k| &k.key))
+                .collect();
+            !keys.is_empty()
+                && (services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
+                    || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k))
+        })
     }
 
     /// Whether a binding above `set`, in a live set, defines an instance.
