@@ -1,6 +1,7 @@
 //! Structure-aware: the fuzz input chooses a legacy inventory (services,
 //! instances, roles, machines, config, forms: nested, dotted, mixed; comments,
-//! quoting, CRLF). The rewrite must re-parse, pass the verifier (which proves
+//! quoting, CRLF; machine lists that need evaluation: `[ host "a" ]`,
+//! `hosts ++ [ "a" ]`). The rewrite must re-parse, pass the verifier (which proves
 //! the meaning is kept), be idempotent, and keep every byte outside its edits.
 #![no_main]
 
@@ -49,7 +50,8 @@ impl Input<'_> {
 
 fn generate(data: &[u8]) -> String {
     let mut input = Input(data, 0);
-    let mut out = String::from("{\n");
+    // Names that machine lists can use without spelling them out.
+    let mut out = String::from("let\n  host = \"web\";\n  hosts = [ \"b\" ];\nin\n{\n");
     let form = input.pick(3);
     let instances = 1 + input.pick(4);
     if form == 0 {
@@ -69,11 +71,18 @@ fn generate(data: &[u8]) -> String {
         for _ in 0..1 + input.pick(3) {
             let role = ROLES[input.pick(ROLES.len())];
             match input.pick(4) {
-                0 => out.push_str(&format!(
-                    "      roles.{role}.machines = [ {} {} ];\n",
-                    quote(MACHINES[input.pick(MACHINES.len())]),
-                    quote(MACHINES[input.pick(MACHINES.len())])
-                )),
+                0 => {
+                    let (a, b) = (
+                        quote(MACHINES[input.pick(MACHINES.len())]),
+                        quote(MACHINES[input.pick(MACHINES.len())]),
+                    );
+                    let list = match input.pick(4) {
+                        0 => format!("[ host {b} ]"),
+                        1 => format!("hosts ++ [ {a} ]"),
+                        _ => format!("[ {a} {b} ]"),
+                    };
+                    out.push_str(&format!("      roles.{role}.machines = {list};\n"));
+                }
                 1 => out.push_str(&format!("      roles.{role}.tags = [ \"all\" ];\n")),
                 2 => out.push_str(&format!(
                     "      roles.{role}.config.{} = \"v{}\";\n",
