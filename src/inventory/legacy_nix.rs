@@ -404,8 +404,14 @@ fn visit_binding(
         .chain(segs.iter().map(|s| &s.key))
         .collect();
     record_binding(binding, ctx, mount, facts, &segs, &full);
-    services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
-        || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k)
+    defines_instance(&full)
+}
+
+/// Whether a binding at logical path `full` defines an instance or something
+/// inside one: `<inventory>.services.<s>.<i>…` or `<inventory>.instances.<i>…`.
+fn defines_instance(full: &[&Key]) -> bool {
+    services_prefix_len(full).is_some_and(|k| full.len() >= k + 2)
+        || prefix_len(INSTANCES_PREFIXES, full).is_some_and(|k| full.len() > k)
 }
 
 /// The facts of a binding whose own segments are `segs` and whose logical path is `full`.
@@ -849,21 +855,24 @@ mod tests {
 
     /// Whether `binding`, in a set at `ctx`, defines an instance under one of
     /// the set's mounts (what [`visit_binding`] says, without recording facts).
-    fn defines_instance(binding: &ast::AttrpathValue, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
+    fn binding_defines_instance(
+        binding: &ast::AttrpathValue,
+        ctx: &SetContext,
+        all: &[Vec<Key>],
+    ) -> bool {
         let Some(attrpath) = binding.attrpath() else {
             return false;
         };
         let keys = attrpath_keys(&attrpath);
-        mounts_for(ctx, all).iter().any(|mount| {
-            let full: Vec<&Key> = mount
-                .iter()
-                .chain(&ctx.path)
-                .chain(keys.iter().map(|k| &k.key))
-                .collect();
-            !keys.is_empty()
-                && (services_prefix_len(&full).is_some_and(|k| full.len() >= k + 2)
-                    || prefix_len(INSTANCES_PREFIXES, &full).is_some_and(|k| full.len() > k))
-        })
+        !keys.is_empty()
+            && mounts_for(ctx, all).iter().any(|mount| {
+                let full: Vec<&Key> = mount
+                    .iter()
+                    .chain(&ctx.path)
+                    .chain(keys.iter().map(|k| &k.key))
+                    .collect();
+                defines_instance(&full)
+            })
     }
 
     /// Whether a binding above `set`, in a live set, defines an instance.
@@ -876,7 +885,7 @@ mod tests {
             let owner = node.parent().and_then(|p| contexts.get(&p));
             match (ast::AttrpathValue::cast(node), owner) {
                 (Some(binding), Some(ctx)) if ctx.live => {
-                    defines_instance(&binding, ctx, all_mounts)
+                    binding_defines_instance(&binding, ctx, all_mounts)
                 }
                 _ => false,
             }

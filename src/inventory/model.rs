@@ -426,8 +426,9 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
                 }
                 Names::Listed(m.keys().cloned().collect())
             }
-            Some(Value::Opaque(text)) => Names::Opaque(unwrap_list_to_attrs(text)),
-            Some(list @ (Value::List(_) | Value::NamesOf(_))) => names_of_list(Some(list))?,
+            Some(list @ (Value::Opaque(_) | Value::List(_) | Value::NamesOf(_))) => {
+                names_of_list(Some(list))?
+            }
             Some(other) => return Err(format!("roles.{name}.machines is {other:?}")),
         };
         let tags = match role.get("tags") {
@@ -456,22 +457,6 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
         );
     }
     Ok(Instance { module, roles })
-}
-
-/// `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)` → `E`.
-fn unwrap_list_to_attrs(text: &str) -> String {
-    const PREFIX: &str = "builtins.listToAttrs (map (name: { inherit name; value = { }; }) ";
-    match text.strip_prefix(PREFIX).and_then(|t| t.strip_suffix(')')) {
-        Some(inner) => {
-            let inner = inner.trim();
-            inner
-                .strip_prefix('(')
-                .and_then(|i| i.strip_suffix(')'))
-                .unwrap_or(inner)
-                .to_owned()
-        }
-        None => text.to_owned(),
-    }
 }
 
 /// Strings in extraModules are relative to the clan directory, in both formats.
@@ -632,10 +617,7 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
 /// `E` of `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)`
 /// (parentheses and spacing aside), the form `fix` gives a list of names.
 fn names_wrapper_argument(apply: &ast::Apply) -> Option<ast::Expr> {
-    let normalised = |expr: ast::Expr| {
-        let text = strip_parens(expr).syntax().text().to_string();
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
+    let normalised = |expr: ast::Expr| normalised_text(&strip_parens(expr));
     if normalised(apply.lambda()?) != "builtins.listToAttrs" {
         return None;
     }
@@ -653,8 +635,13 @@ fn names_wrapper_argument(apply: &ast::Apply) -> Option<ast::Expr> {
 }
 
 fn opaque(expr: &ast::Expr) -> Value {
+    Value::Opaque(normalised_text(expr))
+}
+
+/// An expression's source text with each run of whitespace made one space.
+fn normalised_text(expr: &ast::Expr) -> String {
     let text = expr.syntax().text().to_string();
-    Value::Opaque(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Paths for a file at `path` in a clan at `clan_dir`.

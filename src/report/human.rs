@@ -301,13 +301,8 @@ fn expand_tabs(text: &str) -> Cow<'_, str> {
 }
 
 /// How many digits `n` has in decimal.
-fn decimal_digits(mut n: usize) -> usize {
-    let mut digits = 1;
-    while n >= 10 {
-        n /= 10;
-        digits += 1;
-    }
-    digits
+fn decimal_digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 fn display_width(text: &str) -> usize {
