@@ -354,6 +354,7 @@ impl Decoder<'_> {
             7 => ReasonKind::SharedDefinition,
             8 => ReasonKind::Form,
             9 => ReasonKind::Config,
+            10 => ReasonKind::Overlap,
             _ => return None,
         };
         let message = self.str()?;
@@ -466,12 +467,13 @@ mod tests {
             SharedDefinition,
             Form,
             Config,
+            Overlap,
         ];
         // A new kind must be added above (and to the decoder).
         for kind in kinds {
             match kind {
                 Module | InstanceConfig | MachineConfig | Settings | ExtraModules | Disabled
-                | NameCollision | SharedDefinition | Form | Config => {}
+                | NameCollision | SharedDefinition | Form | Config | Overlap => {}
             }
         }
         let reasons: Vec<Reason> = kinds

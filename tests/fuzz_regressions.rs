@@ -1,6 +1,7 @@
 //! Inputs the fuzzers found (fuzz/regressions/), replayed through the pipeline:
 //! analysis, planning, applying the edits and verifying the result. Nothing may
-//! panic, edits may not overlap, and a planned rewrite must pass verification.
+//! panic, edits may not overlap (nor need the planner's guard against overlaps),
+//! and a planned rewrite must pass verification.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -26,6 +27,7 @@ fn fuzz_regressions_replay_cleanly() {
         let ctx = FileContext::default();
         let analysis = analysis::analyze(&source, &[], &ctx);
         let new_text = edit::apply(&source.text, &analysis.plan.edits).unwrap();
+        assert_eq!(analysis.plan.overlap(), None, "{}", path.display());
         if !analysis.plan.edits.is_empty() {
             let file = FileReport::new(source.clone(), Vec::new(), ctx, analysis);
             if let Err(refusal) = verify::verify(&file, &new_text) {

@@ -119,6 +119,13 @@ fn mutated_fixtures_never_panic_and_never_plan_overlapping_edits() {
                         file.display()
                     );
                 }
+                if let Some(overlap) = result.plan.overlap() {
+                    panic!(
+                        "{}: {} (the planner's guard) for the mutation:\n{text}",
+                        file.display(),
+                        overlap.message
+                    );
+                }
                 analysed += 1;
             }
         }

@@ -1,7 +1,9 @@
 //! Arbitrary bytes through the per-file pipeline (as Nix, as inventory.json,
 //! with and without an inventory mount) and, when a rewrite is planned, through
 //! the verifier `fix` runs before writing: no panic, no hang, and the planned
-//! edits never overlap. (The verifier may refuse a rewrite; that is its job.)
+//! edits never overlap, not even before the planner's guard against overlaps
+//! leaves the instances concerned. (The verifier may refuse a rewrite; that is
+//! its job.)
 #![no_main]
 
 use std::path::PathBuf;
@@ -31,6 +33,9 @@ fuzz_target!(|data: &[u8]| {
                 Ok(text) => text,
                 Err(overlap) => panic!("overlapping edits: {overlap}"),
             };
+            if let Some(overlap) = analysis.plan.overlap() {
+                panic!("the planner's overlap guard left an instance: {}", overlap.message);
+            }
             if !analysis.plan.edits.is_empty() {
                 let file = FileReport::new(source.clone(), mounts.clone(), ctx.clone(), analysis);
                 let _ = verify::verify(&file, &new_text);

@@ -133,6 +133,9 @@ fuzz_target!(|data: &[u8]| {
     let analysis = analysis::analyze(&source, &[], &ctx);
     let edits = analysis.plan.edits.clone();
     let new_text = edit::apply(&source.text, &edits).expect("edits never overlap");
+    if let Some(overlap) = analysis.plan.overlap() {
+        panic!("the planner's overlap guard left an instance: {}", overlap.message);
+    }
     if edits.is_empty() {
         return;
     }

@@ -66,18 +66,34 @@ pub fn normalize(mut edits: Vec<TextEdit>, text: &str) -> Result<Vec<TextEdit>, 
             });
         }
     }
-    for pair in edits.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        let overlaps = b.span.start < a.span.end
-            || (b.span.start == a.span.start && !a.span.is_empty() && !b.span.is_empty());
-        if overlaps {
-            return Err(OverlapError {
-                first: a.clone(),
-                second: b.clone(),
-            });
-        }
+    if let Some(pair) = edits.windows(2).find(|p| overlaps(&p[0], &p[1])) {
+        return Err(OverlapError {
+            first: pair[0].clone(),
+            second: pair[1].clone(),
+        });
     }
     Ok(edits)
+}
+
+/// Whether `b`, which sorts after `a` by (start, end), touches bytes that `a`
+/// replaces, or replaces some from the same offset. Two insertions at one
+/// offset do not overlap: they are applied in order.
+fn overlaps(a: &TextEdit, b: &TextEdit) -> bool {
+    b.span.start < a.span.end
+        || (b.span.start == a.span.start && !a.span.is_empty() && !b.span.is_empty())
+}
+
+/// The first two edits, in position order, that [`normalize`] would reject as
+/// overlapping: their owners and where the first one is. An edit made twice is
+/// not an overlap. The edits themselves are not reordered.
+pub fn first_overlap<O: Copy>(edits: &[(TextEdit, O)]) -> Option<(O, O, Span)> {
+    let mut order: Vec<&(TextEdit, O)> = edits.iter().collect();
+    order.sort_by_key(|(e, _)| (e.span.start, e.span.end));
+    order.dedup_by(|later, earlier| later.0 == earlier.0);
+    order
+        .windows(2)
+        .find(|p| overlaps(&p[0].0, &p[1].0))
+        .map(|p| (p[0].1, p[1].1, p[0].0.span))
 }
 
 /// Applies normalized edits.
@@ -129,5 +145,45 @@ mod tests {
         assert!(apply("abcdef", &edits).is_err());
         assert!(apply("abc", &[TextEdit::delete(Span::new(2, 9))]).is_err());
         assert!(apply("é", &[TextEdit::delete(Span::new(0, 1))]).is_err());
+    }
+
+    #[test]
+    fn the_first_overlap_names_the_owners_of_both_edits() {
+        let owned = vec![
+            (TextEdit::replace(Span::new(6, 8), "z"), 'c'),
+            (TextEdit::insert(2, "+"), 'a'),
+            (TextEdit::replace(Span::new(2, 4), "x"), 'b'),
+            (TextEdit::insert(2, "-"), 'c'),
+            (TextEdit::replace(Span::new(3, 5), "y"), 'c'),
+        ];
+        assert_eq!(first_overlap(&owned), Some(('b', 'c', Span::new(2, 4))));
+        // The same edit twice, from two owners, is applied once.
+        let twice = vec![
+            (TextEdit::delete(Span::new(0, 2)), 'a'),
+            (TextEdit::delete(Span::new(0, 2)), 'b'),
+            (TextEdit::insert(2, "x"), 'b'),
+        ];
+        assert_eq!(first_overlap(&twice), None);
+        assert!(
+            apply(
+                "abc",
+                &twice.into_iter().map(|(e, _)| e).collect::<Vec<_>>()
+            )
+            .is_ok()
+        );
+        // Replacements from one offset overlap, insertions there do not.
+        let same_start = vec![
+            (TextEdit::replace(Span::new(1, 2), "p"), 'a'),
+            (TextEdit::replace(Span::new(1, 3), "q"), 'b'),
+        ];
+        assert_eq!(
+            first_overlap(&same_start),
+            Some(('a', 'b', Span::new(1, 2)))
+        );
+        // Whatever first_overlap accepts, apply accepts, and the other way round.
+        for owned in [owned, same_start] {
+            let edits: Vec<TextEdit> = owned.into_iter().map(|(e, _)| e).collect();
+            assert!(apply("abcdefgh", &edits).is_err());
+        }
     }
 }

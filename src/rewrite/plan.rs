@@ -115,6 +115,8 @@ pub enum ReasonKind {
     Form,
     /// The nearest clan-migrate.toml is invalid.
     Config,
+    /// Its edits would overlap other edits: a bug in the planner.
+    Overlap,
 }
 
 impl ReasonKind {
@@ -130,6 +132,7 @@ impl ReasonKind {
             ReasonKind::SharedDefinition => "shares a set with an instance that is left",
             ReasonKind::Form => "form that needs evaluation",
             ReasonKind::Config => "invalid clan-migrate.toml",
+            ReasonKind::Overlap => "edits that would overlap (a bug)",
         }
     }
 }
@@ -173,6 +176,15 @@ impl Plan {
             .iter()
             .filter(|i| i.outcome == Outcome::Migrated)
             .count()
+    }
+
+    /// Why an instance is left because its edits would overlap others': a bug
+    /// in the planner, which the fuzz targets and the tests look for.
+    pub fn overlap(&self) -> Option<&Reason> {
+        self.instances.iter().find_map(|i| match &i.outcome {
+            Outcome::Left(reason, _) if reason.kind == ReasonKind::Overlap => Some(reason),
+            _ => None,
+        })
     }
 }
 
@@ -287,29 +299,41 @@ pub fn plan(
 
     check_names(&mut works, facts, ctx);
     let containers = containers(&works, text);
-    block_shared_containers(&mut works, &containers, text);
 
     let mut plan = Plan::default();
-    for work in &works {
-        if work.blockers.is_empty() {
-            let style = style.get_or_insert_with(|| Style::of(text));
-            plan.edits.extend(instance_edits(work, text, style, ctx));
+    let owned = loop {
+        block_shared_containers(&mut works, &containers, text);
+        let mut owned: Vec<(TextEdit, Owner)> = Vec::new();
+        for (i, work) in works.iter().enumerate() {
+            if work.blockers.is_empty() {
+                let style = style.get_or_insert_with(|| Style::of(text));
+                let edits = instance_edits(work, text, style, ctx);
+                owned.extend(edits.into_iter().map(|e| (e, Owner::Instance(i))));
+            }
         }
-    }
-    for container in &containers {
-        let all_migrated = container
-            .dependents
-            .iter()
-            .all(|&i| works[i].blockers.is_empty());
-        if all_migrated && container.problem.is_none() {
-            plan.edits.extend(container.edits.iter().cloned());
+        for (k, container) in containers.iter().enumerate() {
+            let all_migrated = container
+                .dependents
+                .iter()
+                .all(|&i| works[i].blockers.is_empty());
+            if all_migrated && container.problem.is_none() {
+                let edits = container.edits.iter().cloned();
+                owned.extend(edits.map(|e| (e, Owner::Container(k))));
+            }
         }
-    }
-    for empty in &facts.empty {
-        plan.edits
-            .push(TextEdit::delete(whole_lines(text, empty.binding)));
-        plan.empties_deleted += 1;
-    }
+        for empty in &facts.empty {
+            let edit = TextEdit::delete(whole_lines(text, empty.binding));
+            owned.push((edit, Owner::EmptyDefinition));
+        }
+        // Edits that overlap are a bug in the planner: the instances they
+        // belong to are left, explained, and the rest is planned again.
+        match super::edit::first_overlap(&owned) {
+            Some(overlap) if block_overlapping(&mut works, &containers, overlap, text) => {}
+            _ => break owned,
+        }
+    };
+    plan.edits = owned.into_iter().map(|(edit, _)| edit).collect();
+    plan.empties_deleted = facts.empty.len();
     plan.instances = works
         .into_iter()
         .map(|w| InstancePlan {
@@ -1485,7 +1509,7 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
             let Some((culprit, reason)) = blocked else {
                 continue;
             };
-            let line = text[..container.span.start].matches('\n').count() + 1;
+            let line = line_of(text, container.span.start);
             for &i in &container.dependents {
                 if i == culprit || !works[i].blockers.is_empty() {
                     continue;
@@ -1516,6 +1540,60 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
             break;
         }
     }
+}
+
+/// What a planned edit belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Instance(usize),
+    Container(usize),
+    EmptyDefinition,
+}
+
+/// Leaves the instances whose edits overlap (one instance's edits, or two's),
+/// with the reason; `false` when there is none left to leave.
+fn block_overlapping(
+    works: &mut [Work<'_>],
+    containers: &[Container],
+    (first, second, at): (Owner, Owner, Span),
+    text: &str,
+) -> bool {
+    let describe = |owner: Owner, works: &[Work<'_>]| match owner {
+        Owner::Instance(i) => format!(
+            "the rewrite of `{}.{}`",
+            nix_attr(&works[i].instance.service),
+            nix_attr(&works[i].instance.instance)
+        ),
+        Owner::Container(k) => format!(
+            "the rewrite of the enclosing definition at line {}",
+            line_of(text, containers[k].span.start)
+        ),
+        Owner::EmptyDefinition => "the deletion of an empty definition".to_owned(),
+    };
+    let edits = if first == second {
+        format!("two edits of {}", describe(first, works))
+    } else {
+        format!("{} and {}", describe(first, works), describe(second, works))
+    };
+    let message = format!(
+        "{edits} would change the same text, at line {}; this is a bug in clan-migrate, please report it",
+        line_of(text, at.start)
+    );
+    let mut blocked = false;
+    for owner in [first, second] {
+        let instances = match owner {
+            Owner::Instance(i) => vec![i],
+            Owner::Container(k) => containers[k].dependents.clone(),
+            Owner::EmptyDefinition => Vec::new(),
+        };
+        for i in instances {
+            if works[i].blockers.is_empty() {
+                works[i].block(ReasonKind::Overlap, message.clone(), Some(at));
+                blocked = true;
+            }
+        }
+    }
+    blocked
 }
 
 // ---------------------------------------------------------------------------
@@ -1745,6 +1823,12 @@ fn nix_literal(value: &toml::Value) -> Option<String> {
     }
 }
 
+/// The 1-based line of `offset` (the last line for an offset past the end).
+fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    before.matches('\n').count() + 1
+}
+
 fn line_indent(text: &str, offset: usize) -> String {
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     text[line_start..]
@@ -1756,6 +1840,74 @@ fn line_indent(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instances_whose_edits_would_overlap_are_left_and_the_rest_is_migrated() {
+        let text = "{\n  inventory.services.sshd.a = {\n    roles.server.machines = [ \"m\" ];\n  };\n  inventory.services.borgbackup.b = {\n    roles.client.machines = [ \"m\" ];\n  };\n}\n";
+        let source = SourceFile::from_text(
+            PathBuf::from("flake.nix"),
+            text.to_owned(),
+            crate::source::FileKind::Nix,
+        );
+        let root = rnix::Root::parse(text).syntax();
+        let mut facts = crate::inventory::legacy_nix::detect(&root, &[]);
+        let ctx = FileContext::default();
+        let planned = plan(&source, &root, &facts, &ctx);
+        assert_eq!(planned.migrated(), 2);
+        assert!(super::super::edit::apply(text, &planned.edits).is_ok());
+
+        // A third instance made of the same binding as the first, under another
+        // name, as a planner bug would see it: the two rename the same key.
+        let mut twin = facts.instances[0].clone();
+        twin.instance = "twin".to_owned();
+        facts.instances.push(twin);
+        let planned = plan(&source, &root, &facts, &ctx);
+        let outcomes: Vec<(&str, &Outcome)> = planned
+            .instances
+            .iter()
+            .map(|i| (i.instance.as_str(), &i.outcome))
+            .collect();
+        assert!(
+            matches!(outcomes[1], ("b", Outcome::Migrated)),
+            "{outcomes:?}"
+        );
+        for (name, outcome) in [outcomes[0], outcomes[2]] {
+            let Outcome::Left(reason, _) = outcome else {
+                panic!("{name} migrated: {outcomes:?}");
+            };
+            assert_eq!(reason.kind, ReasonKind::Overlap);
+            assert_eq!(
+                reason.message,
+                "the rewrite of `sshd.a` and the rewrite of `sshd.twin` would change the same text, at line 2; this is a bug in clan-migrate, please report it"
+            );
+        }
+        let after = super::super::edit::apply(text, &planned.edits).expect("no overlap left");
+        assert!(after.contains("inventory.services.sshd.a = {"), "{after}");
+        assert!(
+            after.contains("inventory.instances.borgbackup-b = {"),
+            "{after}"
+        );
+
+        // Two edits of one instance; then nothing is left to leave, which
+        // ends the planner's loop (the overlap is then reported when applied).
+        let mut works: Vec<Work<'_>> = facts.instances[..1]
+            .iter()
+            .map(|instance| analyse_instance(instance, &root, text, &ctx, None))
+            .collect();
+        let own = (Owner::Instance(0), Owner::Instance(0), Span::new(40, 41));
+        assert!(block_overlapping(&mut works, &[], own, text));
+        assert_eq!(
+            works[0].blockers[0].message,
+            "two edits of the rewrite of `sshd.a` would change the same text, at line 3; this is a bug in clan-migrate, please report it"
+        );
+        assert!(!block_overlapping(&mut works, &[], own, text));
+        let empties = (
+            Owner::EmptyDefinition,
+            Owner::EmptyDefinition,
+            Span::new(0, 1),
+        );
+        assert!(!block_overlapping(&mut [], &[], empties, text));
+    }
 
     #[test]
     fn style_is_the_files_line_ending_and_narrowest_indentation() {
