@@ -39,6 +39,10 @@ pub struct FileFix {
     pub corrections: usize,
     /// The rewritten file and what `check` finds in it, once verified.
     pub after: Option<(SourceFile, Vec<Finding>)>,
+    /// What `check` finds in the rewritten file and not in the file as it is
+    /// (string `extraModules` kept by a migration, CM105), at its place in the
+    /// file as it is.
+    pub introduced: Vec<Finding>,
 }
 
 #[derive(Debug)]
@@ -74,26 +78,23 @@ impl FixReport {
 
     /// Findings that remain after the fix. After `--write`, those of the rewritten
     /// files (positions in the new text). Otherwise the original findings (positions
-    /// in the files as they are) that the rewritten text still has: a finding is
-    /// resolved when no finding with its code and message is left.
+    /// in the files as they are) that the rewritten text still has (a finding is
+    /// resolved when no finding with its code and message is left), and the
+    /// ones it brings ([`FileFix::introduced`]).
     pub fn remaining(&self, write: bool) -> Vec<(&SourceFile, &Finding)> {
         let mut out = Vec::new();
         for (index, file) in self.report.files.iter().enumerate() {
-            let after = self.applied(index).and_then(|f| f.after.as_ref());
-            match after {
+            let applied = self.applied(index);
+            match applied.and_then(|f| Some((f.after.as_ref()?, &f.introduced))) {
                 None => out.extend(file.findings.iter().map(|f| (&file.source, f))),
-                Some((source, after)) if write => out.extend(after.iter().map(|f| (source, f))),
-                Some((_, after)) => {
-                    let mut left: Vec<&Finding> = after.iter().collect();
-                    for finding in &file.findings {
-                        let same = |a: &&Finding| {
-                            a.rule.code == finding.rule.code && a.message == finding.message
-                        };
-                        if let Some(i) = left.iter().position(same) {
-                            left.swap_remove(i);
-                            out.push((&file.source, finding));
-                        }
-                    }
+                Some(((source, after), _)) if write => {
+                    out.extend(after.iter().map(|f| (source, f)));
+                }
+                Some(((_, after), introduced)) => {
+                    let (mut kept, _) = compare_findings(&file.findings, after);
+                    kept.extend(introduced);
+                    kept.sort_by_key(|f| (f.primary.span.start, f.rule.code));
+                    out.extend(kept.into_iter().map(|f| (&file.source, f)));
                 }
             }
         }
@@ -446,12 +447,54 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
         migrated: file.plan.migrated(),
         corrections: file.plan.corrections,
         after: None,
+        introduced: Vec::new(),
     };
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
-        Ok(after) => fix.after = Some(after),
+        Ok(after) => {
+            let (_, introduced) = compare_findings(&file.findings, &after.1);
+            if !introduced.is_empty() {
+                // The edits applied, so they normalize.
+                let edits =
+                    edit::normalize(fix.edits.clone(), &file.source.text).unwrap_or_default();
+                fix.introduced = introduced
+                    .into_iter()
+                    .map(|f| moved_back(f, &edits))
+                    .collect();
+            }
+            fix.after = Some(after);
+        }
     }
     fix
+}
+
+/// The findings of `before` that `after` still has, and those only `after`
+/// has. Findings are the same when their code and message are; each one of
+/// `after` stands for one of `before` at most.
+fn compare_findings<'a, 'b>(
+    before: &'a [Finding],
+    after: &'b [Finding],
+) -> (Vec<&'a Finding>, Vec<&'b Finding>) {
+    let mut left: Vec<&Finding> = after.iter().collect();
+    let mut kept = Vec::new();
+    for finding in before {
+        let same = |a: &&Finding| a.rule.code == finding.rule.code && a.message == finding.message;
+        if let Some(i) = left.iter().position(same) {
+            left.remove(i);
+            kept.push(finding);
+        }
+    }
+    (kept, left)
+}
+
+/// A finding of the rewritten text, placed in the text as it was.
+fn moved_back(finding: &Finding, edits: &[TextEdit]) -> Finding {
+    let mut moved = finding.clone();
+    moved.primary.span = edit::span_before(edits, moved.primary.span);
+    for label in &mut moved.secondary {
+        label.span = edit::span_before(edits, label.span);
+    }
+    moved
 }
 
 fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {

@@ -120,7 +120,7 @@ pub fn string_modules_to_paths(
         };
         let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
             return Err((
-                "string `extraModules` are relative to the clan directory, but no `flake.nix` was found above this file".into(),
+                "no `flake.nix` above this file says where the clan directory is".into(),
                 Some(span),
             ));
         };

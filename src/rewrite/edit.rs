@@ -96,6 +96,36 @@ pub fn first_overlap<O: Copy>(edits: &[(TextEdit, O)]) -> Option<(O, O, Span)> {
         .map(|p| (p[0].1, p[1].1, p[0].0.span))
 }
 
+/// Where `span` of the text that normalized `edits` produced was in the
+/// original text. Outside the edits, the same bytes; a start inside inserted
+/// text goes to the start of what that edit replaced, an end there to its end.
+/// `edits` are normalized ([`normalize`]).
+pub fn span_before(edits: &[TextEdit], span: Span) -> Span {
+    let map = |offset: usize, inside_to_end: bool| {
+        // Positions that correspond, after the edits passed so far.
+        let (mut old, mut new) = (0, 0);
+        for edit in edits {
+            let new_start = new + edit.span.start.saturating_sub(old);
+            let new_end = new_start + edit.insert.len();
+            // At a deletion, a start belongs to what follows it.
+            let passed = offset == new_start && !inside_to_end && edit.insert.is_empty();
+            if offset < new_start || (offset == new_start && !passed) {
+                break;
+            }
+            if offset < new_end {
+                return if inside_to_end {
+                    edit.span.end
+                } else {
+                    edit.span.start
+                };
+            }
+            (old, new) = (edit.span.end, new_end);
+        }
+        old + offset.saturating_sub(new)
+    };
+    Span::new(map(span.start, false), map(span.end, true))
+}
+
 /// Applies normalized edits.
 pub fn apply(text: &str, edits: &[TextEdit]) -> Result<String, OverlapError> {
     let edits = normalize(edits.to_vec(), text)?;
@@ -145,6 +175,65 @@ mod tests {
         assert!(apply("abcdef", &edits).is_err());
         assert!(apply("abc", &[TextEdit::delete(Span::new(2, 9))]).is_err());
         assert!(apply("é", &[TextEdit::delete(Span::new(0, 1))]).is_err());
+    }
+
+    #[test]
+    fn spans_of_the_new_text_map_back_to_the_original() {
+        let text = "let a = [ 1 ]; in a";
+        let edits = normalize(
+            vec![
+                TextEdit::replace(Span::new(8, 13), "{ x = 1; }"),
+                TextEdit::insert(0, "# c\n"),
+                TextEdit::delete(Span::new(15, 18)),
+            ],
+            text,
+        )
+        .unwrap();
+        let new = apply(text, &edits).unwrap();
+        assert_eq!(new, "# c\nlet a = { x = 1; }; a");
+        let back = |start: usize, end: usize| {
+            let span = span_before(&edits, Span::new(start, end));
+            &text[span.start..span.end]
+        };
+        // Untouched bytes before, between and after the edits.
+        assert_eq!(back(4, 7), "let");
+        assert_eq!(back(8, 9), "a");
+        assert_eq!(back(24, 25), "a");
+        // Inside inserted text: what that edit replaced.
+        assert_eq!(back(14, 19), "[ 1 ]");
+        assert_eq!(back(0, 3), "");
+        // Spanning an edit.
+        assert_eq!(back(4, 25), "let a = [ 1 ]; in a");
+    }
+
+    #[test]
+    fn every_kept_byte_maps_back_to_itself() {
+        let mut next = crate::test_support::xorshift(0x5eed);
+        for _ in 0..500 {
+            let text: String = (0..40).map(|_| (b'a' + next(26) as u8) as char).collect();
+            let mut edits = Vec::new();
+            let mut at = next(8) as usize;
+            while at < text.len() {
+                let end = (at + next(4) as usize).min(text.len());
+                let insert = "XYZ"[..next(4) as usize].to_owned();
+                edits.push(TextEdit::replace(Span::new(at, end), insert));
+                at = end + 1 + next(6) as usize;
+            }
+            let edits = normalize(edits, &text).unwrap();
+            let new = apply(&text, &edits).unwrap();
+            // Each byte outside the edits, where it is in the new text.
+            let (mut old, mut shift) = (0, 0isize);
+            for edit in edits.iter().chain([&TextEdit::insert(text.len(), "")]) {
+                for byte in old..edit.span.start {
+                    let moved = byte.checked_add_signed(shift).unwrap();
+                    assert_eq!(new.as_bytes()[moved], text.as_bytes()[byte]);
+                    let span = span_before(&edits, Span::new(moved, moved + 1));
+                    assert_eq!(span, Span::new(byte, byte + 1), "{text} -> {new}");
+                }
+                shift += edit.insert.len() as isize - (edit.span.end - edit.span.start) as isize;
+                old = edit.span.end;
+            }
+        }
     }
 
     #[test]

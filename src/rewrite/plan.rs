@@ -679,7 +679,7 @@ fn visit_binding(
                         work.body.push(TextEdit::replace(span, "extraModules"));
                     }
                     if let Some(v) = &value {
-                        extra_modules_edits(work, v, ctx);
+                        extra_modules_edits(work, &role, v, ctx);
                     }
                 }
                 Some(other) => work.block(ReasonKind::Form,
@@ -812,11 +812,21 @@ fn machine_list_edits(
 }
 
 /// String extraModules (relative to the clan directory) become path literals
-/// relative to the file; other items are kept.
-fn extra_modules_edits(work: &mut Work<'_>, value: &ast::Expr, ctx: &FileContext) {
+/// relative to the file; other items are kept. When they cannot be (the list
+/// is computed, a string is interpolated, no `flake.nix` says where the clan
+/// directory is), the value is kept as written: role `extraModules` strings
+/// resolve against the clan directory in the new format as in the legacy one,
+/// so it means the same (clan warns that such strings are deprecated).
+fn extra_modules_edits(work: &mut Work<'_>, role: &str, value: &ast::Expr, ctx: &FileContext) {
     match convert::string_modules_to_paths(value, ctx) {
         Ok(edits) => work.body.extend(edits),
-        Err((message, span)) => work.block(ReasonKind::ExtraModules, message, span),
+        Err((reason, _)) => note(
+            work,
+            &format!(
+                "`roles.{}.extraModules` is kept as written ({reason}): its strings resolve against the clan directory as before, with clan's warning that string `extraModules` are deprecated",
+                nix_attr(role)
+            ),
+        ),
     }
 }
 

@@ -10,16 +10,17 @@
       build01 = { };
     };
 
-    inventory.services = {
-      zerotier.claninfra = {
-        roles.controller.machines = [ "web01" ];
+    inventory.instances = {
+      zerotier-claninfra = {
+        module.name = "zerotier";
+        roles.controller.machines = { web01 = { }; };
         roles.controller.extraModules = [ "modules/zerotier.nix" ];
-        roles.moon.machines = [
-          "jitsi01"
-          "web01"
-        ];
-        machines.jitsi01.config = {
-          moon.stableEndpoints = [
+        roles.moon.machines = {
+          jitsi01 = { };
+          web01 = { };
+        };
+        roles.moon.machines.jitsi01.settings = {
+          stableEndpoints = [
             "201.0.113.7"
             "2001:db8::7"
           ];
@@ -28,10 +29,12 @@
       };
 
       # CA for host certificates
-      sshd.clan = {
+      sshd-clan = {
+        module.name = "sshd";
         roles.server.tags = [ "all" ];
         roles.client.tags = [ "all" ];
-        config.certificate.searchDomains = [ "clan.lol" ];
+        roles.client.settings.certificate.searchDomains = [ "clan.lol" ];
+        roles.server.settings.certificate.searchDomains = [ "clan.lol" ];
       };
     };
   };
