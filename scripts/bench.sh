@@ -8,6 +8,9 @@
 #
 #   scripts/bench.sh [FILES...]        default: 1000 10000 (add 100000 for the large run)
 #
+# BENCH_EMBEDDED=1 adds, per size, a tree whose files all hold legacy inventory
+# embedded in NixOS module code (scripts/gen-corpus.py --embed), as real flakes do.
+#
 # Needs cargo, python3, hyperfine, ripgrep and GNU time (Debian: apt-get install
 # hyperfine ripgrep time). Trees are generated once into $BENCH_DIR (default: a
 # temporary directory) by scripts/gen-corpus.py, deterministically.
@@ -60,9 +63,14 @@ rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
 for n in $sizes; do
-    for share in 0.01 1.0; do
+    shares="0.01 1.0"
+    [ "${BENCH_EMBEDDED:-0}" = 1 ] && shares="$shares 1.0-embedded"
+    for share in $shares; do
         tree=$work/tree-$n-$share
-        [ -d "$tree" ] || python3 scripts/gen-corpus.py "$tree" --files "$n" --legacy-share "$share"
+        embed=()
+        [ "$share" = 1.0-embedded ] && embed=(--embed)
+        [ -d "$tree" ] || python3 scripts/gen-corpus.py "$tree" --files "$n" \
+            --legacy-share "${share%-embedded}" "${embed[@]}"
         # The size of the files' contents (what is read and parsed), in
         # megabytes; not their disk usage, which rounds every file up to a block.
         mb=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Deterministic generator of Nix trees for benchmarks.
 
-    scripts/gen-corpus.py OUT_DIR --files 5000 --legacy-share 0.01 [--seed 1]
+    scripts/gen-corpus.py OUT_DIR --files 5000 --legacy-share 0.01 [--seed 1] [--embed]
 
 Writes a clan flake.nix at the root, realistic NixOS modules of mixed sizes (a few lines to a few thousand),
 and a share of clan files that hold legacy `inventory.services` definitions in
 the forms people wrote (nested, dotted, flake-parts). The same arguments always
-give the same bytes.
+give the same bytes. With --embed, each legacy file also holds NixOS module code
+of mixed size (a machine's configuration inside the clan call, or options next
+to the inventory bindings), as real flakes do: inventory is then about a sixth
+of the bytes instead of all of them.
 """
 import argparse
 import os
@@ -79,14 +82,27 @@ def legacy_inventory(rng, instances, file_index):
     return "{ inputs, ... }:\n{\n  imports = [ ];\n" + "\n".join(body) + "\n}\n"
 
 
+def embedded(rng, inventory):
+    """`inventory` (from legacy_inventory) with module options beside it."""
+    lines = nixos_module(rng, rng.choice([3, 10, 30, 60, 120])).rstrip("\n").split("\n")
+    body = "\n".join(lines[5:-1])  # the options, without the header and the last "}"
+    if inventory.startswith("{ self, clan-core"):
+        machine = "  machines.m0 = { pkgs, ... }: {\n" + body + "\n  };\n"
+        return inventory.replace("  inherit self;\n", "  inherit self;\n" + machine, 1)
+    return inventory.rstrip("\n")[:-1] + body + "\n}\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--legacy-share", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--embed", action="store_true")
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    # Its own sequence, so that --embed leaves the rest of the tree as it is.
+    embed_rng = random.Random(args.seed + 1)
     legacy = round(args.files * args.legacy_share)
     os.makedirs(args.out, exist_ok=True)
     # One clan at the root of the tree, as in a monorepo: every file is in it.
@@ -98,6 +114,8 @@ def main():
         os.makedirs(d, exist_ok=True)
         if i < legacy:
             text = legacy_inventory(rng, rng.randint(1, 12), i)
+            if args.embed:
+                text = embedded(embed_rng, text)
         else:
             size = rng.choice([3, 10, 30, 60, 120, 400]) if rng.random() > 0.01 else 3000
             text = nixos_module(rng, size)
