@@ -155,6 +155,7 @@ impl Detector<'_> {
             SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited)),
             SyntaxKind::NODE_ATTRPATH_VALUE => {
                 if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
+                    && (!self.prune || first_key_may_agree(node.green, ctx, self.all_mounts))
                     && let Some(binding) = node.cursor().and_then(ast::AttrpathValue::cast)
                 {
                     for mount in mounts_for(ctx, self.all_mounts) {
@@ -242,6 +243,18 @@ impl Detector<'_> {
                 update_at: None,
                 live: false,
             },
+            // Most bindings of a module (`services.nginx…`) rule themselves
+            // out by their first key, before their path is read.
+            Some(ValueOf { owner, binding, .. })
+                if self.prune && !first_key_may_agree(binding.green, owner, self.all_mounts) =>
+            {
+                SetContext {
+                    path: Vec::new(),
+                    under_file_top: owner.under_file_top,
+                    update_at: None,
+                    live: false,
+                }
+            }
             Some(ValueOf {
                 owner,
                 binding,
@@ -340,6 +353,40 @@ fn can_hold_facts(mount: &[Key], path: &[Key]) -> bool {
             let expected = inventory.iter().copied().chain([x]);
             let agrees = mount.iter().chain(path).zip(expected).all(|(k, e)| k.is(e));
             agrees && reach.is_none_or(|r| len <= inventory.len() + r)
+        })
+    })
+}
+
+/// Whether a binding (its green node) directly in a set at `ctx` may be a fact
+/// or define an instance, judged by its first key alone: whether that key
+/// continues `mount ++ ctx.path` along some `<inventory>.X` of
+/// [`can_hold_facts`] or `<inventory>.imports`, as far as both go. A first key
+/// this does not read (dynamic, escaped) may. A longer path agrees with no
+/// more, so a binding ruled out here is ruled out whole.
+fn first_key_may_agree(binding: &GreenNodeData, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
+    let attrpath = binding.children().find_map(rowan::NodeOrToken::into_node);
+    let first = attrpath
+        .filter(|path| path.kind() == rnix::NixLanguage::kind_to_raw(SyntaxKind::NODE_ATTRPATH))
+        .and_then(|path| path.children().find_map(rowan::NodeOrToken::into_node))
+        .and_then(crate::syntax::green_plain_name);
+    let Some(first) = first else {
+        return true;
+    };
+    mounts_for(ctx, all).iter().any(|mount| {
+        SERVICES_PREFIXES.iter().any(|prefix| {
+            let inventory = &prefix[..prefix.len() - 1];
+            ["services", "instances", "machines", "tags", "imports"]
+                .iter()
+                .any(|&x| {
+                    let mut expected = inventory.iter().copied().chain([x]);
+                    // `zip` asks the path first: `expected` stops at its length.
+                    let agrees = mount
+                        .iter()
+                        .chain(&ctx.path)
+                        .zip(expected.by_ref())
+                        .all(|(k, e)| k.is(e));
+                    agrees && expected.next().is_none_or(|e| e == first)
+                })
         })
     })
 }
