@@ -37,6 +37,29 @@ struct SetContext {
     /// A binding directly in the set can be a fact (see [`can_hold_facts`]);
     /// when false, neither can any binding below it, and `path` is left empty.
     live: bool,
+    /// The first keys a binding directly in the set may have to be a fact
+    /// (see [`first_keys`]).
+    first_keys: FirstKeys,
+}
+
+impl SetContext {
+    fn live(path: Vec<Key>, under_file_top: bool, update_at: Option<usize>) -> SetContext {
+        SetContext {
+            path,
+            under_file_top,
+            update_at,
+            live: true,
+            first_keys: FirstKeys::Any,
+        }
+    }
+
+    /// A set in which nothing can be a fact.
+    fn dead(under_file_top: bool) -> SetContext {
+        SetContext {
+            live: false,
+            ..SetContext::live(Vec::new(), under_file_top, None)
+        }
+    }
 }
 
 /// Detects legacy definitions in a parsed file. `mounts` are the logical paths at
@@ -155,7 +178,7 @@ impl Detector<'_> {
             SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited)),
             SyntaxKind::NODE_ATTRPATH_VALUE => {
                 if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
-                    && (!self.prune || first_key_may_agree(node.green, ctx, self.all_mounts))
+                    && ctx.first_keys.may_start(node.green)
                     && let Some(binding) = node.cursor().and_then(ast::AttrpathValue::cast)
                 {
                     for mount in mounts_for(ctx, self.all_mounts) {
@@ -237,23 +260,11 @@ impl Detector<'_> {
     /// value it is, or at a new anchor.
     fn set_context(&self, inherited: Inherited<'_, '_, '_>) -> SetContext {
         let mut ctx = match inherited.value_of {
-            Some(ValueOf { owner, .. }) if !owner.live => SetContext {
-                path: Vec::new(),
-                under_file_top: owner.under_file_top,
-                update_at: None,
-                live: false,
-            },
+            Some(ValueOf { owner, .. }) if !owner.live => SetContext::dead(owner.under_file_top),
             // Most bindings of a module (`services.nginx…`) rule themselves
             // out by their first key, before their path is read.
-            Some(ValueOf { owner, binding, .. })
-                if self.prune && !first_key_may_agree(binding.green, owner, self.all_mounts) =>
-            {
-                SetContext {
-                    path: Vec::new(),
-                    under_file_top: owner.under_file_top,
-                    update_at: None,
-                    live: false,
-                }
+            Some(ValueOf { owner, binding, .. }) if !owner.first_keys.may_start(binding.green) => {
+                SetContext::dead(owner.under_file_top)
             }
             Some(ValueOf {
                 owner,
@@ -269,28 +280,18 @@ impl Detector<'_> {
                     path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
                 }
                 let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
-                SetContext {
-                    path,
-                    under_file_top: owner.under_file_top,
-                    update_at,
-                    live: true,
-                }
+                SetContext::live(path, owner.under_file_top, update_at)
             }
-            None => SetContext {
-                path: Vec::new(),
-                under_file_top: inherited.file_top,
-                update_at: None,
-                live: true,
-            },
+            None => SetContext::live(Vec::new(), inherited.file_top, None),
         };
         if inherited.inside_instance {
             ctx.live = false;
         } else if !self.prune {
             ctx.live = true;
         } else if ctx.live {
-            ctx.live = mounts_for(&ctx, self.all_mounts)
-                .iter()
-                .any(|m| can_hold_facts(m, &ctx.path));
+            let mounts = mounts_for(&ctx, self.all_mounts);
+            ctx.live = mounts.iter().any(|m| can_hold_facts(m, &ctx.path));
+            ctx.first_keys = first_keys(mounts, &ctx.path);
         }
         ctx
     }
@@ -357,38 +358,78 @@ fn can_hold_facts(mount: &[Key], path: &[Key]) -> bool {
     })
 }
 
-/// Whether a binding (its green node) directly in a set at `ctx` may be a fact
-/// or define an instance, judged by its first key alone: whether that key
-/// continues `mount ++ ctx.path` along some `<inventory>.X` of
-/// [`can_hold_facts`] or `<inventory>.imports`, as far as both go. A first key
-/// this does not read (dynamic, escaped) may. A longer path agrees with no
-/// more, so a binding ruled out here is ruled out whole.
-fn first_key_may_agree(binding: &GreenNodeData, ctx: &SetContext, all: &[Vec<Key>]) -> bool {
-    let attrpath = binding.children().find_map(rowan::NodeOrToken::into_node);
-    let first = attrpath
-        .filter(|path| path.kind() == rnix::NixLanguage::kind_to_raw(SyntaxKind::NODE_ATTRPATH))
-        .and_then(|path| path.children().find_map(rowan::NodeOrToken::into_node))
-        .and_then(crate::syntax::green_plain_name);
-    let Some(first) = first else {
-        return true;
-    };
-    mounts_for(ctx, all).iter().any(|mount| {
-        SERVICES_PREFIXES.iter().any(|prefix| {
-            let inventory = &prefix[..prefix.len() - 1];
-            ["services", "instances", "machines", "tags", "imports"]
+/// The names [`first_keys`] reads.
+const FACT_KEYS: [&str; 8] = [
+    "inventory",
+    "clan",
+    "flake",
+    "services",
+    "instances",
+    "machines",
+    "tags",
+    "imports",
+];
+
+/// What the first key of a binding directly in a set must be for the binding
+/// to be a fact or define an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstKeys {
+    Any,
+    /// One of the [`FACT_KEYS`] whose bits are set.
+    Among(u8),
+}
+
+impl FirstKeys {
+    /// Whether a binding (its green node) may have an allowed first key. A key
+    /// spelled in a way this does not read (dynamic, escaped) may.
+    fn may_start(self, binding: &GreenNodeData) -> bool {
+        let FirstKeys::Among(allowed) = self else {
+            return true;
+        };
+        let first = binding
+            .children()
+            .find_map(rowan::NodeOrToken::into_node)
+            .filter(|path| path.kind() == rnix::NixLanguage::kind_to_raw(SyntaxKind::NODE_ATTRPATH))
+            .and_then(|path| path.children().find_map(rowan::NodeOrToken::into_node))
+            .and_then(crate::syntax::green_plain_name);
+        first.is_none_or(|name| {
+            FACT_KEYS
                 .iter()
-                .any(|&x| {
-                    let mut expected = inventory.iter().copied().chain([x]);
-                    // `zip` asks the path first: `expected` stops at its length.
-                    let agrees = mount
-                        .iter()
-                        .chain(&ctx.path)
-                        .zip(expected.by_ref())
-                        .all(|(k, e)| k.is(e));
-                    agrees && expected.next().is_none_or(|e| e == first)
-                })
+                .position(|&k| k == name)
+                .is_some_and(|i| allowed & (1 << i) != 0)
         })
-    })
+    }
+}
+
+/// The first keys that continue `mount ++ path` along some `<inventory>.X` of
+/// [`can_hold_facts`] or `<inventory>.imports`, as far as both go: a binding
+/// with another first key is no fact and defines no instance, and neither is
+/// or does anything below it (a longer path agrees with no more).
+fn first_keys(mounts: &[Vec<Key>], path: &[Key]) -> FirstKeys {
+    let mut allowed = 0u8;
+    for mount in mounts {
+        for prefix in SERVICES_PREFIXES {
+            let inventory = &prefix[..prefix.len() - 1];
+            for x in ["services", "instances", "machines", "tags", "imports"] {
+                let mut expected = inventory.iter().copied().chain([x]);
+                // `zip` asks the path first: `expected` stops at its length.
+                let agrees = mount
+                    .iter()
+                    .chain(path)
+                    .zip(expected.by_ref())
+                    .all(|(k, e)| k.is(e));
+                match expected.next() {
+                    _ if !agrees => {}
+                    None => return FirstKeys::Any,
+                    Some(name) => {
+                        let bit = FACT_KEYS.iter().position(|&k| k == name);
+                        allowed |= bit.map_or(0, |i| 1 << i);
+                    }
+                }
+            }
+        }
+    }
+    FirstKeys::Among(allowed)
 }
 
 /// The length of the services prefix that `path` starts with.
@@ -958,34 +999,19 @@ mod tests {
                         break; // value of a `let` binding: a new anchor
                     };
                     if !owner.live {
-                        return SetContext {
-                            path: Vec::new(),
-                            under_file_top: owner.under_file_top,
-                            update_at: None,
-                            live: false,
-                        };
+                        return SetContext::dead(owner.under_file_top);
                     }
                     let mut path = owner.path.clone();
                     if let Some(attrpath) = binding.attrpath() {
                         path.extend(attrpath_keys(&attrpath).into_iter().map(|k| k.key));
                     }
                     let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
-                    return SetContext {
-                        path,
-                        under_file_top: owner.under_file_top,
-                        update_at,
-                        live: true,
-                    };
+                    return SetContext::live(path, owner.under_file_top, update_at);
                 }
                 _ => break,
             }
         }
-        SetContext {
-            path: Vec::new(),
-            under_file_top: is_file_top(set),
-            update_at: None,
-            live: true,
-        }
+        SetContext::live(Vec::new(), is_file_top(set), None)
     }
 
     fn is_update_node(node: &SyntaxNode) -> bool {
