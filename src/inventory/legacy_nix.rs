@@ -34,11 +34,11 @@ struct SetContext {
     under_file_top: bool,
     /// Path length at which a `//` update was crossed, if any.
     update_at: Option<usize>,
-    /// A binding directly in the set can be a fact (see [`can_hold_facts`]);
+    /// A binding directly in the set can be a fact (see [`reach`]);
     /// when false, neither can any binding below it, and `path` is left empty.
     live: bool,
     /// The first keys a binding directly in the set may have to be a fact
-    /// (see [`first_keys`]).
+    /// (see [`reach`]).
     first_keys: FirstKeys,
 }
 
@@ -289,9 +289,8 @@ impl Detector<'_> {
         } else if !self.prune {
             ctx.live = true;
         } else if ctx.live {
-            let mounts = mounts_for(&ctx, self.all_mounts);
-            ctx.live = mounts.iter().any(|m| can_hold_facts(m, &ctx.path));
-            ctx.first_keys = first_keys(mounts, &ctx.path);
+            let reach = reach(mounts_for(&ctx, self.all_mounts), &ctx.path);
+            (ctx.live, ctx.first_keys) = (reach.live, reach.first_keys);
         }
         ctx
     }
@@ -325,40 +324,75 @@ fn mounts_for<'a>(ctx: &SetContext, all: &'a [Vec<Key>]) -> &'a [Vec<Key>] {
     if ctx.under_file_top { all } else { &all[..1] }
 }
 
-/// Whether a binding directly in a set at logical path `mount ++ path` can be a
-/// fact [`visit_binding`] or [`visit_inherit`] records. Each needs the path to
-/// agree with `<inventory>.X` (`<inventory>` being `inventory`, `clan.inventory`
-/// or `flake.clan.inventory`) as far as both go, and to be short enough:
+/// What a binding directly in a set at logical path `mount ++ path` can be.
+/// Each fact [`visit_binding`] or [`visit_inherit`] records needs the binding's
+/// path to agree with `<inventory>.X` (`<inventory>` being `inventory`,
+/// `clan.inventory` or `flake.clan.inventory`) as far as both go, and the set's
+/// path to be short enough:
 ///
 /// - `services`: legacy levels down to the instance (`<inventory>.services.<s>`;
 ///   deeper bindings are inside an instance);
 /// - `instances`: the instance names (`<inventory>.instances`);
 /// - `machines`: machine facts, at any depth;
 /// - `tags`: `<inventory>.tags.<t>` lists (the bindings of `<inventory>.tags`);
-/// - imports (`<inventory> = import …`, `<inventory>.imports = [ … ]`) are
-///   bindings in sets that agree with every `X`.
+/// - `imports`: `<inventory>.imports = [ … ]`, in the set `<inventory>`
+///   (`<inventory> = import …` is a binding in a set that agrees with every `X`).
 ///
-/// A longer path agrees with no more of them, so a set that cannot hold facts
-/// has no descendant that can.
-fn can_hold_facts(mount: &[Key], path: &[Key]) -> bool {
+/// A longer path agrees with no more of them: a set that cannot hold facts
+/// has no descendant that can, and a binding whose first key continues the
+/// set's path along no `X` is no fact, defines no instance, and neither is nor
+/// does anything below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reach {
+    /// A binding directly in the set can be a fact.
+    live: bool,
+    first_keys: FirstKeys,
+}
+
+fn reach(mounts: &[Vec<Key>], path: &[Key]) -> Reach {
     const REACH: &[(&str, Option<usize>)] = &[
         ("services", Some(2)),
         ("instances", Some(1)),
         ("machines", None),
         ("tags", Some(1)),
+        ("imports", Some(0)),
     ];
-    let len = mount.len() + path.len();
-    SERVICES_PREFIXES.iter().any(|prefix| {
-        let inventory = &prefix[..prefix.len() - 1];
-        REACH.iter().any(|&(x, reach)| {
-            let expected = inventory.iter().copied().chain([x]);
-            let agrees = mount.iter().chain(path).zip(expected).all(|(k, e)| k.is(e));
-            agrees && reach.is_none_or(|r| len <= inventory.len() + r)
-        })
-    })
+    let (mut live, mut any, mut allowed) = (false, false, 0u8);
+    for mount in mounts {
+        let len = mount.len() + path.len();
+        for prefix in SERVICES_PREFIXES {
+            let inventory = &prefix[..prefix.len() - 1];
+            for &(x, reach) in REACH {
+                let mut expected = inventory.iter().copied().chain([x]);
+                // `zip` asks the path first: `expected` stops at its length.
+                let agrees = mount
+                    .iter()
+                    .chain(path)
+                    .zip(expected.by_ref())
+                    .all(|(k, e)| k.is(e));
+                if !agrees {
+                    continue;
+                }
+                live |= reach.is_none_or(|r| len <= inventory.len() + r);
+                match expected.next() {
+                    None => any = true,
+                    Some(name) => {
+                        let bit = FACT_KEYS.iter().position(|&k| k == name);
+                        allowed |= bit.map_or(0, |i| 1 << i);
+                    }
+                }
+            }
+        }
+    }
+    let first_keys = if any {
+        FirstKeys::Any
+    } else {
+        FirstKeys::Among(allowed)
+    };
+    Reach { live, first_keys }
 }
 
-/// The names [`first_keys`] reads.
+/// The names [`reach`] reads.
 const FACT_KEYS: [&str; 8] = [
     "inventory",
     "clan",
@@ -371,7 +405,7 @@ const FACT_KEYS: [&str; 8] = [
 ];
 
 /// What the first key of a binding directly in a set must be for the binding
-/// to be a fact or define an instance.
+/// to be a fact or define an instance (see [`reach`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FirstKeys {
     Any,
@@ -399,37 +433,6 @@ impl FirstKeys {
                 .is_some_and(|i| allowed & (1 << i) != 0)
         })
     }
-}
-
-/// The first keys that continue `mount ++ path` along some `<inventory>.X` of
-/// [`can_hold_facts`] or `<inventory>.imports`, as far as both go: a binding
-/// with another first key is no fact and defines no instance, and neither is
-/// or does anything below it (a longer path agrees with no more).
-fn first_keys(mounts: &[Vec<Key>], path: &[Key]) -> FirstKeys {
-    let mut allowed = 0u8;
-    for mount in mounts {
-        for prefix in SERVICES_PREFIXES {
-            let inventory = &prefix[..prefix.len() - 1];
-            for x in ["services", "instances", "machines", "tags", "imports"] {
-                let mut expected = inventory.iter().copied().chain([x]);
-                // `zip` asks the path first: `expected` stops at its length.
-                let agrees = mount
-                    .iter()
-                    .chain(path)
-                    .zip(expected.by_ref())
-                    .all(|(k, e)| k.is(e));
-                match expected.next() {
-                    _ if !agrees => {}
-                    None => return FirstKeys::Any,
-                    Some(name) => {
-                        let bit = FACT_KEYS.iter().position(|&k| k == name);
-                        allowed |= bit.map_or(0, |i| 1 << i);
-                    }
-                }
-            }
-        }
-    }
-    FirstKeys::Among(allowed)
 }
 
 /// The length of the services prefix that `path` starts with.
@@ -898,9 +901,7 @@ mod tests {
                     } else if !prune {
                         ctx.live = true;
                     } else if ctx.live {
-                        ctx.live = mounts_for(&ctx, &all_mounts)
-                            .iter()
-                            .any(|m| can_hold_facts(m, &ctx.path));
+                        ctx.live = reach(mounts_for(&ctx, &all_mounts), &ctx.path).live;
                     }
                     contexts.insert(node, ctx);
                 }
