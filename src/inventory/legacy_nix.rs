@@ -375,6 +375,13 @@ fn reach(mounts: &[Vec<Key>], path: &[Key]) -> Reach {
                 }
                 live |= reach.is_none_or(|r| len <= inventory.len() + r);
                 match expected.next() {
+                    // Nothing more to learn.
+                    None if live => {
+                        return Reach {
+                            live,
+                            first_keys: FirstKeys::Any,
+                        };
+                    }
                     None => any = true,
                     Some(name) => {
                         let bit = FACT_KEYS.iter().position(|&k| k == name);
