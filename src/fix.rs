@@ -39,6 +39,10 @@ pub struct FileFix {
     pub corrections: usize,
     /// The rewritten file and what `check` finds in it, once verified.
     pub after: Option<(SourceFile, Vec<Finding>)>,
+    /// Which findings of the file as it is the rewritten file still has
+    /// (indices into them; a finding is resolved when no finding with its code
+    /// and message is left).
+    pub kept: Vec<usize>,
     /// What `check` finds in the rewritten file and not in the file as it is
     /// (string `extraModules` kept by a migration, CM105), at its place in the
     /// file as it is.
@@ -78,23 +82,22 @@ impl FixReport {
 
     /// Findings that remain after the fix. After `--write`, those of the rewritten
     /// files (positions in the new text). Otherwise the original findings (positions
-    /// in the files as they are) that the rewritten text still has (a finding is
-    /// resolved when no finding with its code and message is left), and the
-    /// ones it brings ([`FileFix::introduced`]).
+    /// in the files as they are) that the rewritten text still has
+    /// ([`FileFix::kept`]), and the ones it brings ([`FileFix::introduced`]).
     pub fn remaining(&self, write: bool) -> Vec<(&SourceFile, &Finding)> {
         let mut out = Vec::new();
         for (index, file) in self.report.files.iter().enumerate() {
             let applied = self.applied(index);
-            match applied.and_then(|f| Some((f.after.as_ref()?, &f.introduced))) {
+            match applied.and_then(|f| Some((f.after.as_ref()?, f))) {
                 None => out.extend(file.findings.iter().map(|f| (&file.source, f))),
                 Some(((source, after), _)) if write => {
                     out.extend(after.iter().map(|f| (source, f)));
                 }
-                Some(((_, after), introduced)) => {
-                    let (mut kept, _) = compare_findings(&file.findings, after);
-                    kept.extend(introduced);
-                    kept.sort_by_key(|f| (f.primary.span.start, f.rule.code));
-                    out.extend(kept.into_iter().map(|f| (&file.source, f)));
+                Some((_, fix)) => {
+                    let kept = fix.kept.iter().filter_map(|&i| file.findings.get(i));
+                    let mut left: Vec<&Finding> = kept.chain(&fix.introduced).collect();
+                    left.sort_by_key(|f| (f.primary.span.start, f.rule.code));
+                    out.extend(left.into_iter().map(|f| (&file.source, f)));
                 }
             }
         }
@@ -447,12 +450,14 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
         migrated: file.plan.migrated(),
         corrections: file.plan.corrections,
         after: None,
+        kept: Vec::new(),
         introduced: Vec::new(),
     };
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
         Ok(after) => {
-            let (_, introduced) = compare_findings(&file.findings, &after.1);
+            let (kept, introduced) = compare_findings(&file.findings, &after.1);
+            fix.kept = kept;
             if !introduced.is_empty() {
                 // The edits applied, so they normalize.
                 let edits =
@@ -468,20 +473,20 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
     fix
 }
 
-/// The findings of `before` that `after` still has, and those only `after`
-/// has. Findings are the same when their code and message are; each one of
-/// `after` stands for one of `before` at most.
-fn compare_findings<'a, 'b>(
-    before: &'a [Finding],
-    after: &'b [Finding],
-) -> (Vec<&'a Finding>, Vec<&'b Finding>) {
+/// The indices of the findings of `before` that `after` still has, and the
+/// findings only `after` has. Findings are the same when their code and
+/// message are; each one of `after` stands for one of `before` at most.
+fn compare_findings<'a>(
+    before: &[Finding],
+    after: &'a [Finding],
+) -> (Vec<usize>, Vec<&'a Finding>) {
     let mut left: Vec<&Finding> = after.iter().collect();
     let mut kept = Vec::new();
-    for finding in before {
+    for (index, finding) in before.iter().enumerate() {
         let same = |a: &&Finding| a.rule.code == finding.rule.code && a.message == finding.message;
         if let Some(i) = left.iter().position(same) {
             left.remove(i);
-            kept.push(finding);
+            kept.push(index);
         }
     }
     (kept, left)

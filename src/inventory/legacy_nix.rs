@@ -1275,16 +1275,9 @@ mod tests {
     }
 
     /// Attribute names the generated sources of the tests below draw from: the
-    /// names detection looks for, others, and spellings it reads differently.
-    const GENERATED_KEYS: &[&str] = &[
-        "inventory",
-        "clan",
-        "flake",
-        "services",
-        "instances",
-        "machines",
-        "tags",
-        "imports",
+    /// names detection looks for ([`FACT_KEYS`]), then others, and spellings it
+    /// reads differently.
+    const OTHER_KEYS: &[&str] = &[
         "sshd",
         "main",
         "roles",
@@ -1294,6 +1287,15 @@ mod tests {
         "${x}",
         "${\"services\"}",
     ];
+    const GENERATED_KEY_COUNT: u64 = (FACT_KEYS.len() + OTHER_KEYS.len()) as u64;
+
+    /// The `pick`-th generated name (`pick` below [`GENERATED_KEY_COUNT`]).
+    fn generated_key(pick: u64) -> &'static str {
+        let pick = pick as usize;
+        FACT_KEYS
+            .get(pick)
+            .unwrap_or_else(|| &OTHER_KEYS[pick - FACT_KEYS.len()])
+    }
 
     /// Nix sources for comparing detectors: every Nix file of testdata, and
     /// generated sets mixing the forms the walk treats apart (parentheses, `//`
@@ -1330,7 +1332,7 @@ mod tests {
                         continue;
                     }
                     let keys: Vec<&str> = (0..1 + next(3))
-                        .map(|_| GENERATED_KEYS[next(GENERATED_KEYS.len() as u64) as usize])
+                        .map(|_| generated_key(next(GENERATED_KEY_COUNT)))
                         .collect();
                     out.push_str(&keys.join("."));
                     out.push_str(" = ");
@@ -1461,7 +1463,7 @@ mod tests {
                     continue;
                 }
                 let keys: Vec<&str> = (0..1 + next(3))
-                    .map(|_| GENERATED_KEYS[next(GENERATED_KEYS.len() as u64) as usize])
+                    .map(|_| generated_key(next(GENERATED_KEY_COUNT)))
                     .collect();
                 out.push_str(&keys.join("."));
                 out.push_str(" = ");

@@ -614,6 +614,10 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
     }
 }
 
+/// The function `fix` maps a list of names with to make them an attribute set
+/// of empty sets (see [`names_wrapper_argument`]).
+pub const NAMES_FUNCTION: &str = "name: { inherit name; value = { }; }";
+
 /// `E` of `builtins.listToAttrs (map (name: { inherit name; value = { }; }) E)`
 /// (parentheses and spacing aside), the form `fix` gives a list of names.
 fn names_wrapper_argument(apply: &ast::Apply) -> Option<ast::Expr> {
@@ -628,8 +632,7 @@ fn names_wrapper_argument(apply: &ast::Apply) -> Option<ast::Expr> {
         return None;
     };
     let function = normalised(map_with_function.argument()?);
-    (normalised(map_with_function.lambda()?) == "map"
-        && function == "name: { inherit name; value = { }; }")
+    (normalised(map_with_function.lambda()?) == "map" && function == NAMES_FUNCTION)
         .then(|| map_call.argument())
         .flatten()
 }

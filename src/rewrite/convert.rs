@@ -30,7 +30,8 @@ pub struct ListConversion {
 pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
     let inner = strip_parens(value.clone());
     let wrap = |expr: &str| {
-        format!("builtins.listToAttrs (map (name: {{ inherit name; value = {{ }}; }}) {expr})")
+        let function = crate::inventory::model::NAMES_FUNCTION;
+        format!("builtins.listToAttrs (map ({function}) {expr})")
     };
     let ast::Expr::List(list) = &inner else {
         let expr = value.syntax().text().to_string();
