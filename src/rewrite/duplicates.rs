@@ -127,15 +127,19 @@ mod green_scan {
                     out.push(TextRange::at(offset, node.text_len()));
                 }
             }
-            let first = stack.len();
-            let mut child_offset = offset;
-            for child in node.children() {
+            // Children go on the stack last first, so that they come off it in
+            // document order. Names and literals hold only a token: no set.
+            let mut child_end = offset + node.text_len();
+            for child in node.children().rev() {
+                child_end -= child.text_len();
                 if let NodeOrToken::Node(child) = child {
-                    stack.push((child, child_offset));
+                    let kind = child.kind();
+                    if kind != raw(SyntaxKind::NODE_IDENT) && kind != raw(SyntaxKind::NODE_LITERAL)
+                    {
+                        stack.push((child, child_end));
+                    }
                 }
-                child_offset += child.text_len();
             }
-            stack[first..].reverse();
         }
         out
     }
