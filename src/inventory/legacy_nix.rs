@@ -196,7 +196,9 @@ impl Detector<'_> {
                 }
             }
             SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
-                if let Some(read) = node.cursor().and_then(|node| legacy_read(&node)) {
+                if may_be_legacy_read(node.green)
+                    && let Some(read) = node.cursor().and_then(|node| legacy_read(&node))
+                {
                     self.facts.reads.push(read);
                 }
             }
@@ -838,6 +840,91 @@ fn visit_inherit(inherit: &ast::Inherit, ctx: &SetContext, mount: &[Key], facts:
     }
 }
 
+/// Whether a green `NODE_SELECT` or `NODE_HAS_ATTR` may be a legacy read:
+/// [`legacy_read`] finds one only where this says so. It reads the same keys
+/// (the selection chain of the expression, then the attribute path) from the
+/// green tree, a key that is not a plain name standing for any name, so that
+/// the selections of module code (`pkgs.hello`, `lib.mkIf`,
+/// `config.services.nginx.enable`) are ruled out without a cursor.
+fn may_be_legacy_read(green: &GreenNodeData) -> bool {
+    let mut keys = AdjacentKeys::default();
+    if let Some(expr) = nth_expr(green, 0) {
+        keys.select_chain(expr);
+    }
+    if let Some(attrpath) = green_child(green, SyntaxKind::NODE_ATTRPATH) {
+        keys.attrpath(attrpath);
+    }
+    keys.found
+}
+
+/// Keys pushed in order: whether one that may be `inventory` was followed
+/// by one that may be `services`. `None` is a key that may be any name.
+#[derive(Default)]
+struct AdjacentKeys {
+    after_inventory: bool,
+    found: bool,
+}
+
+impl AdjacentKeys {
+    fn push(&mut self, key: Option<&str>) {
+        let (inventory, services) =
+            key.map_or((true, true), |k| (k == "inventory", k == "services"));
+        self.found |= self.after_inventory && services;
+        self.after_inventory = inventory;
+    }
+
+    fn attrpath(&mut self, attrpath: &GreenNodeData) {
+        for attr in attrpath
+            .children()
+            .filter_map(rowan::NodeOrToken::into_node)
+        {
+            self.push(crate::syntax::green_plain_name(attr));
+        }
+    }
+
+    /// The keys [`select_chain`] reads.
+    fn select_chain(&mut self, mut expr: &GreenNodeData) {
+        while raw_kind(expr) == SyntaxKind::NODE_PAREN {
+            match nth_expr(expr, 0) {
+                Some(inner) => expr = inner,
+                None => return,
+            }
+        }
+        match raw_kind(expr) {
+            SyntaxKind::NODE_IDENT => self.push(crate::syntax::green_plain_name(expr)),
+            SyntaxKind::NODE_SELECT if nth_expr(expr, 1).is_none() => {
+                if let Some(inner) = nth_expr(expr, 0) {
+                    self.select_chain(inner);
+                }
+                if let Some(attrpath) = green_child(expr, SyntaxKind::NODE_ATTRPATH) {
+                    self.attrpath(attrpath);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn raw_kind(green: &GreenNodeData) -> SyntaxKind {
+    rnix::NixLanguage::kind_from_raw(green.kind())
+}
+
+/// The `n`th child of `green` that is an expression, as rnix's typed accessors count.
+fn nth_expr(green: &GreenNodeData, n: usize) -> Option<&GreenNodeData> {
+    green
+        .children()
+        .filter_map(rowan::NodeOrToken::into_node)
+        .filter(|child| ast::Expr::can_cast(raw_kind(child)))
+        .nth(n)
+}
+
+fn green_child(green: &GreenNodeData, kind: SyntaxKind) -> Option<&GreenNodeData> {
+    green
+        .children()
+        .filter_map(rowan::NodeOrToken::into_node)
+        .find(|child| raw_kind(child) == kind)
+}
+
 /// `x.inventory.services…` or `inventory.services…` read in an expression (the
 /// outermost selection of a chain only).
 fn legacy_read(node: &SyntaxNode) -> Option<LegacyRead> {
@@ -1274,6 +1361,54 @@ mod tests {
         assert_eq!(f.reads.len(), 2);
     }
 
+    /// The green precheck of a read rules out no selection that is one: the
+    /// spellings of keys it does not read (escapes, interpolation, `${…}`)
+    /// stand for any name.
+    #[test]
+    fn the_read_precheck_keeps_every_read() {
+        let exprs = [
+            "x.inventory.services.a",
+            "inventory.services",
+            "x ? inventory.services",
+            "config.clan.inventory ? services",
+            "(x.inventory).services",
+            "((x).inventory).services.a",
+            "x.\"inventory\".services",
+            "x.${\"inventory\"}.services",
+            "x.\"invent\\ory\".services",
+            "x.\"inv${\"entory\"}\".services",
+            "(x.inventory or { }).services",
+            "x.inventory.services or { }",
+            "x.inventory.${y}",
+            "pkgs.hello",
+            "lib.mkIf",
+            "config.services.nginx.enable",
+            "x.services.inventory",
+            "x.inventory.instances",
+            "(f x).inventory",
+        ];
+        let (mut reads, mut ruled_out) = (0, 0);
+        for expr in exprs {
+            let parse = rnix::Root::parse(&format!("{{ v = {expr}; }}"));
+            assert!(parse.errors().is_empty(), "{expr}");
+            for node in parse.syntax().descendants() {
+                if !matches!(
+                    node.kind(),
+                    SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR
+                ) {
+                    continue;
+                }
+                let may = may_be_legacy_read(node.green());
+                if legacy_read(&node).is_some() {
+                    assert!(may, "{expr}: a read ruled out");
+                    reads += 1;
+                }
+                ruled_out += usize::from(!may);
+            }
+        }
+        assert_eq!((reads, ruled_out), (11, 11));
+    }
+
     /// Attribute names the generated sources of the tests below draw from: the
     /// names detection looks for ([`FACT_KEYS`]), then others, and spellings it
     /// reads differently.
@@ -1318,6 +1453,11 @@ mod tests {
                 "(x.inventory).services",
                 "x.inventory.services or { }",
                 "inventory.services.sshd.main.roles",
+                "pkgs.hello",
+                "x.services.inventory",
+                "(x.inventory or y).services",
+                "x.\"invent\\ory\".services",
+                "x.${\"inv${\"entory\"}\"}.services",
             ];
             if depth >= 4 || next(4) == 0 {
                 return LEAVES[next(LEAVES.len() as u64) as usize].to_owned();
