@@ -60,29 +60,40 @@ struct Spaces(usize);
 
 impl fmt::Display for Spaces {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SPACES: &str = "                                                                ";
-        let mut left = self.0;
-        while left > 0 {
-            let n = left.min(SPACES.len());
-            f.write_str(&SPACES[..n])?;
-            left -= n;
-        }
-        Ok(())
+        repeat(
+            f,
+            "                                                                ",
+            self.0,
+        )
     }
+}
+
+/// `n` times the one-byte character `run` is made of, written a run at a time.
+fn repeat(f: &mut fmt::Formatter<'_>, run: &str, n: usize) -> fmt::Result {
+    let mut left = n;
+    while left > 0 {
+        let n = left.min(run.len());
+        f.write_str(&run[..n])?;
+        left -= n;
+    }
+    Ok(())
 }
 
 /// A label's underline (`^^^` or `---`) and its message.
 struct Underline<'a> {
-    ch: char,
+    primary: bool,
     width: usize,
     message: &'a str,
 }
 
 impl fmt::Display for Underline<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for _ in 0..self.width.max(1) {
-            fmt::Write::write_char(f, self.ch)?;
-        }
+        let run = if self.primary {
+            "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"
+        } else {
+            "----------------------------------------------------------------"
+        };
+        repeat(f, run, self.width.max(1))?;
         if !self.message.is_empty() {
             write!(f, " {}", self.message)?;
         }
@@ -211,13 +222,9 @@ fn render_finding(
         }
         write_source_line(source, line, width, palette, out)?;
         for m in marks.iter().filter(|m| m.line == line) {
-            let (ch, style) = if m.primary {
-                ('^', sev_style)
-            } else {
-                ('-', gutter)
-            };
+            let style = if m.primary { sev_style } else { gutter };
             let underline = Underline {
-                ch,
+                primary: m.primary,
                 width: m.width,
                 message: m.message,
             };
@@ -324,10 +331,19 @@ mod tests {
 
     #[test]
     fn underline_is_at_least_one_mark_then_its_message() {
-        let line = |ch, width, message| Underline { ch, width, message }.to_string();
-        assert_eq!(line('^', 0, ""), "^");
-        assert_eq!(line('^', 3, ""), "^^^");
-        assert_eq!(line('-', 2, "here"), "-- here");
+        let line = |primary, width, message| {
+            Underline {
+                primary,
+                width,
+                message,
+            }
+            .to_string()
+        };
+        assert_eq!(line(true, 0, ""), "^");
+        assert_eq!(line(true, 3, ""), "^^^");
+        assert_eq!(line(false, 2, "here"), "-- here");
+        assert_eq!(line(true, 130, ""), "^".repeat(130));
+        assert_eq!(line(false, 64, "x"), "-".repeat(64) + " x");
     }
 
     #[test]
