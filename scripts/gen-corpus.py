@@ -27,6 +27,17 @@ OPTIONS = [
     'fileSystems."/srv/{h}" = {{ device = "/dev/disk/by-label/{h}"; fsType = "ext4"; }};',
 ]
 
+# Module code that computes: selections, applications, interpolation (what most
+# lines of real NixOS modules look like). Only the embedded legacy files use these,
+# so that the other trees stay as they were.
+COMPUTED_OPTIONS = [
+    'options.services.{h} = {{ enable = lib.mkEnableOption "{h}"; port = lib.mkOption {{ type = lib.types.port; default = {p}; }}; }};',
+    'systemd.services.{h}.serviceConfig.ExecStart = "${{lib.getExe pkgs.hello}} --port ${{toString config.services.{h}.port}}";',
+    'services.{h}.enable = lib.mkDefault config.services.openssh.enable;',
+    'environment.etc."{h}.conf".text = lib.concatStringsSep "\\n" (map (u: "user ${{u.name}}") (lib.attrValues config.users.users));',
+    'security.acme.certs."{h}.example.org" = lib.mkIf config.services.nginx.enable {{ webroot = "/var/lib/acme/{h}"; group = config.services.nginx.group; }};',
+]
+
 
 FLAKE = """{{
   inputs.clan-core.url = "https://git.clan.lol/clan/clan-core/archive/main.tar.gz";
@@ -43,11 +54,11 @@ FLAKE = """{{
 """
 
 
-def nixos_module(rng, lines):
+def nixos_module(rng, lines, options=OPTIONS):
     out = ["{ config, lib, pkgs, ... }:", "let", f"  port = {rng.randint(1000, 9999)};", "in", "{"]
     used = set()
     for i in range(lines):
-        opt = rng.choice(OPTIONS).format(h=f"host{rng.randint(0, 999)}", p=rng.randint(1, 65535))
+        opt = rng.choice(options).format(h=f"host{rng.randint(0, 999)}", p=rng.randint(1, 65535))
         key = opt.split(" = ")[0]
         if key in used:  # Nix rejects an attribute defined twice
             opt = OPTIONS[3].format(h=f"user{i}", p=0)
@@ -84,7 +95,8 @@ def legacy_inventory(rng, instances, file_index):
 
 def embedded(rng, inventory):
     """`inventory` (from legacy_inventory) with module options beside it."""
-    lines = nixos_module(rng, rng.choice([3, 10, 30, 60, 120])).rstrip("\n").split("\n")
+    lines = nixos_module(rng, rng.choice([3, 10, 30, 60, 120]), OPTIONS + COMPUTED_OPTIONS)
+    lines = lines.rstrip("\n").split("\n")
     body = "\n".join(lines[5:-1])  # the options, without the header and the last "}"
     if inventory.startswith("{ self, clan-core"):
         machine = "  machines.m0 = { pkgs, ... }: {\n" + body + "\n  };\n"
