@@ -113,7 +113,7 @@ pub fn analyze_valid_tree(
     mounts: &[Vec<String>],
     ctx: &FileContext,
 ) -> (FileAnalysis, LegacyFacts) {
-    let facts = legacy_nix::detect(root, mounts);
+    let facts = legacy_nix::detect(root, &source.text, mounts);
     let mut plan = plan::plan(source, root, &facts, ctx);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
     let (mut issues, settings) = instance_checks::check(root, &source.text, &facts, ctx);

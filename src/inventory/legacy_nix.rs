@@ -12,7 +12,7 @@
 use std::cell::{OnceCell, RefCell};
 
 use rnix::ast::{self, HasEntry};
-use rnix::{SyntaxKind, SyntaxNode};
+use rnix::{SyntaxKind, SyntaxNode, TextRange, TextSize};
 use rowan::ast::AstNode;
 use rowan::{GreenNodeData, Language};
 
@@ -62,14 +62,21 @@ impl SetContext {
     }
 }
 
-/// Detects legacy definitions in a parsed file. `mounts` are the logical paths at
-/// which other files import this one (the empty path always applies).
-pub fn detect(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
-    detect_with(root, mounts, true)
+/// Detects legacy definitions in a parsed file whose text is `text`. `mounts`
+/// are the logical paths at which other files import this one (the empty path
+/// always applies).
+pub fn detect(root: &SyntaxNode, text: &str, mounts: &[Vec<String>]) -> LegacyFacts {
+    detect_with(root, Some(text), mounts, true)
 }
 
-/// `prune`: skip the bindings of sets that cannot hold facts (false in tests only).
-fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> LegacyFacts {
+/// `prune`: skip the bindings of sets that cannot hold facts, and the subtrees
+/// that cannot hold one when `text` is given (false in tests only).
+fn detect_with(
+    root: &SyntaxNode,
+    text: Option<&str>,
+    mounts: &[Vec<String>],
+    prune: bool,
+) -> LegacyFacts {
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
         let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
@@ -77,15 +84,21 @@ fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> Legacy
             all_mounts.push(m);
         }
     }
+    // A mounted file's top-level bindings can be inventory without naming it.
+    let spellings = text
+        .filter(|_| prune && all_mounts.len() == 1 && root.text_range().start() == 0.into())
+        .and_then(InventorySpellings::find);
     let mut detector = Detector {
         facts: LegacyFacts::default(),
         all_mounts: &all_mounts,
         prune,
+        spellings,
     };
     let green = root.green();
     let top = WalkNode {
         green,
         kind: root.kind(),
+        offset: root.text_range().start(),
         parent: None,
         cursor: OnceCell::from(Some(root.clone())),
         children: RefCell::new(None),
@@ -107,11 +120,19 @@ fn detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> Legacy
 struct WalkNode<'g, 'p> {
     green: &'g GreenNodeData,
     kind: SyntaxKind,
+    /// Where the node starts in the file.
+    offset: TextSize,
     /// The parent, and this node's index among the parent's child nodes.
     parent: Option<(&'p WalkNode<'g, 'p>, usize)>,
     cursor: OnceCell<Option<SyntaxNode>>,
     /// The index of the next child node `children` gives, and the iterator.
     children: RefCell<Option<(usize, rnix::SyntaxNodeChildren)>>,
+}
+
+impl WalkNode<'_, '_> {
+    fn range(&self) -> TextRange {
+        TextRange::at(self.offset, self.green.text_len())
+    }
 }
 
 impl WalkNode<'_, '_> {
@@ -167,6 +188,35 @@ struct Detector<'m> {
     facts: LegacyFacts,
     all_mounts: &'m [Vec<Key>],
     prune: bool,
+    /// Where the file may spell the key `inventory`, when subtrees are skipped
+    /// by it (see [`Detector::cannot_hold_facts`]).
+    spellings: Option<InventorySpellings>,
+}
+
+/// The offsets at which a file may spell the key `inventory`: the word itself, or
+/// a backslash or `${` (an escape or an interpolation can spell it in a string,
+/// `"invent\ory"`, `"inv${"entory"}"`). A range with none of them holds no key
+/// `inventory`, read or defined.
+struct InventorySpellings(Vec<TextSize>);
+
+impl InventorySpellings {
+    /// `None` for a text too long for offsets (rnix cannot parse one anyway).
+    fn find(text: &str) -> Option<InventorySpellings> {
+        let bytes = text.as_bytes();
+        let mut at = memchr::memmem::find_iter(bytes, b"inventory")
+            .chain(memchr::memchr_iter(b'\\', bytes))
+            .chain(memchr::memmem::find_iter(bytes, b"${"))
+            .map(TextSize::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        at.sort_unstable();
+        Some(InventorySpellings(at))
+    }
+
+    fn any_in(&self, range: TextRange) -> bool {
+        let first = self.0.partition_point(|&at| at < range.start());
+        self.0.get(first).is_some_and(|&at| at < range.end())
+    }
 }
 
 impl Detector<'_> {
@@ -206,7 +256,10 @@ impl Detector<'_> {
         }
         let update = node.kind == SyntaxKind::NODE_BIN_OP && is_update(node.green);
         let (mut index, mut exprs) = (0, 0);
+        let mut child_offset = node.offset;
         for child in node.green.children() {
+            let offset = child_offset;
+            child_offset += child.text_len();
             let rowan::NodeOrToken::Node(green) = child else {
                 continue;
             };
@@ -242,6 +295,7 @@ impl Detector<'_> {
             let child = WalkNode {
                 green,
                 kind,
+                offset,
                 parent: Some((node, index)),
                 cursor: OnceCell::new(),
                 children: RefCell::new(None),
@@ -252,10 +306,35 @@ impl Detector<'_> {
                 value_of,
                 inside_instance,
             };
-            self.walk(&child, inherited);
+            if !self.cannot_hold_facts(&child, &inherited) {
+                self.walk(&child, inherited);
+            }
             index += 1;
             exprs += usize::from(is_expr);
         }
+    }
+
+    /// Whether nothing in `node`'s subtree can be a fact: every fact needs the
+    /// key `inventory`, in its own path (a binding's, a read's) or in the path
+    /// its set has from outside the subtree (below `inventory.services = { … }`
+    /// or through `inventory.services = x //`). Where neither names it, the
+    /// subtree is not walked: most of a module (`users.users.alice = { … }`,
+    /// `lib.mkIf cfg.enable { … }`).
+    fn cannot_hold_facts(
+        &self,
+        node: &WalkNode<'_, '_>,
+        inherited: &Inherited<'_, '_, '_>,
+    ) -> bool {
+        let Some(spellings) = &self.spellings else {
+            return false;
+        };
+        let names_inventory =
+            |ctx: &SetContext| ctx.live && ctx.path.iter().any(|k| k.is("inventory"));
+        let from_outside = inherited.owner.is_some_and(names_inventory)
+            || inherited.value_of.is_some_and(|v| {
+                names_inventory(v.owner) || (v.owner.live && spellings.any_in(v.binding.range()))
+            });
+        !from_outside && !spellings.any_in(node.range())
     }
 
     /// Where an attribute set sits: below the set that holds the binding whose
@@ -1147,7 +1226,7 @@ mod tests {
     fn facts(src: &str) -> LegacyFacts {
         let parse = rnix::Root::parse(src);
         assert!(parse.errors().is_empty(), "{:?}", parse.errors());
-        detect(&parse.syntax(), &[])
+        detect(&parse.syntax(), src, &[])
     }
 
     /// Inventory spelled inside an instance's value (a machine list, settings,
@@ -1196,7 +1275,11 @@ mod tests {
             assert_eq!(new_names, new, "{src}");
             let root = rnix::Root::parse(src).syntax();
             for prune in [true, false] {
-                assert_eq!(detect_with(&root, &[], prune), f, "{src}, prune {prune}");
+                assert_eq!(
+                    detect_with(&root, Some(src), &[], prune),
+                    f,
+                    "{src}, prune {prune}"
+                );
                 assert_eq!(
                     reference_detect_with(&root, &[], prune),
                     f,
@@ -1309,12 +1392,15 @@ mod tests {
 
     #[test]
     fn mounted_files_start_at_their_mount_point() {
-        let parse = rnix::Root::parse("{ lib, ... }: { services.sshd.x = { }; }");
-        let f = detect(&parse.syntax(), &[vec!["inventory".into()]]);
+        let src = "{ lib, ... }: { services.sshd.x = { }; }";
+        let parse = rnix::Root::parse(src);
+        let f = detect(&parse.syntax(), src, &[vec!["inventory".into()]]);
         assert_eq!(names(&f), vec!["sshd.x"]);
-        let parse = rnix::Root::parse("{ sshd.x = { }; }");
+        let src = "{ sshd.x = { }; }";
+        let parse = rnix::Root::parse(src);
         let f = detect(
             &parse.syntax(),
+            src,
             &[vec!["inventory".into(), "services".into()]],
         );
         assert_eq!(names(&f), vec!["sshd.x"]);
@@ -1421,6 +1507,8 @@ mod tests {
         "\"a\"",
         "${x}",
         "${\"services\"}",
+        "\"invent\\ory\"",
+        "\"inv${\"ent\"}ory\"",
     ];
     const GENERATED_KEY_COUNT: u64 = (FACT_KEYS.len() + OTHER_KEYS.len()) as u64;
 
@@ -1539,7 +1627,7 @@ mod tests {
             let root = parse.syntax();
             for m in &mounts {
                 for prune in [true, false] {
-                    let found = detect_with(&root, m, prune);
+                    let found = detect_with(&root, Some(src), m, prune);
                     let reference = reference_detect_with(&root, m, prune);
                     assert_eq!(found, reference, "{src} mounted at {m:?}, prune {prune}");
                     with_facts += usize::from(found != LegacyFacts::default());
@@ -1628,8 +1716,8 @@ mod tests {
             }
             let root = parse.syntax();
             for m in &mounts {
-                let pruned = detect_with(&root, m, true);
-                let full = detect_with(&root, m, false);
+                let pruned = detect_with(&root, Some(src), m, true);
+                let full = detect_with(&root, None, m, false);
                 assert_eq!(pruned, full, "{src} mounted at {m:?}");
                 with_facts += usize::from(full != LegacyFacts::default());
             }

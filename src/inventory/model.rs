@@ -719,7 +719,7 @@ mod tests {
         let parse = rnix::Root::parse(src);
         assert!(parse.errors().is_empty());
         let root = parse.syntax();
-        let facts = legacy_nix::detect(&root, &[]);
+        let facts = legacy_nix::detect(&root, src, &[]);
         instances(
             &root,
             &facts,

@@ -1860,7 +1860,7 @@ mod tests {
             crate::source::FileKind::Nix,
         );
         let root = rnix::Root::parse(text).syntax();
-        let mut facts = crate::inventory::legacy_nix::detect(&root, &[]);
+        let mut facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
         let ctx = FileContext::default();
         let planned = plan(&source, &root, &facts, &ctx);
         assert_eq!(planned.migrated(), 2);

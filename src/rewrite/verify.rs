@@ -56,7 +56,7 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         // parsed again and compared in full, with its own machines on both sides
         // (they resolve tags outside a clan), to say what would change.
         let original = rnix::Root::parse(&source.text).syntax();
-        let facts_before = legacy_nix::detect(&original, &file.mounts);
+        let facts_before = legacy_nix::detect(&original, &source.text, &file.mounts);
         let before = meaning(
             &original,
             &facts_before,
