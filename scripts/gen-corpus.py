@@ -8,7 +8,7 @@ and a share of clan files that hold legacy `inventory.services` definitions in
 the forms people wrote (nested, dotted, flake-parts). The same arguments always
 give the same bytes. With --embed, each legacy file also holds NixOS module code
 of mixed size (a machine's configuration inside the clan call, or options next
-to the inventory bindings), as real flakes do: inventory is then about a sixth
+to the inventory bindings), as real flakes do: inventory is then about a seventh
 of the bytes instead of all of them.
 """
 import argparse
