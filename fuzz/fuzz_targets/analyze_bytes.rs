@@ -3,13 +3,14 @@
 //! the verifier `fix` runs before writing: no panic, no hang, and the planned
 //! edits never overlap, not even before the planner's guard against overlaps
 //! leaves the instances concerned. (The verifier may refuse a rewrite; that is
-//! its job.)
+//! its job.) Detection with its shortcuts finds what it finds without them.
 #![no_main]
 
 use std::path::PathBuf;
 
 use clan_migrate::analysis;
 use clan_migrate::check::FileReport;
+use clan_migrate::inventory::legacy_nix;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::source::{FileKind, SourceFile};
@@ -27,7 +28,16 @@ fuzz_target!(|data: &[u8]| {
         let Ok(source) = SourceFile::from_bytes(PathBuf::from(name), data.to_vec(), kind) else {
             return;
         };
+        let parse = (kind == FileKind::Nix).then(|| rnix::Root::parse(&source.text));
         for mounts in [Vec::new(), vec![vec!["inventory".to_owned()]]] {
+            if let Some(parse) = parse.as_ref().filter(|p| p.errors().is_empty()) {
+                let root = parse.syntax();
+                assert_eq!(
+                    legacy_nix::detect(&root, &source.text, &mounts),
+                    legacy_nix::detect_without_shortcuts(&root, &mounts),
+                    "detection's shortcuts changed what it found"
+                );
+            }
             let analysis = analysis::analyze(&source, &mounts, &ctx);
             let new_text = match edit::apply(&source.text, &analysis.plan.edits) {
                 Ok(text) => text,

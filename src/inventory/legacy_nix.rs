@@ -69,8 +69,17 @@ pub fn detect(root: &SyntaxNode, text: &str, mounts: &[Vec<String>]) -> LegacyFa
     detect_with(root, Some(text), mounts, true)
 }
 
-/// `prune`: skip the bindings of sets that cannot hold facts, and the subtrees
-/// that cannot hold one when `text` is given (false in tests only).
+/// [`detect`] without its shortcuts: every binding, selection and subtree is
+/// read in full. What `detect` finds must be the same (the fuzz target
+/// `analyze_bytes` compares them).
+#[doc(hidden)]
+pub fn detect_without_shortcuts(root: &SyntaxNode, mounts: &[Vec<String>]) -> LegacyFacts {
+    detect_with(root, None, mounts, false)
+}
+
+/// `prune`: skip the bindings of sets that cannot hold facts, rule selections
+/// out as reads from their green nodes, and skip the subtrees that cannot hold
+/// a fact when `text` is given (false in tests only).
 fn detect_with(
     root: &SyntaxNode,
     text: Option<&str>,
@@ -246,7 +255,7 @@ impl Detector<'_> {
                 }
             }
             SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
-                if may_be_legacy_read(node.green)
+                if (!self.prune || may_be_legacy_read(node.green))
                     && let Some(read) = node.cursor().and_then(|node| legacy_read(&node))
                 {
                     self.facts.reads.push(read);
