@@ -94,8 +94,11 @@ fn detect_with(
         }
     }
     // A mounted file's top-level bindings can be inventory without naming it.
+    // The walk's offsets are those of `text` only if the tree is all of it.
+    let whole_text =
+        |text: &&str| TextSize::try_from(text.len()).map(TextRange::up_to) == Ok(root.text_range());
     let spellings = text
-        .filter(|_| prune && all_mounts.len() == 1 && root.text_range().start() == 0.into())
+        .filter(|text| prune && all_mounts.len() == 1 && whole_text(text))
         .and_then(InventorySpellings::find);
     let mut detector = Detector {
         facts: LegacyFacts::default(),
@@ -142,9 +145,7 @@ impl WalkNode<'_, '_> {
     fn range(&self) -> TextRange {
         TextRange::at(self.offset, self.green.text_len())
     }
-}
 
-impl WalkNode<'_, '_> {
     fn cursor(&self) -> Option<SyntaxNode> {
         self.cursor
             .get_or_init(|| {
