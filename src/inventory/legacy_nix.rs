@@ -86,6 +86,16 @@ fn detect_with(
     mounts: &[Vec<String>],
     prune: bool,
 ) -> LegacyFacts {
+    detector_run(root, text, mounts, prune).0
+}
+
+/// [`detect_with`], and how many nodes the walk visited.
+fn detector_run(
+    root: &SyntaxNode,
+    text: Option<&str>,
+    mounts: &[Vec<String>],
+    prune: bool,
+) -> (LegacyFacts, usize) {
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
         let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
@@ -105,6 +115,7 @@ fn detect_with(
         all_mounts: &all_mounts,
         prune,
         spellings,
+        walked: 0,
     };
     let green = root.green();
     let top = WalkNode {
@@ -122,7 +133,7 @@ fn detect_with(
         inside_instance: false,
     };
     detector.walk(&top, inherited);
-    detector.facts
+    (detector.facts, detector.walked)
 }
 
 /// One node of the walk: its green node, and its cursor once something needs it.
@@ -201,6 +212,8 @@ struct Detector<'m> {
     /// Where the file may spell the key `inventory`, when subtrees are skipped
     /// by it (see [`Detector::cannot_hold_facts`]).
     spellings: Option<InventorySpellings>,
+    /// Nodes visited so far (the tests check what the shortcuts skip).
+    walked: usize,
 }
 
 /// The offsets at which a file may spell the key `inventory`: the word itself, or
@@ -232,6 +245,7 @@ impl InventorySpellings {
 impl Detector<'_> {
     /// Visits `node` and its descendants in preorder (the order of the facts).
     fn walk(&mut self, node: &WalkNode<'_, '_>, inherited: Inherited<'_, '_, '_>) {
+        self.walked += 1;
         let mut own = None;
         let mut inside_instance = inherited.inside_instance;
         match node.kind {
@@ -1455,6 +1469,31 @@ mod tests {
             "{ config, ... }: { x = config.clan.inventory.services.sshd or { }; y = inventory.services; }",
         );
         assert_eq!(f.reads.len(), 2);
+    }
+
+    /// The walk skips what cannot hold a fact: the module code beside the
+    /// inventory, unless the file is mounted (its top-level bindings can be
+    /// inventory without naming it).
+    #[test]
+    fn module_code_is_not_walked() {
+        let src = r#"{ config, lib, pkgs, ... }: {
+          inventory.services.sshd.main.roles.server.tags = [ "all" ];
+          users.users.alice = { isNormalUser = true; extraGroups = [ "wheel" ]; };
+          config = lib.mkIf config.services.x.enable {
+            environment.etc."x.conf".text = lib.concatStringsSep "," [ "a" "b" ];
+            networking.firewall.allowedTCPPorts = [ 22 80 443 ];
+          };
+        }"#;
+        let root = rnix::Root::parse(src).syntax();
+        let nodes = |text, mounts: &[Vec<String>]| detector_run(&root, text, mounts, true).1;
+        let (whole, skipping) = (nodes(None, &[]), nodes(Some(src), &[]));
+        assert!(skipping * 3 < whole, "{skipping} of {whole} nodes walked");
+        let mounted = [vec!["inventory".to_owned()]];
+        assert_eq!(nodes(Some(src), &mounted), nodes(None, &mounted));
+        assert_eq!(
+            detect_with(&root, Some(src), &[], true),
+            detect_with(&root, None, &[], true)
+        );
     }
 
     /// The green precheck of a read rules out no selection that is one: the
