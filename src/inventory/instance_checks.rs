@@ -288,7 +288,7 @@ fn visit_binding(
                                 span,
                                 edits,
                             ),
-                            Err((reason, _)) => walk.issue(
+                            Err(reason) => walk.issue(
                                 IssueKind::StringExtraModules {
                                     role,
                                     reason: Some(reason),

@@ -102,38 +102,30 @@ fn parenthesize(expr: &ast::Expr, text: &str) -> String {
 pub fn string_modules_to_paths(
     value: &ast::Expr,
     ctx: &FileContext,
-) -> Result<Vec<TextEdit>, (String, Option<Span>)> {
+) -> Result<Vec<TextEdit>, String> {
     let ast::Expr::List(list) = strip_parens(value.clone()) else {
-        return Err((
-            "`extraModules` is not a list literal".into(),
-            Some(Span::from(value.syntax().text_range())),
-        ));
+        return Err("`extraModules` is not a list literal".into());
     };
     let mut edits = Vec::new();
     for item in list.items() {
         let ast::Expr::Str(s) = &item else { continue };
-        let span = Span::from(item.syntax().text_range());
         let Some(relative) = str_literal(s) else {
-            return Err((
+            return Err(
                 "an interpolated string in `extraModules` cannot be turned into a path".into(),
-                Some(span),
-            ));
+            );
         };
         let (Some(file), Some(clan_dir)) = (&ctx.path, &ctx.clan_dir) else {
-            return Err((
-                "no `flake.nix` above this file says where the clan directory is".into(),
-                Some(span),
+            return Err("no `flake.nix` above this file says where the clan directory is".into());
+        };
+        let Some(path) = path_literal(file, clan_dir, &relative) else {
+            return Err(format!(
+                "`{relative}` cannot be written as a Nix path literal"
             ));
         };
-        match path_literal(file, clan_dir, &relative) {
-            Some(path) => edits.push(TextEdit::replace(span, path)),
-            None => {
-                return Err((
-                    format!("`{relative}` cannot be written as a Nix path literal"),
-                    Some(span),
-                ));
-            }
-        }
+        edits.push(TextEdit::replace(
+            Span::from(item.syntax().text_range()),
+            path,
+        ));
     }
     Ok(edits)
 }

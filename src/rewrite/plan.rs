@@ -820,7 +820,7 @@ fn machine_list_edits(
 fn extra_modules_edits(work: &mut Work<'_>, role: &str, value: &ast::Expr, ctx: &FileContext) {
     match convert::string_modules_to_paths(value, ctx) {
         Ok(edits) => work.body.extend(edits),
-        Err((reason, _)) => note(
+        Err(reason) => note(
             work,
             &format!(
                 "`roles.{}.extraModules` is kept as written ({reason}): its strings resolve against the clan directory as before, with clan's warning that string `extraModules` are deprecated",
