@@ -2,10 +2,9 @@
 //! (`^^^`) and secondary (`---`) labels, notes and a `help:` line.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::io::{self, Write};
 
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Finding, Severity};
@@ -14,107 +13,136 @@ use crate::source::SourceFile;
 
 const TAB_WIDTH: usize = 4;
 
+/// The escape sequences that paint text in one style (both empty when colours
+/// are off), worked out once per run: painting a piece of text is then two
+/// copies of bytes, not a formatting call.
+#[derive(Default)]
+struct Paint {
+    prefix: String,
+    suffix: String,
+}
+
+impl Paint {
+    fn new(style: Style, enabled: bool) -> Self {
+        if !enabled {
+            return Paint::default();
+        }
+        Paint {
+            prefix: style.prefix_formatter().to_string(),
+            suffix: style.suffix_formatter().to_string(),
+        }
+    }
+}
+
 struct Palette {
-    enabled: bool,
+    error: Paint,
+    warning: Paint,
+    info: Paint,
+    gutter: Paint,
+    bold: Paint,
 }
 
 impl Palette {
-    /// `value`, in `style` when colours are on; formatted where it is written,
-    /// without a string of its own.
-    fn paint<T: fmt::Display>(&self, value: T, style: Style) -> Painted<T> {
-        Painted {
-            value,
-            style: self.enabled.then_some(style),
+    fn new(enabled: bool) -> Self {
+        Palette {
+            error: Paint::new(Style::new().red().bold(), enabled),
+            warning: Paint::new(Style::new().yellow().bold(), enabled),
+            info: Paint::new(Style::new().cyan().bold(), enabled),
+            gutter: Paint::new(Style::new().blue().bold(), enabled),
+            bold: Paint::new(Style::new().bold(), enabled),
         }
     }
 
-    fn severity(&self, severity: Severity) -> Style {
+    fn severity(&self, severity: Severity) -> &Paint {
         match severity {
-            Severity::Error => Style::new().red().bold(),
-            Severity::Warning => Style::new().yellow().bold(),
-            Severity::Info => Style::new().cyan().bold(),
-        }
-    }
-
-    fn gutter(&self) -> Style {
-        Style::new().blue().bold()
-    }
-}
-
-struct Painted<T> {
-    value: T,
-    style: Option<Style>,
-}
-
-impl<T: fmt::Display> fmt::Display for Painted<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.style {
-            Some(style) => self.value.style(style).fmt(f),
-            None => self.value.fmt(f),
+            Severity::Error => &self.error,
+            Severity::Warning => &self.warning,
+            Severity::Info => &self.info,
         }
     }
 }
 
-/// `n` spaces.
-struct Spaces(usize);
+/// Rendered text, written straight into a buffer of bytes.
+struct Output<'a> {
+    bytes: &'a mut Vec<u8>,
+}
 
-impl fmt::Display for Spaces {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        repeat(
-            f,
-            "                                                                ",
-            self.0,
-        )
+impl Output<'_> {
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.bytes.extend_from_slice(text.as_bytes());
+        self
     }
-}
 
-/// `n` times the one-byte character `run` is made of, written a run at a time.
-fn repeat(f: &mut fmt::Formatter<'_>, run: &str, n: usize) -> fmt::Result {
-    let mut left = n;
-    while left > 0 {
-        let n = left.min(run.len());
-        f.write_str(&run[..n])?;
-        left -= n;
-    }
-    Ok(())
-}
-
-/// A label's underline (`^^^` or `---`) and its message.
-struct Underline<'a> {
-    primary: bool,
-    width: usize,
-    message: &'a str,
-}
-
-impl fmt::Display for Underline<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let run = if self.primary {
-            "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"
-        } else {
-            "----------------------------------------------------------------"
-        };
-        repeat(f, run, self.width.max(1))?;
-        if !self.message.is_empty() {
-            write!(f, " {}", self.message)?;
+    /// `pieces`, one after the other, in `paint`.
+    fn painted(&mut self, paint: &Paint, pieces: &[&str]) -> &mut Self {
+        self.text(&paint.prefix);
+        for piece in pieces {
+            self.text(piece);
         }
-        Ok(())
+        self.text(&paint.suffix)
+    }
+
+    /// `n` times the byte `byte` (an ASCII character).
+    fn repeat(&mut self, byte: u8, n: usize) -> &mut Self {
+        self.bytes.resize(self.bytes.len() + n, byte);
+        self
+    }
+
+    fn spaces(&mut self, n: usize) -> &mut Self {
+        self.repeat(b' ', n)
+    }
+
+    /// `n` in decimal, after spaces up to `width` characters.
+    fn number(&mut self, n: usize, width: usize) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let digits = &digits[at..];
+        self.spaces(width.saturating_sub(digits.len()));
+        self.bytes.extend_from_slice(digits);
+        self
+    }
+
+    fn newline(&mut self) -> &mut Self {
+        self.text("\n")
+    }
+
+    /// A label's underline (`^^^` or `---`, at least one mark) and its message.
+    fn underline(&mut self, paint: &Paint, primary: bool, width: usize, message: &str) {
+        self.text(&paint.prefix);
+        self.repeat(if primary { b'^' } else { b'-' }, width.max(1));
+        if !message.is_empty() {
+            self.text(" ").text(message);
+        }
+        self.text(&paint.suffix);
     }
 }
 
 /// Read errors, before the findings.
 pub fn errors(errors: &[IoFailure], color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let palette = Palette { enabled: color };
-    let error_style = palette.severity(Severity::Error);
+    let palette = Palette::new(color);
+    let mut bytes = Vec::new();
+    let mut output = Output { bytes: &mut bytes };
     for error in errors {
-        writeln!(
-            out,
-            "{}: {}: {}\n",
-            palette.paint("error", error_style),
-            error.path.display(),
-            error.message
-        )?;
+        let path = error.path.display().to_string();
+        output
+            .painted(&palette.error, &["error"])
+            .text(": ")
+            .text(&path)
+            .text(": ")
+            .text(&error.message)
+            .newline()
+            .newline();
     }
-    Ok(())
+    out.write_all(&bytes)
 }
 
 /// `findings`, in order.
@@ -123,24 +151,28 @@ pub fn findings(
     color: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let palette = Palette { enabled: color };
+    let palette = Palette::new(color);
     // The findings of one file go to one buffer; files are rendered on all cores,
     // a bounded batch at a time, and written in order.
     let by_file: Vec<&[(&SourceFile, &Finding)]> =
         findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)).collect();
     for batch in by_file.chunks(RENDER_BATCH) {
-        let rendered: Vec<io::Result<Vec<u8>>> = batch
+        let rendered: Vec<Vec<u8>> = batch
             .par_iter()
             .map(|file| {
-                let mut buffer = Vec::new();
-                for (source, finding) in *file {
-                    render_finding(source, finding, &palette, &mut buffer)?;
+                let mut bytes = Vec::new();
+                if let Some((source, _)) = file.first() {
+                    let path = source.path.display().to_string();
+                    let mut output = Output { bytes: &mut bytes };
+                    for (_, finding) in *file {
+                        render_finding(source, &path, finding, &palette, &mut output);
+                    }
                 }
-                Ok(buffer)
+                bytes
             })
             .collect();
-        for buffer in rendered {
-            out.write_all(&buffer?)?;
+        for bytes in rendered {
+            out.write_all(&bytes)?;
         }
     }
     Ok(())
@@ -159,24 +191,21 @@ struct Mark<'a> {
     message: &'a str,
 }
 
+/// One finding of `source`, whose path is written as `path`.
 fn render_finding(
     source: &SourceFile,
+    path: &str,
     finding: &Finding,
     palette: &Palette,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let severity = finding.severity();
-    let sev_style = palette.severity(severity);
-    let bold = Style::new().bold();
-    writeln!(
-        out,
-        "{}{}",
-        palette.paint(
-            format_args!("{}[{}]", severity.as_str(), finding.rule.code),
-            sev_style
-        ),
-        palette.paint(format_args!(": {}", finding.message), bold)
-    )?;
+    out: &mut Output<'_>,
+) {
+    let severity = palette.severity(finding.severity());
+    out.painted(
+        severity,
+        &[finding.severity().as_str(), "[", finding.rule.code, "]"],
+    )
+    .painted(&palette.bold, &[": ", &finding.message])
+    .newline();
 
     let mut marks: Vec<Mark<'_>> = std::iter::once((&finding.primary, true))
         .chain(finding.secondary.iter().map(|l| (l, false)))
@@ -195,19 +224,23 @@ fn render_finding(
     let start = source.position(finding.primary.span.start);
     let last_line = marks.iter().map(|m| m.line).max().unwrap_or(start.line);
     let width = decimal_digits(last_line);
-    let pad = Spaces(width);
-    let gutter = palette.gutter();
-    let bar = palette.paint("|", gutter);
+    let gutter = &palette.gutter;
+    // `  |`: the gutter's bar after the width of the line numbers.
+    let bar = |out: &mut Output<'_>| {
+        out.spaces(width).text(" ").painted(gutter, &["|"]);
+    };
 
-    writeln!(
-        out,
-        "{pad}{} {}:{}:{}",
-        palette.paint("-->", gutter),
-        source.path.display(),
-        start.line,
-        start.column
-    )?;
-    writeln!(out, "{pad} {bar}")?;
+    out.spaces(width)
+        .painted(gutter, &["-->"])
+        .text(" ")
+        .text(path)
+        .text(":")
+        .number(start.line, 0)
+        .text(":")
+        .number(start.column, 0)
+        .newline();
+    bar(out);
+    out.newline();
 
     let mut lines: Vec<usize> = marks.iter().map(|m| m.line).collect();
     lines.dedup();
@@ -215,46 +248,35 @@ fn render_finding(
     for &line in &lines {
         if let Some(prev) = previous {
             if line == prev + 2 {
-                write_source_line(source, prev + 1, width, palette, out)?;
+                write_source_line(source, prev + 1, width, palette, out);
             } else if line > prev + 2 {
-                writeln!(out, "{}", palette.paint("...", gutter))?;
+                out.painted(gutter, &["..."]).newline();
             }
         }
-        write_source_line(source, line, width, palette, out)?;
+        write_source_line(source, line, width, palette, out);
         for m in marks.iter().filter(|m| m.line == line) {
-            let style = if m.primary { sev_style } else { gutter };
-            let underline = Underline {
-                primary: m.primary,
-                width: m.width,
-                message: m.message,
-            };
-            writeln!(
-                out,
-                "{pad} {bar} {}{}",
-                Spaces(m.from),
-                palette.paint(underline, style)
-            )?;
+            let paint = if m.primary { severity } else { gutter };
+            bar(out);
+            out.text(" ").spaces(m.from);
+            out.underline(paint, m.primary, m.width, m.message);
+            out.newline();
         }
         previous = Some(line);
     }
-    writeln!(out, "{pad} {bar}")?;
-    for note in &finding.notes {
-        writeln!(
-            out,
-            "{pad} {} {}: {note}",
-            palette.paint("=", gutter),
-            palette.paint("note", bold)
-        )?;
+    bar(out);
+    out.newline();
+    let notes = finding.notes.iter().map(|note| ("note", note));
+    for (kind, text) in notes.chain(finding.help.iter().map(|help| ("help", help))) {
+        out.spaces(width)
+            .text(" ")
+            .painted(gutter, &["="])
+            .text(" ")
+            .painted(&palette.bold, &[kind])
+            .text(": ")
+            .text(text)
+            .newline();
     }
-    if let Some(help) = &finding.help {
-        writeln!(
-            out,
-            "{pad} {} {}: {help}",
-            palette.paint("=", gutter),
-            palette.paint("help", bold)
-        )?;
-    }
-    writeln!(out)
+    out.newline();
 }
 
 fn write_source_line(
@@ -262,16 +284,17 @@ fn write_source_line(
     line: usize,
     width: usize,
     palette: &Palette,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+    out: &mut Output<'_>,
+) {
     let text = expand_tabs(source.line_text(line));
-    let number = format_args!("{line:>width$} |");
-    let number = palette.paint(number, palette.gutter());
-    if text.is_empty() {
-        writeln!(out, "{number}")
-    } else {
-        writeln!(out, "{number} {text}")
+    out.text(&palette.gutter.prefix)
+        .number(line, width)
+        .text(" |")
+        .text(&palette.gutter.suffix);
+    if !text.is_empty() {
+        out.text(" ").text(&text);
     }
+    out.newline();
 }
 
 fn mark<'a>(
@@ -321,24 +344,49 @@ fn display_width(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use owo_colors::OwoColorize;
+
+    fn rendered(write: impl FnOnce(&mut Output<'_>)) -> String {
+        let mut bytes = Vec::new();
+        write(&mut Output { bytes: &mut bytes });
+        String::from_utf8(bytes).unwrap()
+    }
 
     #[test]
     fn spaces_of_any_width() {
         for n in [0, 1, 63, 64, 65, 200] {
-            assert_eq!(Spaces(n).to_string(), " ".repeat(n), "{n} spaces");
+            assert_eq!(
+                rendered(|o| {
+                    o.spaces(n);
+                }),
+                " ".repeat(n),
+                "{n} spaces"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_are_decimal_and_right_aligned() {
+        for (n, width, expected) in [
+            (0, 0, "0".to_owned()),
+            (7, 3, "  7".to_owned()),
+            (12_345, 2, "12345".to_owned()),
+            (usize::MAX, 0, usize::MAX.to_string()),
+        ] {
+            assert_eq!(
+                rendered(|o| {
+                    o.number(n, width);
+                }),
+                expected
+            );
         }
     }
 
     #[test]
     fn underline_is_at_least_one_mark_then_its_message() {
-        let line = |primary, width, message| {
-            Underline {
-                primary,
-                width,
-                message,
-            }
-            .to_string()
-        };
+        let plain = Paint::default();
+        let line =
+            |primary, width, message| rendered(|o| o.underline(&plain, primary, width, message));
         assert_eq!(line(true, 0, ""), "^");
         assert_eq!(line(true, 3, ""), "^^^");
         assert_eq!(line(false, 2, "here"), "-- here");
@@ -354,20 +402,27 @@ mod tests {
     }
 
     #[test]
-    fn painting_without_colour_writes_the_value_as_it_is() {
-        let plain = Palette { enabled: false };
-        let bold = Style::new().bold();
-        assert_eq!(
-            plain
-                .paint(format_args!("{}[{}]", "warning", "CM001"), bold)
-                .to_string(),
-            "warning[CM001]"
-        );
-        let colour = Palette { enabled: true };
-        assert_eq!(
-            colour.paint("help", bold).to_string(),
-            "help".style(bold).to_string()
-        );
+    fn painting_is_what_owo_colors_writes() {
+        let styles = [
+            Style::new().red().bold(),
+            Style::new().yellow().bold(),
+            Style::new().cyan().bold(),
+            Style::new().blue().bold(),
+            Style::new().bold(),
+        ];
+        for style in styles {
+            for text in ["", "help", "warning[CM001]", "  3 |"] {
+                let coloured = rendered(|o| {
+                    o.painted(&Paint::new(style, true), &[text]);
+                });
+                assert_eq!(coloured, text.style(style).to_string());
+                assert!(coloured.starts_with('\x1b'), "{coloured:?}");
+                let plain = rendered(|o| {
+                    o.painted(&Paint::new(style, false), &[text]);
+                });
+                assert_eq!(plain, text);
+            }
+        }
     }
 
     #[test]
