@@ -54,11 +54,21 @@ impl Array {
 
     /// Writes one element (after `[` or `,`), indented one level below the array's line.
     pub fn push(&mut self, element: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(element)?;
-        out.write_all(if self.count == 0 { b"[" } else { b"," })?;
-        for line in text.split('\n') {
-            write!(out, "\n{}  {line}", self.indent)?;
+        let text = serde_json::to_vec_pretty(element)?;
+        // Every line break of pretty-printed JSON is one of its own (strings
+        // escape theirs), and each is followed by the array's indentation.
+        let line_start = [b"\n", self.indent.as_bytes(), b"  "].concat();
+        let mut bytes = Vec::with_capacity(text.len() + text.len() / 8 + line_start.len());
+        bytes.push(if self.count == 0 { b'[' } else { b',' });
+        bytes.extend_from_slice(&line_start);
+        let mut rest = text.as_slice();
+        while let Some(at) = memchr::memchr(b'\n', rest) {
+            bytes.extend_from_slice(&rest[..at]);
+            bytes.extend_from_slice(&line_start);
+            rest = &rest[at + 1..];
         }
+        bytes.extend_from_slice(rest);
+        out.write_all(&bytes)?;
         self.count += 1;
         Ok(())
     }
