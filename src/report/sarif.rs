@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::span_positions;
@@ -19,23 +20,78 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn location(source: &SourceFile, label: &Label) -> Value {
+/// A result, as typed data: serialized like the `json!` value it stands for
+/// (fields in this order), without building a map per object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'static str,
+    rule_index: usize,
+    level: &'static str,
+    message: Text<String>,
+    locations: [Location<'a>; 1],
+    related_locations: Vec<Location<'a>>,
+}
+
+#[derive(Serialize)]
+struct Text<T> {
+    text: T,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    physical_location: PhysicalLocation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Text<&'a str>>,
+    /// Related locations only: 1, 2, … in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation<'a> {
+    artifact_location: ArtifactLocation<'a>,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation<'a> {
+    uri: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+fn location<'a>(
+    source: &SourceFile,
+    uri: &'a str,
+    label: &'a Label,
+    id: Option<usize>,
+) -> Location<'a> {
     let (start, end) = span_positions(source, label.span);
-    let mut location = json!({
-        "physicalLocation": {
-            "artifactLocation": { "uri": uri(source) },
-            "region": {
-                "startLine": start.line,
-                "startColumn": start.column,
-                "endLine": end.line,
-                "endColumn": end.column,
-            }
-        }
-    });
-    if !label.message.is_empty() {
-        location["message"] = json!({ "text": label.message });
+    Location {
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation { uri },
+            region: Region {
+                start_line: start.line,
+                start_column: start.column,
+                end_line: end.line,
+                end_column: end.column,
+            },
+        },
+        message: (!label.message.is_empty()).then_some(Text {
+            text: label.message.as_str(),
+        }),
+        id,
     }
-    location
 }
 
 /// A relative URI with forward slashes, as SARIF viewers expect.
@@ -44,35 +100,33 @@ fn uri(source: &SourceFile) -> String {
     path.strip_prefix("./").unwrap_or(&path).to_owned()
 }
 
-fn result(source: &SourceFile, finding: &Finding) -> Value {
+fn result<'a>(source: &SourceFile, uri: &'a str, finding: &'a Finding) -> SarifResult<'a> {
     let rule_index = RULES
         .iter()
         .position(|r| r.code == finding.rule.code)
         .unwrap_or(0);
     let mut text = finding.message.clone();
     for note in &finding.notes {
-        text.push_str(&format!("\nnote: {note}"));
+        text.push_str("\nnote: ");
+        text.push_str(note);
     }
     if let Some(help) = &finding.help {
-        text.push_str(&format!("\nhelp: {help}"));
+        text.push_str("\nhelp: ");
+        text.push_str(help);
     }
-    json!({
-        "ruleId": finding.rule.code,
-        "ruleIndex": rule_index,
-        "level": level(finding.severity()),
-        "message": { "text": text },
-        "locations": [location(source, &finding.primary)],
-        "relatedLocations": finding
+    SarifResult {
+        rule_id: finding.rule.code,
+        rule_index,
+        level: level(finding.severity()),
+        message: Text { text },
+        locations: [location(source, uri, &finding.primary, None)],
+        related_locations: finding
             .secondary
             .iter()
             .enumerate()
-            .map(|(i, l)| {
-                let mut related = location(source, l);
-                related["id"] = json!(i + 1);
-                related
-            })
-            .collect::<Vec<_>>(),
-    })
+            .map(|(i, l)| location(source, uri, l, Some(i + 1)))
+            .collect(),
+    }
 }
 
 fn document(results: Value, errors: &[IoFailure]) -> Value {
@@ -134,8 +188,14 @@ impl Stream {
         findings: &[(&SourceFile, &Finding)],
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        for &(source, finding) in findings {
-            self.results.push(&result(source, finding), out)?;
+        for file in findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)) {
+            let Some((source, _)) = file.first() else {
+                continue;
+            };
+            let uri = uri(source);
+            for (_, finding) in file {
+                self.results.push(&result(source, &uri, finding), out)?;
+            }
         }
         Ok(())
     }
