@@ -21,20 +21,24 @@ pub fn findings(
     with_help: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for &(source, finding) in findings {
-        let (start, _) = span_positions(source, finding.primary.span);
-        writeln!(
-            out,
-            "{}:{}:{}: {} {}",
-            source.path.display(),
-            start.line,
-            start.column,
-            finding.rule.code,
-            finding.message
-        )?;
-        if let (true, Some(help)) = (with_help, &finding.help) {
-            writeln!(out, "  help: {help}")?;
-        }
-    }
-    Ok(())
+    super::render_by_file(
+        findings,
+        |source, file| {
+            let mut bytes = Vec::new();
+            let path = source.path.display().to_string();
+            for (_, finding) in file {
+                let (start, _) = span_positions(source, finding.primary.span);
+                writeln!(
+                    bytes,
+                    "{path}:{}:{}: {} {}",
+                    start.line, start.column, finding.rule.code, finding.message
+                )?;
+                if let (true, Some(help)) = (with_help, &finding.help) {
+                    writeln!(bytes, "  help: {help}")?;
+                }
+            }
+            Ok(bytes)
+        },
+        |bytes: io::Result<Vec<u8>>| out.write_all(&bytes?),
+    )
 }

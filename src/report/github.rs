@@ -23,33 +23,50 @@ pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
 
 /// One annotation per finding.
 pub fn findings(findings: &[(&SourceFile, &Finding)], out: &mut dyn Write) -> io::Result<()> {
-    for &(source, finding) in findings {
-        let (start, end) = span_positions(source, finding.primary.span);
-        let level = match finding.severity() {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "notice",
-        };
-        let mut message = finding.message.clone();
-        if let Some(help) = &finding.help {
-            message.push_str("\nhelp: ");
-            message.push_str(help);
-        }
-        let mut position = format!("line={},col={}", start.line, start.column);
-        if end.line == start.line {
-            position.push_str(&format!(",endColumn={}", end.column));
-        } else {
-            position.push_str(&format!(",endLine={}", end.line));
-        }
-        writeln!(
-            out,
-            "::{level} file={},{position},title={}::{}",
-            escape_property(&source.path.display().to_string()),
-            escape_property(&format!("{} {}", finding.rule.code, finding.rule.name)),
-            escape_data(&message)
-        )?;
+    super::render_by_file(
+        findings,
+        |source, file| {
+            let mut bytes = Vec::new();
+            let path = escape_property(&source.path.display().to_string());
+            for (_, finding) in file {
+                annotation(source, &path, finding, &mut bytes)?;
+            }
+            Ok(bytes)
+        },
+        |bytes: io::Result<Vec<u8>>| out.write_all(&bytes?),
+    )
+}
+
+/// The annotation of one finding of `source`, whose escaped path is `path`.
+fn annotation(
+    source: &SourceFile,
+    path: &str,
+    finding: &Finding,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let (start, end) = span_positions(source, finding.primary.span);
+    let level = match finding.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    };
+    let mut message = finding.message.clone();
+    if let Some(help) = &finding.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
     }
-    Ok(())
+    let mut position = format!("line={},col={}", start.line, start.column);
+    if end.line == start.line {
+        position.push_str(&format!(",endColumn={}", end.column));
+    } else {
+        position.push_str(&format!(",endLine={}", end.line));
+    }
+    writeln!(
+        out,
+        "::{level} file={path},{position},title={}::{}",
+        escape_property(&format!("{} {}", finding.rule.code, finding.rule.name)),
+        escape_data(&message)
+    )
 }
 
 /// Escaping for the message part of a workflow command.

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use owo_colors::Style;
-use rayon::prelude::*;
 
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::IoFailure;
@@ -152,34 +151,20 @@ pub fn findings(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let palette = Palette::new(color);
-    // The findings of one file go to one buffer; files are rendered on all cores,
-    // a bounded batch at a time, and written in order.
-    let by_file: Vec<&[(&SourceFile, &Finding)]> =
-        findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)).collect();
-    for batch in by_file.chunks(RENDER_BATCH) {
-        let rendered: Vec<Vec<u8>> = batch
-            .par_iter()
-            .map(|file| {
-                let mut bytes = Vec::new();
-                if let Some((source, _)) = file.first() {
-                    let path = source.path.display().to_string();
-                    let mut output = Output { bytes: &mut bytes };
-                    for (_, finding) in *file {
-                        render_finding(source, &path, finding, &palette, &mut output);
-                    }
-                }
-                bytes
-            })
-            .collect();
-        for bytes in rendered {
-            out.write_all(&bytes)?;
-        }
-    }
-    Ok(())
+    super::render_by_file(
+        findings,
+        |source, file| {
+            let mut bytes = Vec::new();
+            let path = source.path.display().to_string();
+            let mut output = Output { bytes: &mut bytes };
+            for (_, finding) in file {
+                render_finding(source, &path, finding, &palette, &mut output);
+            }
+            bytes
+        },
+        |bytes| out.write_all(&bytes),
+    )
 }
-
-/// Files rendered per batch (their output is held until the batch is written).
-const RENDER_BATCH: usize = 512;
 
 /// One label as it is drawn on its first line.
 struct Mark<'a> {

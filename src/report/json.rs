@@ -233,9 +233,31 @@ impl Findings {
         }
     }
 
-    fn push(&mut self, source: &SourceFile, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
-        *self.by_code.entry(f.rule.code).or_default() += 1;
-        self.array.push(&finding(source, f), out)
+    /// The next findings of the run, in order.
+    fn push(
+        &mut self,
+        findings: &[(&SourceFile, &Finding)],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        for (_, f) in findings {
+            *self.by_code.entry(f.rule.code).or_default() += 1;
+        }
+        let elements = self.array.elements();
+        let array = &mut self.array;
+        super::render_by_file(
+            findings,
+            |_, file| {
+                let mut bytes = Vec::new();
+                for &(source, f) in file {
+                    elements.render(&finding(source, f), &mut bytes)?;
+                }
+                Ok((bytes, file.len()))
+            },
+            |rendered: io::Result<(Vec<u8>, usize)>| {
+                let (bytes, count) = rendered?;
+                array.write(&bytes, count, out)
+            },
+        )
     }
 
     /// Closes the array; returns the rest of the document after it.
@@ -266,10 +288,7 @@ impl CheckStream {
         findings: &[(&SourceFile, &Finding)],
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        for &(source, f) in findings {
-            self.findings.push(source, f, out)?;
-        }
-        Ok(())
+        self.findings.push(findings, out)
     }
 
     pub fn finish(
@@ -320,9 +339,7 @@ impl FixStream {
 
     /// The next files of the run: what remains of their findings, and their fixes.
     pub fn batch(&mut self, fix: &FixReport, write: bool, out: &mut dyn Write) -> io::Result<()> {
-        for (source, f) in fix.remaining(write) {
-            self.findings.push(source, f, out)?;
-        }
+        self.findings.push(&fix.remaining(write), out)?;
         for f in &fix.files {
             let Some(file) = fix.report.files.get(f.report_index) else {
                 continue;

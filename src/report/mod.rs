@@ -11,6 +11,7 @@ pub mod stream;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
+use rayon::prelude::*;
 
 use crate::check::{FileReport, Totals};
 use crate::diagnostic::Finding;
@@ -143,6 +144,32 @@ pub fn findings_of(files: &[FileReport]) -> Vec<(&SourceFile, &Finding)> {
         .iter()
         .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)))
         .collect()
+}
+
+/// Files whose findings are rendered per batch (their output is held until the
+/// batch is written).
+const RENDER_BATCH: usize = 512;
+
+/// The findings of each file rendered by `render` (given the file and its
+/// findings) on all cores, a bounded batch of files at a time, and handed to
+/// `write` in order.
+fn render_by_file<T: Send>(
+    findings: &[(&SourceFile, &Finding)],
+    render: impl Fn(&SourceFile, &[(&SourceFile, &Finding)]) -> T + Sync,
+    mut write: impl FnMut(T) -> io::Result<()>,
+) -> io::Result<()> {
+    let by_file: Vec<&[(&SourceFile, &Finding)]> =
+        findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)).collect();
+    for batch in by_file.chunks(RENDER_BATCH) {
+        let rendered: Vec<T> = batch
+            .par_iter()
+            .filter_map(|file| Some(render(file.first()?.0, file)))
+            .collect();
+        for file in rendered {
+            write(file)?;
+        }
+    }
+    Ok(())
 }
 
 /// Start and end positions of a span.

@@ -188,16 +188,23 @@ impl Stream {
         findings: &[(&SourceFile, &Finding)],
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        for file in findings.chunk_by(|a, b| std::ptr::eq(a.0, b.0)) {
-            let Some((source, _)) = file.first() else {
-                continue;
-            };
-            let uri = uri(source);
-            for (_, finding) in file {
-                self.results.push(&result(source, &uri, finding), out)?;
-            }
-        }
-        Ok(())
+        let elements = self.results.elements();
+        let results = &mut self.results;
+        super::render_by_file(
+            findings,
+            |source, file| {
+                let uri = uri(source);
+                let mut bytes = Vec::new();
+                for (_, finding) in file {
+                    elements.render(&result(source, &uri, finding), &mut bytes)?;
+                }
+                Ok((bytes, file.len()))
+            },
+            |rendered: io::Result<(Vec<u8>, usize)>| {
+                let (bytes, count) = rendered?;
+                results.write(&bytes, count, out)
+            },
+        )
     }
 
     pub fn finish(self, errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {

@@ -54,22 +54,36 @@ impl Array {
 
     /// Writes one element (after `[` or `,`), indented one level below the array's line.
     pub fn push(&mut self, element: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
-        let text = serde_json::to_vec_pretty(element)?;
-        // Every line break of pretty-printed JSON is one of its own (strings
-        // escape theirs), and each is followed by the array's indentation.
-        let line_start = [b"\n", self.indent.as_bytes(), b"  "].concat();
-        let mut bytes = Vec::with_capacity(text.len() + text.len() / 8 + line_start.len());
-        bytes.push(if self.count == 0 { b'[' } else { b',' });
-        bytes.extend_from_slice(&line_start);
-        let mut rest = text.as_slice();
-        while let Some(at) = memchr::memchr(b'\n', rest) {
-            bytes.extend_from_slice(&rest[..at]);
-            bytes.extend_from_slice(&line_start);
-            rest = &rest[at + 1..];
+        let mut bytes = Vec::new();
+        self.elements().render(element, &mut bytes)?;
+        self.write(&bytes, 1, out)
+    }
+
+    /// Renders elements of this array, on any thread.
+    pub fn elements(&self) -> Elements {
+        Elements {
+            line_start: [b"\n", self.indent.as_bytes(), b"  "].concat(),
         }
-        bytes.extend_from_slice(rest);
-        out.write_all(&bytes)?;
-        self.count += 1;
+    }
+
+    /// Writes `elements` elements that [`Elements::render`] put in `rendered`.
+    pub fn write(
+        &mut self,
+        rendered: &[u8],
+        elements: usize,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if elements == 0 {
+            return Ok(());
+        }
+        if self.count == 0 {
+            // The first element follows the `[` instead of a `,`.
+            out.write_all(b"[")?;
+            out.write_all(rendered.get(1..).unwrap_or_default())?;
+        } else {
+            out.write_all(rendered)?;
+        }
+        self.count += elements;
         Ok(())
     }
 
@@ -80,6 +94,33 @@ impl Array {
         } else {
             write!(out, "\n{}]", self.indent)
         }
+    }
+}
+
+/// Renders the elements of one [`Array`] as it writes them.
+pub struct Elements {
+    /// A line break and the indentation of the array's elements.
+    line_start: Vec<u8>,
+}
+
+impl Elements {
+    /// Appends `element` to `bytes` as the array writes it after a `,`: the
+    /// `,`, then each of its lines after a line break and the indentation.
+    pub fn render(&self, element: &impl Serialize, bytes: &mut Vec<u8>) -> io::Result<()> {
+        let text = serde_json::to_vec_pretty(element)?;
+        // Every line break of pretty-printed JSON is one of its own (strings
+        // escape theirs).
+        bytes.reserve(text.len() + text.len() / 8 + self.line_start.len() + 1);
+        bytes.push(b',');
+        bytes.extend_from_slice(&self.line_start);
+        let mut rest = text.as_slice();
+        while let Some(at) = memchr::memchr(b'\n', rest) {
+            bytes.extend_from_slice(&rest[..at]);
+            bytes.extend_from_slice(&self.line_start);
+            rest = &rest[at + 1..];
+        }
+        bytes.extend_from_slice(rest);
+        Ok(())
     }
 }
 
@@ -187,7 +228,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn streamed(elements: &[serde_json::Value], nest: bool) -> String {
+    /// `elements` streamed into a document, `group` at a time (one at a time
+    /// with [`Array::push`] when `group` is 1), checked against the document
+    /// written whole.
+    fn streamed(elements: &[serde_json::Value], nest: bool, group: usize) -> String {
         let document = |array: serde_json::Value| {
             if nest {
                 json!({ "a": 1, "runs": [{ "x": "y", "results": array, "z": [1, 2] }], "b": {} })
@@ -199,8 +243,18 @@ mod tests {
         let (before, after, indent) = split(&document(json!(MARK)), MARK).unwrap();
         let mut out = before.into_bytes();
         let mut array = Array::new(indent);
-        for e in elements {
-            array.push(e, &mut out).unwrap();
+        // A group of no element writes nothing, not even the `[`.
+        array.write(&[], 0, &mut out).unwrap();
+        for chunk in elements.chunks(group) {
+            if group == 1 {
+                array.push(&chunk[0], &mut out).unwrap();
+                continue;
+            }
+            let mut bytes = Vec::new();
+            for e in chunk {
+                array.elements().render(e, &mut bytes).unwrap();
+            }
+            array.write(&bytes, chunk.len(), &mut out).unwrap();
         }
         array.close(&mut out).unwrap();
         out.extend_from_slice(after.as_bytes());
@@ -217,9 +271,11 @@ mod tests {
             json!([[], [1]]),
         ];
         for nest in [false, true] {
-            streamed(&[], nest);
-            streamed(&elements[..1], nest);
-            streamed(&elements, nest);
+            for group in [1, 2, 3] {
+                streamed(&[], nest, group);
+                streamed(&elements[..1], nest, group);
+                streamed(&elements, nest, group);
+            }
         }
     }
 
