@@ -10,6 +10,8 @@
 #
 # BENCH_EMBEDDED=1 adds, per size, a tree whose files all hold legacy inventory
 # embedded in NixOS module code (scripts/gen-corpus.py --embed), as real flakes do.
+# BENCH_FORMATS=1 also times `check` in the other output formats (concise,
+# github, json, sarif: what CI gates use), on all cores.
 #
 # Needs cargo, python3, hyperfine, ripgrep and GNU time (Debian: apt-get install
 # hyperfine ripgrep time). Trees are generated once into $BENCH_DIR (default: a
@@ -106,6 +108,16 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
         echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
         echo "  atomic replacement of the same $(wc -l < "$changed") files alone (write-floor): ${w[1]} s;" \
             "the rest $(python3 -c "print(round(${w[0]}-${w[1]},4))") s = $(python3 -c "print(f'{(${w[0]}-${w[1]})/${m[0]}:.2f}')")x baseline"
+        if [ "${BENCH_FORMATS:-0}" = 1 ]; then
+            formats=(concise github json sarif)
+            cmds=("$base $tree" "$cm check --quiet $tree")
+            for format in "${formats[@]}"; do cmds+=("$cm check --quiet --format $format $tree"); done
+            mapfile -t f < <(medians "${cmds[@]}")
+            echo "check --format human (all cores): ${f[1]} s = $(ratio "${f[1]}" "${f[0]}")x baseline (baseline ${f[0]} s in this run)"
+            for i in "${!formats[@]}"; do
+                echo "check --format ${formats[i]} (all cores): ${f[i + 2]} s = $(ratio "${f[i + 2]}" "${f[0]}")x baseline"
+            done
+        fi
         echo "peak RSS: check $(rss "$cm" check --quiet "$tree") KB, fix $(rss "$cm" fix --quiet "$tree") KB, baseline $(rss "$base" "$tree") KB"
         echo "$n $share ${m[1]}" >> "$work/linear.txt"
     done
