@@ -186,6 +186,7 @@ impl Run {
         }
         let taken: Vec<Result<Option<FileReport>, IoFailure>> = chunk
             .into_par_iter()
+            .with_max_len(1)
             .map(|entry| entry.into_report(&self.templates, &self.spool))
             .collect();
         let mut files = Vec::new();
@@ -854,6 +855,7 @@ fn run_paths(paths: &[PathBuf], options: &Options, mut budget: MemoryBudget) -> 
         }
         let analysed: Vec<Analysed> = chunk
             .into_par_iter()
+            .with_max_len(1)
             .map(|path| {
                 progress.tick();
                 let source = match read_source(&path) {

@@ -411,6 +411,7 @@ fn fix_files(report: &Report) -> Vec<FileFix> {
     report
         .files
         .par_iter()
+        .with_max_len(1)
         .enumerate()
         .filter(|(_, file)| !file.plan.edits.is_empty())
         .map(|(report_index, file)| fix_file(report_index, file))

@@ -163,6 +163,7 @@ fn render_by_file<T: Send>(
     for batch in by_file.chunks(RENDER_BATCH) {
         let rendered: Vec<T> = batch
             .par_iter()
+            .with_max_len(1)
             .filter_map(|file| Some(render(file.first()?.0, file)))
             .collect();
         for file in rendered {
