@@ -38,7 +38,7 @@ struct Tool {
 
 #[derive(Serialize)]
 struct JsonFinding<'a> {
-    path: String,
+    path: &'a str,
     code: &'static str,
     name: &'static str,
     severity: Severity,
@@ -111,11 +111,12 @@ fn label<'a>(source: &SourceFile, label: &'a Label, primary: bool) -> JsonLabel<
     }
 }
 
-fn finding<'a>(source: &SourceFile, f: &'a Finding) -> JsonFinding<'a> {
+/// `f`, a finding of `source`, whose path is written as `path`.
+fn finding<'a>(source: &SourceFile, path: &'a str, f: &'a Finding) -> JsonFinding<'a> {
     let mut labels = vec![label(source, &f.primary, true)];
     labels.extend(f.secondary.iter().map(|l| label(source, l, false)));
     JsonFinding {
-        path: source.path.display().to_string(),
+        path,
         code: f.rule.code,
         name: f.rule.name,
         severity: f.severity(),
@@ -242,21 +243,12 @@ impl Findings {
         for (_, f) in findings {
             *self.by_code.entry(f.rule.code).or_default() += 1;
         }
-        let elements = self.array.elements();
-        let array = &mut self.array;
-        super::render_by_file(
+        super::stream_by_file(
+            &mut self.array,
             findings,
-            |_, file| {
-                let mut bytes = Vec::new();
-                for &(source, f) in file {
-                    elements.render(&finding(source, f), &mut bytes)?;
-                }
-                Ok((bytes, file.len()))
-            },
-            |rendered: io::Result<(Vec<u8>, usize)>| {
-                let (bytes, count) = rendered?;
-                array.write(&bytes, count, out)
-            },
+            |source| source.path.display().to_string(),
+            |elements, source, path, f, bytes| elements.render(&finding(source, path, f), bytes),
+            out,
         )
     }
 

@@ -173,6 +173,36 @@ fn render_by_file<T: Send>(
     Ok(())
 }
 
+/// The findings of each file as elements of the streamed JSON `array`: each
+/// file's path as `path_of` spells it is worked out once, `element` renders a
+/// finding with it (on all cores, see [`render_by_file`]), and the elements are
+/// written in order.
+fn stream_by_file(
+    array: &mut stream::Array,
+    findings: &[(&SourceFile, &Finding)],
+    path_of: impl Fn(&SourceFile) -> String + Sync,
+    element: impl Fn(&stream::Elements, &SourceFile, &str, &Finding, &mut Vec<u8>) -> io::Result<()>
+    + Sync,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let elements = array.elements();
+    render_by_file(
+        findings,
+        |source, file| {
+            let path = path_of(source);
+            let mut bytes = Vec::new();
+            for (_, finding) in file {
+                element(&elements, source, &path, finding, &mut bytes)?;
+            }
+            Ok((bytes, file.len()))
+        },
+        |rendered: io::Result<(Vec<u8>, usize)>| {
+            let (bytes, count) = rendered?;
+            array.write(&bytes, count, out)
+        },
+    )
+}
+
 /// Start and end positions of a span.
 pub fn span_positions(source: &SourceFile, span: Span) -> (Position, Position) {
     (source.position(span.start), source.position(span.end))

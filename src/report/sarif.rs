@@ -188,22 +188,14 @@ impl Stream {
         findings: &[(&SourceFile, &Finding)],
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let elements = self.results.elements();
-        let results = &mut self.results;
-        super::render_by_file(
+        super::stream_by_file(
+            &mut self.results,
             findings,
-            |source, file| {
-                let uri = uri(source);
-                let mut bytes = Vec::new();
-                for (_, finding) in file {
-                    elements.render(&result(source, &uri, finding), &mut bytes)?;
-                }
-                Ok((bytes, file.len()))
+            uri,
+            |elements, source, uri, finding, bytes| {
+                elements.render(&result(source, uri, finding), bytes)
             },
-            |rendered: io::Result<(Vec<u8>, usize)>| {
-                let (bytes, count) = rendered?;
-                results.write(&bytes, count, out)
-            },
+            out,
         )
     }
 
