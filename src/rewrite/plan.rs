@@ -869,13 +869,26 @@ fn resolve_roles(work: &mut Work<'_>) {
     check_settings_conflicts(work);
 }
 
-/// Roles that may receive a config part: every role for instance config, the
-/// roles a machine is listed in for machine config.
-fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>> {
-    let span = Some(part.path_span);
+/// Roles that may receive a config part.
+struct Candidates {
+    /// Every role for instance config; the roles a machine is certainly a
+    /// member of for machine config.
+    members: Vec<String>,
+    /// Roles a machine may or may not be a member of (through tags, or a
+    /// computed list, that cannot be resolved statically).
+    uncertain: Vec<String>,
+}
+
+fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Candidates> {
+    let certain = |members| {
+        Some(Candidates {
+            members,
+            uncertain: Vec::new(),
+        })
+    };
     match &part.scope {
-        Scope::Role(role) => Some(vec![role.clone()]),
-        Scope::Instance => Some(work.roles.iter().cloned().collect()),
+        Scope::Role(role) => certain(vec![role.clone()]),
+        Scope::Instance => certain(work.roles.iter().cloned().collect()),
         Scope::Machine(machine) => {
             let mut members: Vec<String> = work
                 .role_machines
@@ -885,7 +898,7 @@ fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>
                 .collect();
             // Membership through tags, when the clan's tags are statically known.
             let machine_tags = work.machine_facts.and_then(|f| f.tags_of(machine));
-            let mut unknown: Vec<String> = Vec::new();
+            let mut uncertain: Vec<String> = Vec::new();
             for role in work.roles.clone() {
                 if members.contains(&role) {
                     continue;
@@ -899,32 +912,66 @@ fn candidate_roles(work: &mut Work<'_>, part: &ConfigPart) -> Option<Vec<String>
                 match (computed_list, by_tags) {
                     (false, Some(true)) => members.push(role),
                     (false, Some(false)) => {}
-                    _ => unknown.push(role),
+                    _ => uncertain.push(role),
                 }
             }
-            if !unknown.is_empty() {
-                work.block(
-                    ReasonKind::MachineConfig,
-                    format!(
-                        "machine `{machine}` has `config` and may be a member of role(s) {} through tags or a computed list that cannot be resolved statically (the clan's `inventory.machines` tags are not all literal, or not all in the files checked); which role's settings it belongs to is not decided",
-                        unknown.join(", ")
-                    ),
-                    span,
-                );
-                return None;
-            }
-            if members.is_empty() {
+            if members.is_empty() && uncertain.is_empty() {
                 work.block(
                     ReasonKind::MachineConfig,
                     format!("machine `{machine}` has `config` but is in no role of this instance (legacy ignored it; the new format would make it a member)"),
-                    span,
+                    Some(part.path_span),
                 );
                 return None;
             }
             members.sort();
-            Some(members)
+            Some(Candidates { members, uncertain })
         }
     }
+}
+
+/// Blocks a machine's config part whose receiving roles depend on memberships
+/// that cannot be resolved statically. It can be distributed anyway when the
+/// machine is certainly a member of some role and each of its top-level keys is
+/// declared (by the module table) by such roles and by none of the uncertain
+/// ones: then the keys go to the same roles whatever the uncertain memberships
+/// turn out to be. `keys` are the part's top-level keys (empty when the part is
+/// not an attribute set literal).
+fn uncertain_membership(
+    work: &mut Work<'_>,
+    part: &ConfigPart,
+    candidates: &Candidates,
+    keys: &[&str],
+) -> bool {
+    if candidates.uncertain.is_empty() {
+        return false;
+    }
+    let module = work.module;
+    let decided = !candidates.members.is_empty()
+        && !keys.is_empty()
+        && keys.iter().all(|key| {
+            module
+                .and_then(|m| m.keys.get(*key))
+                .is_some_and(|declared| {
+                    declared.iter().any(|r| candidates.members.contains(r))
+                        && !declared.iter().any(|r| candidates.uncertain.contains(r))
+                })
+        });
+    if decided {
+        return false;
+    }
+    let machine = match &part.scope {
+        Scope::Machine(m) => m.as_str(),
+        Scope::Instance | Scope::Role(_) => "",
+    };
+    work.block(
+        ReasonKind::MachineConfig,
+        format!(
+            "machine `{machine}` has `config` and may be a member of role(s) {} through tags or a computed list that cannot be resolved statically (the clan's `inventory.machines` tags are not all literal, or not all in the files checked); which role's settings it belongs to is not decided",
+            candidates.uncertain.join(", ")
+        ),
+        Some(part.path_span),
+    );
+    true
 }
 
 /// The settings path of `role` for a config part.
@@ -944,7 +991,7 @@ fn target_path(scope: &Scope, role: &str) -> String {
 /// gets all of it, one copy per role otherwise. Settings keys the module renamed
 /// are renamed where their old path is spelled in one attribute path.
 fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
-    let Some(candidates) = candidate_roles(work, part) else {
+    let Some(possible) = candidate_roles(work, part) else {
         return;
     };
     let module = work.module;
@@ -1000,7 +1047,11 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
                 }
                 out
             }
-            _ if candidates.len() == 1 => Vec::new(),
+            _ if !possible.uncertain.is_empty() => {
+                uncertain_membership(work, part, &possible, &[]);
+                return;
+            }
+            _ if possible.members.len() == 1 => Vec::new(),
             _ => {
                 work.block(
                     ReasonKind::InstanceConfig,
@@ -1013,6 +1064,14 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
     } else {
         vec![(after.clone(), String::new(), String::new())]
     };
+    let top_keys: Vec<&str> = entries
+        .iter()
+        .map(|(keys, _, _)| keys.first().map_or("", String::as_str))
+        .collect();
+    if uncertain_membership(work, part, &possible, &top_keys) {
+        return;
+    }
+    let candidates = possible.members;
     // Which roles receive each entry.
     let mut owners_of: Vec<Vec<String>> = Vec::new();
     for (keys, _, _) in &entries {
@@ -1917,6 +1976,71 @@ mod tests {
             Span::new(0, 1),
         );
         assert!(!block_overlapping(&mut [], &[], empties, text));
+    }
+
+    /// The outcome of the one instance of `text`: `None` when migrated, the
+    /// first reason's kind otherwise.
+    fn outcome_of(text: &str) -> Option<ReasonKind> {
+        let source = SourceFile::from_text(
+            PathBuf::from("flake.nix"),
+            text.to_owned(),
+            crate::source::FileKind::Nix,
+        );
+        let root = rnix::Root::parse(text).syntax();
+        let facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
+        let planned = plan(&source, &root, &facts, &FileContext::default());
+        assert_eq!(planned.instances.len(), 1, "{text}");
+        match &planned.instances[0].outcome {
+            Outcome::Migrated => None,
+            Outcome::Left(reason, _) => Some(reason.kind),
+        }
+    }
+
+    #[test]
+    fn machine_config_with_uncertain_memberships_moves_only_when_they_cannot_matter() {
+        // The clan's machines are not in the file: tag memberships are unknown.
+        let zerotier = |roles: &str, config: &str| {
+            format!(
+                "{{\n  inventory.services.zerotier.z = {{\n{roles}    machines.relay.config = {config};\n  }};\n}}\n"
+            )
+        };
+        let moon_and_peer_tag =
+            "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.tags = [ \"all\" ];\n";
+        // `moon` is declared by the moon role only: relay's peer membership does not matter.
+        let moved = zerotier(moon_and_peer_tag, "{ moon.stableEndpoints = [ \"a\" ]; }");
+        assert_eq!(outcome_of(&moved), None);
+        // `excludeHosts` is declared by the peer role too.
+        let both = zerotier(moon_and_peer_tag, "{ excludeHosts = [ \"b\" ]; }");
+        assert_eq!(outcome_of(&both), Some(ReasonKind::MachineConfig));
+        // One key of two is declared by the uncertain role.
+        let mixed = zerotier(
+            moon_and_peer_tag,
+            "{ moon.stableEndpoints = [ \"a\" ]; excludeHosts = [ \"b\" ]; }",
+        );
+        assert_eq!(outcome_of(&mixed), Some(ReasonKind::MachineConfig));
+        // A key the module table does not know.
+        let unknown = zerotier(moon_and_peer_tag, "{ somethingElse = 1; }");
+        assert_eq!(outcome_of(&unknown), Some(ReasonKind::MachineConfig));
+        // A config that is not an attribute set literal: its keys are not known.
+        let opaque = zerotier(moon_and_peer_tag, "relayConfig");
+        assert_eq!(outcome_of(&opaque), Some(ReasonKind::MachineConfig));
+        // Certainly in no role, perhaps in one: not decided either.
+        let only_tags = zerotier(
+            "    roles.moon.tags = [ \"relays\" ];\n",
+            "{ moon.stableEndpoints = [ \"a\" ]; }",
+        );
+        assert_eq!(outcome_of(&only_tags), Some(ReasonKind::MachineConfig));
+        // A computed machine list is an uncertain membership like a tag.
+        let computed = zerotier(
+            "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.machines = peers;\n",
+            "{ moon.stableEndpoints = [ \"a\" ]; }",
+        );
+        assert_eq!(outcome_of(&computed), None);
+        let computed_both = zerotier(
+            "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.machines = peers;\n",
+            "{ excludeHosts = [ \"b\" ]; }",
+        );
+        assert_eq!(outcome_of(&computed_both), Some(ReasonKind::MachineConfig));
     }
 
     #[test]

@@ -317,23 +317,40 @@ fn migrate_instance(
                 ("config", JsonValue::Object(config)) if !config.is_empty() => {
                     let tags = machine_tags(&m.key);
                     let mut member_of = Vec::new();
+                    let mut uncertain = Vec::new();
                     for (name, role) in &roles {
                         let by_tags = match &tags {
                             Some(t) => role.tags.iter().any(|x| t.contains(x)),
                             None if role.tags.is_empty() => false,
+                            None if role.machines.contains(&m.key) => true,
                             None => {
-                                return Err(block(
-                                    ReasonKind::MachineConfig,
-                                    format!(
-                                        "machine `{}` has `config` and its tags are not known",
-                                        m.key
-                                    ),
-                                ));
+                                uncertain.push(name.clone());
+                                continue;
                             }
                         };
                         if role.machines.contains(&m.key) || by_tags {
                             member_of.push(name.clone());
                         }
+                    }
+                    // Roles the machine may or may not be a member of do not
+                    // matter when none of them declares a key of its config.
+                    let decided = uncertain.is_empty()
+                        || (!member_of.is_empty()
+                            && config.iter().all(|entry| {
+                                info.keys.get(&entry.key).is_some_and(|declared| {
+                                    declared.iter().any(|r| member_of.contains(r))
+                                        && !declared.iter().any(|r| uncertain.contains(r))
+                                })
+                            }));
+                    if !decided {
+                        return Err(block(
+                            ReasonKind::MachineConfig,
+                            format!(
+                                "machine `{}` has `config` and may be a member of role(s) {} through tags that are not known statically; which role's settings it belongs to is not decided",
+                                m.key,
+                                uncertain.join(", ")
+                            ),
+                        ));
                     }
                     if member_of.is_empty() {
                         return Err(block(
