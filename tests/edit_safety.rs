@@ -46,9 +46,17 @@ fn edits_respect_tokens_and_never_touch_comments() {
             }
             for (kind, s, e) in &tokens {
                 if *kind == SyntaxKind::TOKEN_COMMENT {
+                    // Only a binding that moves (out of a `services` set it
+                    // shares) takes its comments along: deleted whole here,
+                    // inserted again by another edit.
                     let overlaps = edit.span.start < *e && *s < edit.span.end;
+                    let comment = &file.source.text[*s..*e];
+                    let carried = edit.insert.is_empty()
+                        && edit.span.start <= *s
+                        && *e <= edit.span.end
+                        && file.plan.edits.iter().any(|o| o.insert.contains(comment));
                     assert!(
-                        !overlaps,
+                        !overlaps || carried,
                         "{}: edit {:?} touches a comment",
                         file.source.path.display(),
                         edit
@@ -59,4 +67,39 @@ fn edits_respect_tokens_and_never_touch_comments() {
         }
     }
     assert!(checked > 50, "only {checked} edits were checked");
+}
+
+/// Fixing a fixture keeps every comment: the comments of the result are those
+/// of the original, as many times each.
+#[test]
+fn fixing_keeps_every_comment() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/before");
+    let report = check::run(&Input::Paths(vec![root]), &Options::default());
+    let comments = |text: &str| {
+        let mut found: Vec<String> = rnix::Root::parse(text)
+            .syntax()
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+            .filter(|t| t.kind() == SyntaxKind::TOKEN_COMMENT)
+            .map(|t| t.text().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    let mut compared = 0;
+    for file in &report.files {
+        if file.plan.edits.is_empty() || file.source.path.extension().is_none_or(|e| e != "nix") {
+            continue;
+        }
+        let fixed = clan_migrate::rewrite::edit::apply(&file.source.text, &file.plan.edits)
+            .expect("the planned edits apply");
+        assert_eq!(
+            comments(&file.source.text),
+            comments(&fixed),
+            "{}: the comments changed",
+            file.source.path.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 20, "only {compared} files were compared");
 }

@@ -301,14 +301,48 @@ pub fn plan(
     let containers = containers(&works, text);
 
     let mut plan = Plan::default();
-    let owned = loop {
+    let owned = 'plan: loop {
         block_shared_containers(&mut works, &containers, text);
+        // A `services` set that keeps some instances gives the others up: they
+        // move to an `instances` set of their own, next to it.
+        let mut moving_out: Vec<Option<usize>> = vec![None; works.len()];
+        for (k, container) in containers.iter().enumerate() {
+            if container.kind == ContainerKind::Services
+                && container.problem.is_none()
+                && container
+                    .dependents
+                    .iter()
+                    .any(|&i| !works[i].blockers.is_empty())
+            {
+                for &i in &container.dependents {
+                    moving_out[i] = Some(k);
+                }
+            }
+        }
         let mut owned: Vec<(TextEdit, Owner)> = Vec::new();
+        let mut moves: BTreeMap<usize, Vec<(usize, Vec<TextEdit>)>> = BTreeMap::new();
         for (i, work) in works.iter().enumerate() {
             if work.blockers.is_empty() {
                 let style = style.get_or_insert_with(|| Style::of(text));
                 let edits = instance_edits(work, text, style, ctx);
-                owned.extend(edits.into_iter().map(|e| (e, Owner::Instance(i))));
+                match moving_out[i] {
+                    Some(k) => moves.entry(k).or_default().push((i, edits)),
+                    None => owned.extend(edits.into_iter().map(|e| (e, Owner::Instance(i)))),
+                }
+            }
+        }
+        for (k, moving) in &moves {
+            let style = style.get_or_insert_with(|| Style::of(text));
+            match move_out(*k, &containers[*k], moving, &works, text, style) {
+                Ok(edits) => owned.extend(edits),
+                Err((i, message)) => {
+                    works[i].block(
+                        ReasonKind::SharedDefinition,
+                        message,
+                        Some(containers[*k].span),
+                    );
+                    continue 'plan;
+                }
             }
         }
         for (k, container) in containers.iter().enumerate() {
@@ -1443,16 +1477,27 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
 type ContainerEdits = (Vec<TextEdit>, Option<Reason>);
 
 struct Container {
+    node: ast::AttrpathValue,
     span: Span,
+    kind: ContainerKind,
     dependents: Vec<usize>,
     edits: Vec<TextEdit>,
     problem: Option<Reason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContainerKind {
+    /// `services = { … }`, renamed `instances` when all its instances migrate.
+    Services,
+    /// `<service> = { <instance> = …; }`, flattened.
+    Wrapper,
 }
 
 fn containers(works: &[Work<'_>], text: &str) -> Vec<Container> {
     let mut out: Vec<Container> = Vec::new();
     let mut add = |node: &ast::AttrpathValue,
                    dependent: usize,
+                   kind: ContainerKind,
                    build: &dyn Fn(&ast::AttrpathValue) -> ContainerEdits| {
         let span = Span::from(node.syntax().text_range());
         if let Some(c) = out.iter_mut().find(|c| c.span == span) {
@@ -1462,7 +1507,9 @@ fn containers(works: &[Work<'_>], text: &str) -> Vec<Container> {
         } else {
             let (edits, problem) = build(node);
             out.push(Container {
+                node: node.clone(),
                 span,
+                kind,
                 dependents: vec![dependent],
                 edits,
                 problem,
@@ -1475,11 +1522,15 @@ fn containers(works: &[Work<'_>], text: &str) -> Vec<Container> {
                 let same_as_service =
                     matches!(&c.service, Holder::Ancestor(s) if s.syntax() == node.syntax());
                 if !same_as_service {
-                    add(node, i, &|n| rename_last_segment(n, 1, "instances"));
+                    add(node, i, ContainerKind::Services, &|n| {
+                        rename_last_segment(n, 1, "instances")
+                    });
                 }
             }
             if let Holder::Ancestor(node) = &c.service {
-                add(node, i, &|n| flatten_wrapper(n, text));
+                add(node, i, ContainerKind::Wrapper, &|n| {
+                    flatten_wrapper(n, text)
+                });
             }
         }
     }
@@ -1583,6 +1634,10 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
                 if i == culprit || !works[i].blockers.is_empty() {
                     continue;
                 }
+                // Moved out of the set into an `instances` set of its own (`move_out`).
+                if culprit != usize::MAX && movable(&works[i], container, text) {
+                    continue;
+                }
                 let message = if culprit == usize::MAX {
                     format!(
                         "the enclosing definition at line {line} cannot be rewritten: {}",
@@ -1609,6 +1664,241 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
             break;
         }
     }
+}
+
+/// Whether an instance can leave the `services` set it shares with instances
+/// that are not migrated: each of its bindings is an entry of that set, spells
+/// the service in its own path (no `<service> = { … }` wrapper), and has lines
+/// of its own; and the set's binding ends its line, so that an `instances` set
+/// can follow it.
+fn movable(work: &Work<'_>, container: &Container, text: &str) -> bool {
+    if container.kind != ContainerKind::Services || container.problem.is_some() {
+        return false;
+    }
+    let Some(ast::Expr::AttrSet(set)) =
+        crate::syntax::binding_value(&container.node).map(strip_parens)
+    else {
+        return false;
+    };
+    let ends_line = |end: usize| {
+        let rest = text[end..].split('\n').next().unwrap_or("");
+        let rest = rest.trim();
+        (rest.is_empty() || rest.starts_with('#')) && text[end..].contains('\n')
+    };
+    let starts_line = |start: usize| {
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        text[line_start..start].trim().is_empty()
+    };
+    ends_line(container.span.end)
+        && !work.contributors.is_empty()
+        && work.contributors.iter().all(|c| {
+            let span = Span::from(c.node.syntax().text_range());
+            matches!(&c.services, Holder::Ancestor(n) if n.syntax() == container.node.syntax())
+                && matches!(c.service, Holder::This(_))
+                && c.node.syntax().parent().as_ref() == Some(set.syntax())
+                && starts_line(span.start)
+                && ends_line(span.end)
+        })
+}
+
+/// The lines a binding that moves takes along: its own, and the lines of the
+/// comments right above it (each on lines of its own, no blank line between).
+fn moving_lines(text: &str, binding: &ast::AttrpathValue) -> Span {
+    let line_start = |offset: usize| text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let span = Span::from(binding.syntax().text_range());
+    let mut start = line_start(span.start);
+    let end = text[span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i + 1);
+    let mut previous = binding.syntax().prev_sibling_or_token();
+    while let Some(element) = previous {
+        match element.kind() {
+            SyntaxKind::TOKEN_WHITESPACE => {
+                let newlines = element.to_string().matches('\n').count();
+                if newlines > 1 {
+                    break;
+                }
+            }
+            SyntaxKind::TOKEN_COMMENT => {
+                let comment = usize::from(element.text_range().start());
+                let own_line = line_start(comment);
+                if !text[own_line..comment].trim().is_empty() {
+                    break;
+                }
+                start = own_line;
+            }
+            _ => break,
+        }
+        previous = element.prev_sibling_or_token();
+    }
+    Span::new(start, end)
+}
+
+/// The end of the blank line that starts at `start`, if it is one.
+fn blank_line_at(text: &str, start: usize) -> Option<usize> {
+    let end = start + text.get(start..)?.find('\n')? + 1;
+    text[start..end].trim().is_empty().then_some(end)
+}
+
+/// The start of the blank line that ends at `end`, if it is one.
+fn blank_line_before(text: &str, end: usize) -> Option<usize> {
+    let before = text.get(..end.checked_sub(1)?)?;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    text[start..end].trim().is_empty().then_some(start)
+}
+
+/// The deletions of the lines that moved out of a set (each with the instance
+/// it belongs to), with the blank lines around them tidied: where moved lines
+/// and blank lines alternate between two lines that stay, one blank line is
+/// kept if there was one, none next to the set's `{` or `}`.
+fn vacate(text: &str, mut vacated: Vec<(Span, usize)>) -> Vec<(TextEdit, Owner)> {
+    enum Item {
+        Moved(usize),
+        Blank(Span),
+    }
+    vacated.sort_by_key(|(span, _)| span.start);
+    let mut deletions: Vec<Span> = vacated.iter().map(|(span, _)| *span).collect();
+    let mut next = 0;
+    while next < vacated.len() {
+        // A gap: blank and moved lines between two lines that stay.
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = vacated[next].0.start;
+        while let Some(blank) = blank_line_before(text, start) {
+            items.insert(0, Item::Blank(Span::new(blank, start)));
+            start = blank;
+        }
+        let mut end = vacated[next].0.start;
+        loop {
+            if vacated.get(next).is_some_and(|(span, _)| span.start == end) {
+                items.push(Item::Moved(next));
+                end = vacated[next].0.end;
+                next += 1;
+            } else if let Some(blank) = blank_line_at(text, end) {
+                items.push(Item::Blank(Span::new(end, blank)));
+                end = blank;
+            } else {
+                break;
+            }
+        }
+        let above = text[..start.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let below = text[end..].split('\n').next().unwrap_or("");
+        let at_edge =
+            text[above..start].trim_end().ends_with('{') || below.trim_start().starts_with('}');
+        let mut keep = usize::from(!at_edge);
+        // Each deleted blank line joins the deletion of the moved lines next to it.
+        let mut last_moved: Option<usize> = None;
+        let mut pending: Vec<Span> = Vec::new();
+        for item in &items {
+            match item {
+                Item::Blank(_) if keep > 0 => {
+                    keep -= 1;
+                    last_moved = None;
+                }
+                Item::Blank(blank) => match last_moved {
+                    Some(m) => deletions[m].end = blank.end,
+                    None => pending.push(*blank),
+                },
+                Item::Moved(m) => {
+                    if let Some(first) = pending.first() {
+                        deletions[*m].start = first.start;
+                        pending.clear();
+                    }
+                    last_moved = Some(*m);
+                }
+            }
+        }
+    }
+    deletions
+        .into_iter()
+        .zip(&vacated)
+        .map(|(span, (_, i))| (TextEdit::delete(span), Owner::Instance(*i)))
+        .collect()
+}
+
+/// The edits that move the migrated instances of a `services` set that keeps
+/// others: each instance's bindings, rewritten, leave the set and go, in their
+/// order, into a new `instances` set right after it. `Err`: an instance whose
+/// rewrite reaches outside its own lines, with the reason.
+fn move_out(
+    k: usize,
+    container: &Container,
+    moving: &[(usize, Vec<TextEdit>)],
+    works: &[Work<'_>],
+    text: &str,
+    style: &Style,
+) -> Result<Vec<(TextEdit, Owner)>, (usize, String)> {
+    let outside = |i: usize| {
+        (
+            i,
+            "its rewrite would change text outside its own lines, so it cannot move out of the `services` set it shares with instances that are not migrated".to_owned(),
+        )
+    };
+    let mut pieces: Vec<(usize, String)> = Vec::new();
+    let mut vacated: Vec<(Span, usize)> = Vec::new();
+    let mut edits: Vec<(TextEdit, Owner)> = Vec::new();
+    for (i, instance_edits) in moving {
+        let mut spans: Vec<Span> = works[*i]
+            .contributors
+            .iter()
+            .map(|c| moving_lines(text, &c.node))
+            .collect();
+        spans.sort_by_key(|s| (s.start, s.end));
+        spans.dedup();
+        let mut local: Vec<Vec<TextEdit>> = vec![Vec::new(); spans.len()];
+        for edit in instance_edits {
+            let e = edit.span;
+            // An insertion where one span ends and the next starts belongs to the next.
+            let at = spans
+                .iter()
+                .position(|s| s.start == e.start && e.end <= s.end)
+                .or_else(|| {
+                    spans
+                        .iter()
+                        .position(|s| s.start <= e.start && e.end <= s.end)
+                })
+                .ok_or_else(|| outside(*i))?;
+            let base = spans[at].start;
+            local[at].push(TextEdit::replace(
+                Span::new(e.start - base, e.end - base),
+                edit.insert.clone(),
+            ));
+        }
+        for (span, local) in spans.iter().zip(&local) {
+            let moved =
+                super::edit::apply(&text[span.start..span.end], local).map_err(|_| outside(*i))?;
+            pieces.push((span.start, moved));
+            vacated.push((*span, *i));
+        }
+    }
+    pieces.sort_by_key(|(start, _)| *start);
+    edits.extend(vacate(text, vacated));
+    let segs = container
+        .node
+        .attrpath()
+        .map(|p| attrpath_keys(&p))
+        .unwrap_or_default();
+    let (Some(last), Some(line_end)) = (
+        segs.last(),
+        text[container.span.end..]
+            .find('\n')
+            .map(|i| container.span.end + i + 1),
+    ) else {
+        return Err(outside(moving.first().map_or(0, |(i, _)| *i)));
+    };
+    let head = &text[container.span.start..usize::from(last.range.start())];
+    let indent = line_indent(text, container.span.start);
+    let body: String = pieces.into_iter().map(|(_, piece)| piece).collect();
+    let eol = style.eol;
+    edits.push((
+        TextEdit::insert(
+            line_end,
+            format!("{indent}{head}instances = {{{eol}{body}{indent}}};{eol}"),
+        ),
+        Owner::Container(k),
+    ));
+    Ok(edits)
 }
 
 /// What a planned edit belongs to.
@@ -2041,6 +2331,72 @@ mod tests {
             "{ excludeHosts = [ \"b\" ]; }",
         );
         assert_eq!(outcome_of(&computed_both), Some(ReasonKind::MachineConfig));
+    }
+
+    /// The text `fix` makes of `text`.
+    fn fixed(text: &str) -> String {
+        let source = SourceFile::from_text(
+            PathBuf::from("flake.nix"),
+            text.to_owned(),
+            crate::source::FileKind::Nix,
+        );
+        let root = rnix::Root::parse(text).syntax();
+        let facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
+        let planned = plan(&source, &root, &facts, &FileContext::default());
+        super::super::edit::apply(text, &planned.edits).expect("no overlap")
+    }
+
+    #[test]
+    fn instances_move_out_of_a_services_set_that_keeps_others() {
+        // A nested `services` set, CRLF, a comment after the set's `};`.
+        let crlf = "{\r\n  inventory = {\r\n    services = {\r\n      custom.x.roles.default.machines = [ \"a\" ];\r\n      sshd.y = {\r\n        roles.server.machines = [ \"a\" ];\r\n      };\r\n    }; # end\r\n  };\r\n}\r\n";
+        assert_eq!(
+            fixed(crlf),
+            "{\r\n  inventory = {\r\n    services = {\r\n      custom.x.roles.default.machines = [ \"a\" ];\r\n    }; # end\r\n    instances = {\r\n      sshd-y = {\r\n        module.name = \"sshd\";\r\n        roles.server.machines = { a = { }; };\r\n      };\r\n    };\r\n  };\r\n}\r\n"
+        );
+        // Tabs; a comment above a binding goes along with it; an `instances`
+        // definition next to the set stays as it is.
+        let tabs = "{\n\tinventory.services = {\n\t\tsshd.y.roles.server.machines = [ \"a\" ];\n\t\tcustom.x.roles.default.machines = [ \"a\" ];\n\t\t# about z\n\t\tzerotier.z.roles.controller.machines = [ \"a\" ];\n\t};\n\tinventory.instances.existing = { module.name = \"admin\"; };\n}\n";
+        assert_eq!(
+            fixed(tabs),
+            "{\n\tinventory.services = {\n\t\tcustom.x.roles.default.machines = [ \"a\" ];\n\t};\n\tinventory.instances = {\n\t\tsshd-y.module.name = \"sshd\";\n\t\tsshd-y.roles.server.machines = { a = { }; };\n\t\t# about z\n\t\tzerotier-z.module.name = \"zerotier\";\n\t\tzerotier-z.roles.controller.machines = { a = { }; };\n\t};\n\tinventory.instances.existing = { module.name = \"admin\"; };\n}\n"
+        );
+        // Blank lines: one kept between lines that stay, none next to `{` or `}`.
+        let blanks = "{\n  inventory.services = {\n\n    sshd.a.roles.server.machines = [ \"m\" ];\n\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    sshd.c.roles.server.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n\n    sshd.e.roles.server.machines = [ \"m\" ];\n\n  };\n}\n";
+        assert_eq!(
+            fixed(blanks),
+            "{\n  inventory.services = {\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n  };\n  inventory.instances = {\n    sshd-a.module.name = \"sshd\";\n    sshd-a.roles.server.machines = { m = { }; };\n    sshd-c.module.name = \"sshd\";\n    sshd-c.roles.server.machines = { m = { }; };\n    sshd-e.module.name = \"sshd\";\n    sshd-e.roles.server.machines = { m = { }; };\n  };\n}\n"
+        );
+    }
+
+    #[test]
+    fn instances_that_cannot_move_stay_and_say_why() {
+        // A binding that shares its line with another instance's cannot move.
+        let shared_line = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ]; sshd.y.roles.server.machines = [ \"a\" ];\n  };\n}\n";
+        assert_eq!(fixed(shared_line), shared_line);
+        // Nor one inside a `<service> = { … }` wrapper.
+        let wrapper = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n    };\n  };\n}\n";
+        assert_eq!(fixed(wrapper), wrapper);
+        let source = SourceFile::from_text(
+            PathBuf::from("flake.nix"),
+            shared_line.to_owned(),
+            crate::source::FileKind::Nix,
+        );
+        let root = rnix::Root::parse(shared_line).syntax();
+        let facts = crate::inventory::legacy_nix::detect(&root, shared_line, &[]);
+        let planned = plan(&source, &root, &facts, &FileContext::default());
+        let sshd = planned.instances.iter().find(|i| i.service == "sshd");
+        let Some(Outcome::Left(reason, _)) = sshd.map(|i| &i.outcome) else {
+            panic!("{:?}", planned.instances);
+        };
+        assert_eq!(reason.kind, ReasonKind::SharedDefinition);
+        assert!(
+            reason
+                .message
+                .starts_with("shares the attribute set at line 2 with `custom.x`"),
+            "{}",
+            reason.message
+        );
     }
 
     #[test]

@@ -31,10 +31,13 @@ clan-core.lib.clan {
     };
     machine-id.default.roles.default.tags = [ "all" ];
     postgresql.default.roles.default.machines = [ "nas" ];
-    sshd.default = {
+  };
+  inventory.instances = {
+    sshd-default = {
+      module.name = "sshd";
       roles.server.tags = [ "all" ];
       roles.client.tags = [ "all" ];
-      machines.gateway.config.hostKeys.rsa.enable = true;
+      roles.server.machines.gateway.settings.hostKeys.rsa.enable = true;
     };
   };
 }
