@@ -331,6 +331,27 @@ pub fn plan(
                 }
             }
         }
+        for (k, container) in containers.iter().enumerate() {
+            let all_migrated = container
+                .dependents
+                .iter()
+                .all(|&i| works[i].blockers.is_empty());
+            if all_migrated && container.problem.is_none() {
+                // A wrapper that moves out of its `services` set is flattened
+                // as it moves.
+                let moving_with = container.dependents.first().and_then(|&i| moving_out[i]);
+                match (container.kind, moving_with) {
+                    (ContainerKind::Wrapper, Some(to)) => moves
+                        .entry(to)
+                        .or_default()
+                        .push((container.dependents[0], container.edits.clone())),
+                    _ => {
+                        let edits = container.edits.iter().cloned();
+                        owned.extend(edits.map(|e| (e, Owner::Container(k))));
+                    }
+                }
+            }
+        }
         for (k, moving) in &moves {
             let style = style.get_or_insert_with(|| Style::of(text));
             match move_out(*k, &containers[*k], moving, &works, text, style) {
@@ -343,16 +364,6 @@ pub fn plan(
                     );
                     continue 'plan;
                 }
-            }
-        }
-        for (k, container) in containers.iter().enumerate() {
-            let all_migrated = container
-                .dependents
-                .iter()
-                .all(|&i| works[i].blockers.is_empty());
-            if all_migrated && container.problem.is_none() {
-                let edits = container.edits.iter().cloned();
-                owned.extend(edits.map(|e| (e, Owner::Container(k))));
             }
         }
         for empty in &facts.empty {
@@ -1635,7 +1646,7 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
                     continue;
                 }
                 // Moved out of the set into an `instances` set of its own (`move_out`).
-                if culprit != usize::MAX && movable(&works[i], container, text) {
+                if culprit != usize::MAX && movable(&works[i], container, containers, works, text) {
                     continue;
                 }
                 let message = if culprit == usize::MAX {
@@ -1667,11 +1678,18 @@ fn block_shared_containers(works: &mut [Work<'_>], containers: &[Container], tex
 }
 
 /// Whether an instance can leave the `services` set it shares with instances
-/// that are not migrated: each of its bindings is an entry of that set, spells
-/// the service in its own path (no `<service> = { … }` wrapper), and has lines
-/// of its own; and the set's binding ends its line, so that an `instances` set
-/// can follow it.
-fn movable(work: &Work<'_>, container: &Container, text: &str) -> bool {
+/// that are not migrated: each of its bindings is an entry of that set that
+/// spells the service in its own path, or sits in a `<service> = { … }`
+/// wrapper that is such an entry and whose instances all migrate (the wrapper
+/// then moves whole); these entries have lines of their own; and the set's
+/// binding ends its line, so that an `instances` set can follow it.
+fn movable(
+    work: &Work<'_>,
+    container: &Container,
+    containers: &[Container],
+    works: &[Work<'_>],
+    text: &str,
+) -> bool {
     if container.kind != ContainerKind::Services || container.problem.is_some() {
         return false;
     }
@@ -1689,16 +1707,37 @@ fn movable(work: &Work<'_>, container: &Container, text: &str) -> bool {
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
         text[line_start..start].trim().is_empty()
     };
+    let wrapper_moves_whole = |wrapper: &ast::AttrpathValue| {
+        containers.iter().any(|w| {
+            w.kind == ContainerKind::Wrapper
+                && w.node.syntax() == wrapper.syntax()
+                && w.problem.is_none()
+                && w.dependents.iter().all(|&i| works[i].blockers.is_empty())
+        })
+    };
     ends_line(container.span.end)
         && !work.contributors.is_empty()
         && work.contributors.iter().all(|c| {
-            let span = Span::from(c.node.syntax().text_range());
+            let entry = match &c.service {
+                Holder::This(_) => &c.node,
+                Holder::Ancestor(wrapper) if wrapper_moves_whole(wrapper) => wrapper,
+                Holder::Ancestor(_) | Holder::Mount => return false,
+            };
+            let span = Span::from(entry.syntax().text_range());
             matches!(&c.services, Holder::Ancestor(n) if n.syntax() == container.node.syntax())
-                && matches!(c.service, Holder::This(_))
-                && c.node.syntax().parent().as_ref() == Some(set.syntax())
+                && entry.syntax().parent().as_ref() == Some(set.syntax())
                 && starts_line(span.start)
                 && ends_line(span.end)
         })
+}
+
+/// The entry of the `services` set that a contributor of a moving instance
+/// moves with: its own binding, or its wrapper.
+fn moving_entry(c: &Contributor) -> &ast::AttrpathValue {
+    match &c.service {
+        Holder::Ancestor(wrapper) => wrapper,
+        Holder::This(_) | Holder::Mount => &c.node,
+    }
 }
 
 /// The lines a binding that moves takes along: its own, and the lines of the
@@ -1835,43 +1874,46 @@ fn move_out(
             "its rewrite would change text outside its own lines, so it cannot move out of the `services` set it shares with instances that are not migrated".to_owned(),
         )
     };
-    let mut pieces: Vec<(usize, String)> = Vec::new();
-    let mut vacated: Vec<(Span, usize)> = Vec::new();
-    let mut edits: Vec<(TextEdit, Owner)> = Vec::new();
+    // The lines that move (each with the first instance that takes them).
+    let mut spans: Vec<(Span, usize)> = Vec::new();
+    for (i, _) in moving {
+        for c in &works[*i].contributors {
+            let span = moving_lines(text, moving_entry(c));
+            if !spans.iter().any(|(s, _)| *s == span) {
+                spans.push((span, *i));
+            }
+        }
+    }
+    spans.sort_by_key(|(s, _)| (s.start, s.end));
+    let mut local: Vec<Vec<TextEdit>> = vec![Vec::new(); spans.len()];
     for (i, instance_edits) in moving {
-        let mut spans: Vec<Span> = works[*i]
-            .contributors
-            .iter()
-            .map(|c| moving_lines(text, &c.node))
-            .collect();
-        spans.sort_by_key(|s| (s.start, s.end));
-        spans.dedup();
-        let mut local: Vec<Vec<TextEdit>> = vec![Vec::new(); spans.len()];
         for edit in instance_edits {
             let e = edit.span;
             // An insertion where one span ends and the next starts belongs to the next.
             let at = spans
                 .iter()
-                .position(|s| s.start == e.start && e.end <= s.end)
+                .position(|(s, _)| s.start == e.start && e.end <= s.end)
                 .or_else(|| {
                     spans
                         .iter()
-                        .position(|s| s.start <= e.start && e.end <= s.end)
+                        .position(|(s, _)| s.start <= e.start && e.end <= s.end)
                 })
                 .ok_or_else(|| outside(*i))?;
-            let base = spans[at].start;
+            let base = spans[at].0.start;
             local[at].push(TextEdit::replace(
                 Span::new(e.start - base, e.end - base),
                 edit.insert.clone(),
             ));
         }
-        for (span, local) in spans.iter().zip(&local) {
-            let moved =
-                super::edit::apply(&text[span.start..span.end], local).map_err(|_| outside(*i))?;
-            pieces.push((span.start, moved));
-            vacated.push((*span, *i));
-        }
     }
+    let mut pieces: Vec<(usize, String)> = Vec::new();
+    let mut edits: Vec<(TextEdit, Owner)> = Vec::new();
+    for ((span, i), local) in spans.iter().zip(&local) {
+        let moved =
+            super::edit::apply(&text[span.start..span.end], local).map_err(|_| outside(*i))?;
+        pieces.push((span.start, moved));
+    }
+    let vacated = spans;
     pieces.sort_by_key(|(start, _)| *start);
     edits.extend(vacate(text, vacated));
     let segs = container
@@ -2361,6 +2403,12 @@ mod tests {
             fixed(tabs),
             "{\n\tinventory.services = {\n\t\tcustom.x.roles.default.machines = [ \"a\" ];\n\t};\n\tinventory.instances = {\n\t\tsshd-y.module.name = \"sshd\";\n\t\tsshd-y.roles.server.machines = { a = { }; };\n\t\t# about z\n\t\tzerotier-z.module.name = \"zerotier\";\n\t\tzerotier-z.roles.controller.machines = { a = { }; };\n\t};\n\tinventory.instances.existing = { module.name = \"admin\"; };\n}\n"
         );
+        // A wrapper whose instances all migrate moves whole, flattened.
+        let wrapper = "{\n  inventory.services = {\n    # ours\n    custom.x.roles.default.machines = [ \"a\" ];\n    # both\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n      z.roles.client.machines = [ \"a\" ];\n    };\n  };\n}\n";
+        assert_eq!(
+            fixed(wrapper),
+            "{\n  inventory.services = {\n    # ours\n    custom.x.roles.default.machines = [ \"a\" ];\n  };\n  inventory.instances = {\n    # both\n      sshd-y.module.name = \"sshd\";\n      sshd-y.roles.server.machines = { a = { }; };\n      sshd-z.module.name = \"sshd\";\n      sshd-z.roles.client.machines = { a = { }; };\n  };\n}\n"
+        );
         // Blank lines: one kept between lines that stay, none next to `{` or `}`.
         let blanks = "{\n  inventory.services = {\n\n    sshd.a.roles.server.machines = [ \"m\" ];\n\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    sshd.c.roles.server.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n\n    sshd.e.roles.server.machines = [ \"m\" ];\n\n  };\n}\n";
         assert_eq!(
@@ -2374,8 +2422,9 @@ mod tests {
         // A binding that shares its line with another instance's cannot move.
         let shared_line = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ]; sshd.y.roles.server.machines = [ \"a\" ];\n  };\n}\n";
         assert_eq!(fixed(shared_line), shared_line);
-        // Nor one inside a `<service> = { … }` wrapper.
-        let wrapper = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n    };\n  };\n}\n";
+        // Nor one inside a `<service> = { … }` wrapper with an instance that
+        // is left: the wrapper moves whole or not at all.
+        let wrapper = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n      z.roles.nobody.machines = [ \"a\" ];\n    };\n  };\n}\n";
         assert_eq!(fixed(wrapper), wrapper);
         let source = SourceFile::from_text(
             PathBuf::from("flake.nix"),

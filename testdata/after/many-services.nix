@@ -11,17 +11,6 @@ clan-core.lib.clan {
   inventory.tags.workstations = [ "laptop" ];
 
   inventory.services = {
-    borgbackup = {
-      nas = {
-        roles.server.machines = [ "nas" ];
-        roles.client.tags = [ "workstations" ];
-        config.exclude = [ "*.iso" ];
-      };
-      offsite = {
-        roles.server.machines = [ "gateway" ];
-        roles.client.machines = [ "nas" ];
-      };
-    };
     iwd.home = {
       roles.default.machines = [ "laptop" ];
       config.networks.home = {
@@ -33,6 +22,17 @@ clan-core.lib.clan {
     postgresql.default.roles.default.machines = [ "nas" ];
   };
   inventory.instances = {
+      borgbackup-nas = {
+        module.name = "borgbackup";
+        roles.server.machines = { nas = { }; };
+        roles.client.tags = [ "workstations" ];
+        roles.client.settings.exclude = [ "*.iso" ];
+      };
+      borgbackup-offsite = {
+        module.name = "borgbackup";
+        roles.server.machines = { gateway = { }; };
+        roles.client.machines = { nas = { }; };
+      };
     sshd-default = {
       module.name = "sshd";
       roles.server.tags = [ "all" ];
