@@ -59,11 +59,18 @@ fn generate(data: &[u8]) -> String {
     }
     for i in 0..instances {
         let svc = SERVICES[input.pick(SERVICES.len())];
+        // In a shared `services` set, some instances sit in a `<svc> = { … }`
+        // wrapper, and blank lines separate some.
+        let wrapped = form == 0 && input.pick(3) == 0;
         let head = match form {
+            0 if wrapped => format!("    {svc} = {{\n      i{i}"),
             0 => format!("    {svc}.i{i}"),
             1 => format!("  inventory.services.{svc}.i{i}"),
             _ => format!("  \"inventory\".services.${{\"{svc}\"}}.i{i}"),
         };
+        if form == 0 && input.pick(4) == 0 {
+            out.push('\n');
+        }
         if input.pick(3) == 0 {
             out.push_str("  # a comment\n");
         }
@@ -103,6 +110,9 @@ fn generate(data: &[u8]) -> String {
             ));
         }
         out.push_str("    };\n");
+        if wrapped {
+            out.push_str("    };\n");
+        }
     }
     if form == 0 {
         out.push_str("  };\n");
