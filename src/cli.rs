@@ -376,20 +376,13 @@ fn run_fix_stdin(input: &Input, output: &OutputArgs, rewrite: &RewriteArgs) -> i
 
 /// The diffs of the files whose fix is verified and waiting.
 fn write_diffs(fixed: &FixReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let files: Vec<(&std::path::Path, &str, &str)> = fixed
-        .files
-        .iter()
-        .filter(|f| f.status == Status::Pending)
-        .filter_map(|file| {
-            let original = fixed.report.files.get(file.report_index)?;
-            Some((
-                file.path.as_path(),
-                original.source.text.as_str(),
-                file.new_text()?,
-            ))
-        })
-        .collect();
-    report::diff::write_diffs(&files, color, out)
+    for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
+        let original = fixed.report.files.get(file.report_index);
+        if let (Some(original), Some(new_text)) = (original, file.new_text()) {
+            report::diff::write_diff(&file.path, &original.source.text, new_text, color, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Files whose rewrite was refused or could not be written.

@@ -4,35 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use owo_colors::{OwoColorize, Style};
-use rayon::prelude::*;
 use similar::TextDiff;
-
-/// How many files' diffs are worked out together (bounds the memory they take).
-const DIFF_BATCH: usize = 512;
-
-/// The diffs of several files (path, old text, new text), worked out on all
-/// cores a bounded batch at a time and written in order.
-pub fn write_diffs(
-    files: &[(&Path, &str, &str)],
-    color: bool,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    for batch in files.chunks(DIFF_BATCH) {
-        let rendered: Vec<io::Result<Vec<u8>>> = batch
-            .par_iter()
-            .with_max_len(1)
-            .map(|(path, old, new)| {
-                let mut bytes = Vec::new();
-                write_diff(path, old, new, color, &mut bytes)?;
-                Ok(bytes)
-            })
-            .collect();
-        for bytes in rendered {
-            out.write_all(&bytes?)?;
-        }
-    }
-    Ok(())
-}
 
 /// Writes a unified diff (`--- a/path`, `+++ b/path`, three lines of context)
 /// that `git apply` / `patch -p1` accept from the current directory.
