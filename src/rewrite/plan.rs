@@ -2310,9 +2310,8 @@ mod tests {
         assert!(!block_overlapping(&mut [], &[], empties, text));
     }
 
-    /// The outcome of the one instance of `text`: `None` when migrated, the
-    /// first reason's kind otherwise.
-    fn outcome_of(text: &str) -> Option<ReasonKind> {
+    /// The plan of `text` as a `flake.nix` of its own.
+    fn planned(text: &str) -> Plan {
         let source = SourceFile::from_text(
             PathBuf::from("flake.nix"),
             text.to_owned(),
@@ -2320,7 +2319,13 @@ mod tests {
         );
         let root = rnix::Root::parse(text).syntax();
         let facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
-        let planned = plan(&source, &root, &facts, &FileContext::default());
+        plan(&source, &root, &facts, &FileContext::default())
+    }
+
+    /// The outcome of the one instance of `text`: `None` when migrated, the
+    /// first reason's kind otherwise.
+    fn outcome_of(text: &str) -> Option<ReasonKind> {
+        let planned = planned(text);
         assert_eq!(planned.instances.len(), 1, "{text}");
         match &planned.instances[0].outcome {
             Outcome::Migrated => None,
@@ -2377,15 +2382,7 @@ mod tests {
 
     /// The text `fix` makes of `text`.
     fn fixed(text: &str) -> String {
-        let source = SourceFile::from_text(
-            PathBuf::from("flake.nix"),
-            text.to_owned(),
-            crate::source::FileKind::Nix,
-        );
-        let root = rnix::Root::parse(text).syntax();
-        let facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
-        let planned = plan(&source, &root, &facts, &FileContext::default());
-        super::super::edit::apply(text, &planned.edits).expect("no overlap")
+        super::super::edit::apply(text, &planned(text).edits).expect("no overlap")
     }
 
     #[test]
@@ -2426,14 +2423,7 @@ mod tests {
         // is left: the wrapper moves whole or not at all.
         let wrapper = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n      z.roles.nobody.machines = [ \"a\" ];\n    };\n  };\n}\n";
         assert_eq!(fixed(wrapper), wrapper);
-        let source = SourceFile::from_text(
-            PathBuf::from("flake.nix"),
-            shared_line.to_owned(),
-            crate::source::FileKind::Nix,
-        );
-        let root = rnix::Root::parse(shared_line).syntax();
-        let facts = crate::inventory::legacy_nix::detect(&root, shared_line, &[]);
-        let planned = plan(&source, &root, &facts, &FileContext::default());
+        let planned = planned(shared_line);
         let sshd = planned.instances.iter().find(|i| i.service == "sshd");
         let Some(Outcome::Left(reason, _)) = sshd.map(|i| &i.outcome) else {
             panic!("{:?}", planned.instances);
