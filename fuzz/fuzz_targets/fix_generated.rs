@@ -116,6 +116,10 @@ fn generate(data: &[u8]) -> String {
     }
     if form == 0 {
         out.push_str("  };\n");
+        // An `instances` set right after it, as an earlier run writes it.
+        if input.pick(3) == 0 {
+            out.push_str("  inventory.instances = {\n    existing.module.name = \"admin\";\n  };\n");
+        }
     }
     out.push_str("}\n");
     if input.pick(2) == 0 {

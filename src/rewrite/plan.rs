@@ -1933,14 +1933,53 @@ fn move_out(
     let indent = line_indent(text, container.span.start);
     let body: String = pieces.into_iter().map(|(_, piece)| piece).collect();
     let eol = style.eol;
-    edits.push((
-        TextEdit::insert(
+    let insertion = match following_instances_set(container, &segs, text) {
+        // Into the `instances` set that follows (one an earlier run wrote).
+        Some(closing_line) => TextEdit::insert(closing_line, body),
+        None => TextEdit::insert(
             line_end,
             format!("{indent}{head}instances = {{{eol}{body}{indent}}};{eol}"),
         ),
-        Owner::Container(k),
-    ));
+    };
+    edits.push((insertion, Owner::Container(k)));
     Ok(edits)
+}
+
+/// Where moved instances go when the binding right after the `services` set
+/// (nothing but whitespace between them) defines the `instances` next to it
+/// as a non-`rec` attribute-set literal whose `}` starts its line: the start
+/// of that line.
+fn following_instances_set(container: &Container, segs: &[KeySeg], text: &str) -> Option<usize> {
+    let next = ast::AttrpathValue::cast(container.node.syntax().next_sibling()?)?;
+    let between = &text[container.span.end..usize::from(next.syntax().text_range().start())];
+    if !between.trim().is_empty() {
+        return None;
+    }
+    let next_keys = attrpath_keys(&next.attrpath()?);
+    let (_, prefix) = segs.split_last()?;
+    let (last, next_prefix) = next_keys.split_last()?;
+    let same_prefix = prefix.len() == next_prefix.len()
+        && prefix
+            .iter()
+            .zip(next_prefix)
+            .all(|(a, b)| a.key.as_static().is_some() && a.key.as_static() == b.key.as_static());
+    if !same_prefix || last.key.as_static() != Some("instances") {
+        return None;
+    }
+    let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(&next).map(strip_parens)
+    else {
+        return None;
+    };
+    if crate::syntax::is_rec(&set) {
+        return None;
+    }
+    let close = crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE)?;
+    let close = usize::from(close.start());
+    let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+    text[line_start..close]
+        .trim()
+        .is_empty()
+        .then_some(line_start)
 }
 
 /// What a planned edit belongs to.
@@ -2399,6 +2438,21 @@ mod tests {
         assert_eq!(
             fixed(tabs),
             "{\n\tinventory.services = {\n\t\tcustom.x.roles.default.machines = [ \"a\" ];\n\t};\n\tinventory.instances = {\n\t\tsshd-y.module.name = \"sshd\";\n\t\tsshd-y.roles.server.machines = { a = { }; };\n\t\t# about z\n\t\tzerotier-z.module.name = \"zerotier\";\n\t\tzerotier-z.roles.controller.machines = { a = { }; };\n\t};\n\tinventory.instances.existing = { module.name = \"admin\"; };\n}\n"
+        );
+        // The `instances` set right after the `services` set (as an earlier
+        // run writes it) takes the instances; one further away does not.
+        let next_to = "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n    sshd.y.roles.server.machines = [ \"a\" ];\n  };\n  inventory.instances = {\n    admin-z.module.name = \"admin\";\n  };\n}\n";
+        assert_eq!(
+            fixed(next_to),
+            "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n  };\n  inventory.instances = {\n    admin-z.module.name = \"admin\";\n    sshd-y.module.name = \"sshd\";\n    sshd-y.roles.server.machines = { a = { }; };\n  };\n}\n"
+        );
+        let apart = next_to.replace(
+            "  };\n  inventory.instances",
+            "  };\n  # ours\n  inventory.instances",
+        );
+        assert_eq!(
+            fixed(&apart),
+            "{\n  inventory.services = {\n    custom.x.roles.default.machines = [ \"a\" ];\n  };\n  inventory.instances = {\n    sshd-y.module.name = \"sshd\";\n    sshd-y.roles.server.machines = { a = { }; };\n  };\n  # ours\n  inventory.instances = {\n    admin-z.module.name = \"admin\";\n  };\n}\n"
         );
         // A wrapper whose instances all migrate moves whole, flattened.
         let wrapper = "{\n  inventory.services = {\n    # ours\n    custom.x.roles.default.machines = [ \"a\" ];\n    # both\n    sshd = {\n      y.roles.server.machines = [ \"a\" ];\n      z.roles.client.machines = [ \"a\" ];\n    };\n  };\n}\n";
