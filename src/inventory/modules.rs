@@ -55,6 +55,16 @@ impl ModuleInfo {
     pub fn target_name<'a>(&'a self, legacy: &'a str) -> &'a str {
         self.new_name.as_deref().unwrap_or(legacy)
     }
+
+    /// Whether a machine's config key `key` goes to the same roles whether or
+    /// not the machine is a member of the `uncertain` roles: a role it is
+    /// certainly a member of (`members`) declares the key, none of `uncertain`.
+    pub fn key_owners_certain(&self, key: &str, members: &[String], uncertain: &[String]) -> bool {
+        self.keys.get(key).is_some_and(|declared| {
+            declared.iter().any(|r| members.contains(r))
+                && !declared.iter().any(|r| uncertain.contains(r))
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

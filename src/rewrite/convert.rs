@@ -166,8 +166,13 @@ pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<Stri
 }
 
 /// `span` widened to whole lines when nothing else is on them.
+/// The offset where the line holding `offset` starts.
+pub fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
 pub fn whole_lines(text: &str, span: Span) -> Span {
-    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = line_start(text, span.start);
     let line_end = text[span.end..]
         .find('\n')
         .map_or(text.len(), |i| span.end + i + 1);

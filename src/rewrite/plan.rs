@@ -16,7 +16,7 @@ use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use super::convert::{
-    self, whole_lines, whole_lines_or_leading_space, whole_lines_or_trailing_space,
+    self, line_start, whole_lines, whole_lines_or_leading_space, whole_lines_or_trailing_space,
 };
 use super::edit::TextEdit;
 use crate::clan_facts::FactKey;
@@ -987,6 +987,10 @@ fn uncertain_membership(
     candidates: &Candidates,
     keys: &[&str],
 ) -> bool {
+    // Only a machine's membership can be uncertain.
+    let Scope::Machine(machine) = &part.scope else {
+        return false;
+    };
     if candidates.uncertain.is_empty() {
         return false;
     }
@@ -994,20 +998,13 @@ fn uncertain_membership(
     let decided = !candidates.members.is_empty()
         && !keys.is_empty()
         && keys.iter().all(|key| {
-            module
-                .and_then(|m| m.keys.get(*key))
-                .is_some_and(|declared| {
-                    declared.iter().any(|r| candidates.members.contains(r))
-                        && !declared.iter().any(|r| candidates.uncertain.contains(r))
-                })
+            module.is_some_and(|m| {
+                m.key_owners_certain(key, &candidates.members, &candidates.uncertain)
+            })
         });
     if decided {
         return false;
     }
-    let machine = match &part.scope {
-        Scope::Machine(m) => m.as_str(),
-        Scope::Instance | Scope::Role(_) => "",
-    };
     work.block(
         ReasonKind::MachineConfig,
         format!(
@@ -1703,10 +1700,7 @@ fn movable(
         let rest = rest.trim();
         (rest.is_empty() || rest.starts_with('#')) && text[end..].contains('\n')
     };
-    let starts_line = |start: usize| {
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        text[line_start..start].trim().is_empty()
-    };
+    let starts_line = |start: usize| text[line_start(text, start)..start].trim().is_empty();
     let wrapper_moves_whole = |wrapper: &ast::AttrpathValue| {
         containers.iter().any(|w| {
             w.kind == ContainerKind::Wrapper
@@ -1743,9 +1737,8 @@ fn moving_entry(c: &Contributor) -> &ast::AttrpathValue {
 /// The lines a binding that moves takes along: its own, and the lines of the
 /// comments right above it (each on lines of its own, no blank line between).
 fn moving_lines(text: &str, binding: &ast::AttrpathValue) -> Span {
-    let line_start = |offset: usize| text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let span = Span::from(binding.syntax().text_range());
-    let mut start = line_start(span.start);
+    let mut start = line_start(text, span.start);
     let end = text[span.end..]
         .find('\n')
         .map_or(text.len(), |i| span.end + i + 1);
@@ -1760,7 +1753,7 @@ fn moving_lines(text: &str, binding: &ast::AttrpathValue) -> Span {
             }
             SyntaxKind::TOKEN_COMMENT => {
                 let comment = usize::from(element.text_range().start());
-                let own_line = line_start(comment);
+                let own_line = line_start(text, comment);
                 if !text[own_line..comment].trim().is_empty() {
                     break;
                 }
@@ -1781,8 +1774,7 @@ fn blank_line_at(text: &str, start: usize) -> Option<usize> {
 
 /// The start of the blank line that ends at `end`, if it is one.
 fn blank_line_before(text: &str, end: usize) -> Option<usize> {
-    let before = text.get(..end.checked_sub(1)?)?;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let start = line_start(text, end.checked_sub(1)?);
     text[start..end].trim().is_empty().then_some(start)
 }
 
@@ -1819,9 +1811,7 @@ fn vacate(text: &str, mut vacated: Vec<(Span, usize)>) -> Vec<(TextEdit, Owner)>
                 break;
             }
         }
-        let above = text[..start.saturating_sub(1)]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
+        let above = line_start(text, start.saturating_sub(1));
         let below = text[end..].split('\n').next().unwrap_or("");
         let at_edge =
             text[above..start].trim_end().ends_with('{') || below.trim_start().starts_with('}');
@@ -1975,11 +1965,8 @@ fn following_instances_set(container: &Container, segs: &[KeySeg], text: &str) -
     }
     let close = crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE)?;
     let close = usize::from(close.start());
-    let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
-    text[line_start..close]
-        .trim()
-        .is_empty()
-        .then_some(line_start)
+    let line = line_start(text, close);
+    text[line..close].trim().is_empty().then_some(line)
 }
 
 /// What a planned edit belongs to.
@@ -2123,7 +2110,7 @@ fn instance_edits(work: &Work<'_>, text: &str, style: &Style, ctx: &FileContext)
             .find(|(_, _, c)| c.node.syntax() == replacement.binding.syntax())
             .map(|(_, head, _)| format!("{head}."))
             .unwrap_or_default();
-        let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = convert::line_start(text, span.start);
         let separator = if text[line_start..span.start].trim().is_empty() {
             format!("{}{}", style.eol, &text[line_start..span.start])
         } else {
@@ -2240,7 +2227,7 @@ fn module_insertion(
     // Otherwise a new binding before the first contributor.
     let (start, head, _) = heads.iter().min_by_key(|(s, _, _)| *s)?;
     let indent = line_indent(text, *start);
-    let line_start = text[..*start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = convert::line_start(text, *start);
     if text[line_start..*start].trim().is_empty() {
         let lines: String = bindings
             .iter()
@@ -2270,8 +2257,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 fn line_indent(text: &str, offset: usize) -> String {
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    text[line_start..]
+    text[line_start(text, offset)..]
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect()

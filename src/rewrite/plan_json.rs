@@ -337,10 +337,7 @@ fn migrate_instance(
                     let decided = uncertain.is_empty()
                         || (!member_of.is_empty()
                             && config.iter().all(|entry| {
-                                info.keys.get(&entry.key).is_some_and(|declared| {
-                                    declared.iter().any(|r| member_of.contains(r))
-                                        && !declared.iter().any(|r| uncertain.contains(r))
-                                })
+                                info.key_owners_certain(&entry.key, &member_of, &uncertain)
                             }));
                     if !decided {
                         return Err(block(
