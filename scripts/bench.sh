@@ -10,6 +10,8 @@
 #
 # BENCH_EMBEDDED=1 adds, per size, a tree whose files all hold legacy inventory
 # embedded in NixOS module code (scripts/gen-corpus.py --embed), as real flakes do.
+# At the end the run prints its verdict: every target of the performance
+# issue, its value from this run's medians, and whether it is met.
 # BENCH_FORMATS=1 also times `check` in the other output formats (concise,
 # github, json, sarif: what CI gates use), on all cores.
 #
@@ -27,6 +29,7 @@ cm=$root/target/release/clan-migrate
 base=$root/target/release/parse-baseline
 floor=$root/target/release/write-floor
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 sizes=${*:-1000 10000}
 runs=${BENCH_RUNS:-5}
 echo "machine: $(nproc) cores, $(uname -m); trees in $work"
@@ -61,8 +64,16 @@ for line in open(sys.argv[1]):
 for c in sys.argv[2:]:
     print(round(statistics.median(t[c]), 4))' "$times" "${cmds[@]}"
 }
-rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+# Peak RSS in KB (check and fix exit 1 when findings remain: not a failure here).
+rss() { { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null || true; } | tail -1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+# Files/s and MB/s of a command that took $1 seconds over the current tree.
+rate() { python3 -c "print(f'{$n/$1:,.0f} files/s, {$mb/$1:.1f} MB/s')"; }
+# Every figure of the run, one per line ("FILES SHARE KEY VALUE"), for the
+# verdict against the targets at the end.
+results=$work/results.txt
+: >"$results"
+record() { echo "$n $share $1 $2" >>"$results"; }
 
 for n in $sizes; do
     shares="0.01 1.0"
@@ -84,10 +95,15 @@ for n in $sizes; do
             "env RAYON_NUM_THREADS=1 $cm check --quiet $tree" \
             "rg -l inventory $tree" \
             "$cm fix --quiet $tree")
-        echo "parse-only baseline (1 thread): ${m[0]} s ($(python3 -c "print(round($n/${m[0]}))") files/s, $(python3 -c "print(round($mb/${m[0]},1))") MB/s)"
-        echo "check (all cores):               ${m[1]} s = $(ratio "${m[1]}" "${m[0]}")x baseline, $(ratio "${m[1]}" "${m[3]}")x rg -l inventory"
-        echo "check (1 thread):                ${m[2]} s = $(ratio "${m[2]}" "${m[0]}")x baseline; 1->$(nproc) threads speed-up $(ratio "${m[2]}" "${m[1]}")x"
-        echo "fix, diff (all cores):           ${m[4]} s = $(ratio "${m[4]}" "${m[0]}")x baseline"
+        echo "parse-only baseline (1 thread): ${m[0]} s ($(rate "${m[0]}"))"
+        echo "check (all cores):               ${m[1]} s = $(ratio "${m[1]}" "${m[0]}")x baseline, $(ratio "${m[1]}" "${m[3]}")x rg -l inventory ($(rate "${m[1]}"))"
+        echo "check (1 thread):                ${m[2]} s = $(ratio "${m[2]}" "${m[0]}")x baseline; 1->$(nproc) threads speed-up $(ratio "${m[2]}" "${m[1]}")x ($(rate "${m[2]}"))"
+        echo "fix, diff (all cores):           ${m[4]} s = $(ratio "${m[4]}" "${m[0]}")x baseline ($(rate "${m[4]}"))"
+        record baseline "${m[0]}"
+        record check "${m[1]}"
+        record check1 "${m[2]}"
+        record rg "${m[3]}"
+        record fix "${m[4]}"
         # The files fix changes, for the file-system floor of --write.
         changed=$work/changed-$n-$share.txt
         "$cm" fix --format json "$tree" >"$work/fix.json" 2>/dev/null || true # exit 1: findings remain
@@ -105,7 +121,8 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
         mapfile -t w < <(medians --prepare "rm -rf $copy && cp -a $tree $copy && sync" \
             "$cm fix --write --quiet $copy" \
             "$floor $copy $changed")
-        echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline"
+        echo "fix --write on a copy:           ${w[0]} s = $(ratio "${w[0]}" "${m[0]}")x baseline ($(rate "${w[0]}"))"
+        record write "${w[0]}"
         echo "  atomic replacement of the same $(wc -l < "$changed") files alone (write-floor): ${w[1]} s;" \
             "the rest $(python3 -c "print(round(${w[0]}-${w[1]},4))") s = $(python3 -c "print(f'{(${w[0]}-${w[1]})/${m[0]}:.2f}')")x baseline"
         if [ "${BENCH_FORMATS:-0}" = 1 ]; then
@@ -118,8 +135,11 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
                 echo "check --format ${formats[i]} (all cores): ${f[i + 2]} s = $(ratio "${f[i + 2]}" "${f[0]}")x baseline"
             done
         fi
-        echo "peak RSS: check $(rss "$cm" check --quiet "$tree") KB, fix $(rss "$cm" fix --quiet "$tree") KB, baseline $(rss "$base" "$tree") KB"
-        echo "$n $share ${m[1]}" >> "$work/linear.txt"
+        rss_check=$(rss "$cm" check --quiet "$tree")
+        rss_fix=$(rss "$cm" fix --quiet "$tree")
+        echo "peak RSS: check $rss_check KB, fix $rss_fix KB, baseline $(rss "$base" "$tree") KB"
+        record rss_check "$rss_check"
+        record rss_fix "$rss_fix"
     done
 done
 
@@ -128,15 +148,50 @@ if [ -n "$one" ]; then
     mapfile -t s < <(medians "$cm check --quiet $one")
     echo
     echo "one small file (pre-commit): check ${s[0]} s"
+    n=1 share=one record check "${s[0]}"
 fi
-if [[ " $sizes " == *" 10000 "* && " $sizes " == *" 100000 "* ]]; then
-    python3 - "$work/linear.txt" <<'PY'
+
+# The verdict: every target of the performance issue, from this run's medians.
+python3 - "$results" <<'PY'
 import sys
 t = {}
 for line in open(sys.argv[1]):
-    n, share, sec = line.split(); t[(int(n), share)] = float(sec)
-for share in ("0.01", "1.0"):
-    if (10000, share) in t and (100000, share) in t:
-        print(f"10k -> 100k files (share {share}): {t[(100000, share)] / t[(10000, share)]:.1f}x time")
+    n, share, key, value = line.split()
+    t[(int(n), share, key)] = float(value)
+sizes = sorted({n for n, _, _ in t if n > 1})
+names = {"0.01": "1% legacy", "1.0": "all legacy", "1.0-embedded": "all legacy inside module code"}
+rows = []
+def row(target, value, limit, at_most=True, unit="x"):
+    met = value <= limit if at_most else value >= limit
+    rows.append((target, f"{value:.2f}{unit}", f"{'<=' if at_most else '>='} {limit}{unit}", "met" if met else "NOT MET"))
+for n in sizes:
+    def get(share, key):
+        return t.get((n, share, key))
+    if get("0.01", "check") is not None:
+        row(f"{n} files, {names['0.01']}: check / baseline", get("0.01", "check") / get("0.01", "baseline"), 0.25)
+        row(f"{n} files, {names['0.01']}: check / rg -l inventory", get("0.01", "check") / get("0.01", "rg"), 3)
+    for share in ("1.0", "1.0-embedded"):
+        if get(share, "check") is None:
+            continue
+        what = f"{n} files, {names[share]}"
+        base = get(share, "baseline")
+        row(f"{what}: check, 1 thread / baseline", get(share, "check1") / base, 1.3)
+        row(f"{what}: check speed-up, 1 -> all threads", get(share, "check1") / get(share, "check"), 1.7, at_most=False)
+        row(f"{what}: fix (diff) / baseline", get(share, "fix") / base, 2.5)
+        row(f"{what}: fix --write / baseline", get(share, "write") / base, 2.5)
+for share in ("0.01", "1.0", "1.0-embedded"):
+    a, b = t.get((10000, share, "check")), t.get((100000, share, "check"))
+    if a and b:
+        row(f"10k -> 100k files, {names[share]}: check time", b / a, 12)
+    for key in ("rss_check", "rss_fix"):
+        rss = t.get((100000, share, key))
+        if rss:
+            row(f"100000 files, {names[share]}: peak RSS of {key[4:]}", rss / 1024, 64, unit=" MiB")
+one = t.get((1, "one", "check"))
+if one is not None:
+    row("one small file: check", one * 1000, 5, unit=" ms")
+width = max(len(r[0]) for r in rows)
+print("\ntargets (medians of this run):")
+for target, value, limit, verdict in rows:
+    print(f"  {target:<{width}}  {value:>10}  (target {limit})  {verdict}")
 PY
-fi
