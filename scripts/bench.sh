@@ -82,8 +82,14 @@ for n in $sizes; do
         tree=$work/tree-$n-$share
         embed=()
         [ "$share" = 1.0-embedded ] && embed=(--embed)
-        [ -d "$tree" ] || python3 scripts/gen-corpus.py "$tree" --files "$n" \
-            --legacy-share "${share%-embedded}" "${embed[@]}"
+        # Generated beside its place and moved there whole, so that an
+        # interrupted run does not leave a partial tree to be timed next time.
+        if [ ! -d "$tree" ]; then
+            rm -rf "$tree.partial"
+            python3 scripts/gen-corpus.py "$tree.partial" --files "$n" \
+                --legacy-share "${share%-embedded}" "${embed[@]}"
+            mv "$tree.partial" "$tree"
+        fi
         # The size of the files' contents (what is read and parsed), in
         # megabytes; not their disk usage, which rounds every file up to a block.
         mb=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
