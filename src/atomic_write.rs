@@ -260,7 +260,7 @@ enum Flush {
 /// one (one file from a pre-commit hook) is flushed file by file: `syncfs`
 /// also writes out what other programs wrote and the kernel has not yet, which
 /// for a few files can cost more than their own flushes.
-const FLUSH_FILE_SYSTEM_FROM: usize = 64;
+pub const FLUSH_FILE_SYSTEM_FROM: usize = 64;
 
 impl Flush {
     fn for_batch(files: usize) -> Flush {

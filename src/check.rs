@@ -172,15 +172,21 @@ pub struct Run {
 }
 
 impl Run {
-    /// Files taken per batch (`fix --write` also writes a batch at a time).
-    pub const BATCH: usize = 512;
-
     /// The next files with findings, in path order; `None` when all were taken.
     /// Files whose results were not kept in memory (see [`MemoryBudget`]) are
     /// read again here, on all cores, and their results read back from the
     /// spool, or analysed again with the mounts and context of the first pass.
+    /// A batch holds as many files as [`BatchFill`] lets in.
     pub fn next_batch(&mut self) -> Option<Vec<FileReport>> {
-        let chunk: Vec<Entry> = self.entries.by_ref().take(Self::BATCH).collect();
+        let mut fill = BatchFill::default();
+        let mut chunk: Vec<Entry> = Vec::new();
+        while !fill.is_full() {
+            let Some(entry) = self.entries.next() else {
+                break;
+            };
+            fill.add(entry.text_len());
+            chunk.push(entry);
+        }
         if chunk.is_empty() {
             return None;
         }
@@ -213,6 +219,37 @@ impl Run {
             errors: self.errors,
             skipped: self.skipped,
         }
+    }
+}
+
+/// How many files a batch of a run takes (`fix --write` also writes a batch at a
+/// time). What a batch holds in memory while it is fixed and rendered (its
+/// texts, the rewritten texts, findings, diffs; up to three batches at once, see
+/// `cli::pipelined`) grows with the size of its files, so a batch is bounded by
+/// their bytes as well as by their number: it ends at [`BatchFill::FILES`]
+/// files, or once it holds [`BatchFill::BYTES`] of text, but not before it has
+/// [`BatchFill::MIN_FILES`] files (so that `fix --write` flushes it with one
+/// `syncfs`, see `atomic_write`), unless the run has no more.
+#[derive(Debug, Default)]
+pub struct BatchFill {
+    files: usize,
+    bytes: usize,
+}
+
+impl BatchFill {
+    pub const FILES: usize = 512;
+    pub const BYTES: usize = 1 << 20;
+    pub const MIN_FILES: usize = crate::atomic_write::FLUSH_FILE_SYSTEM_FROM;
+
+    /// Counts one more file of `bytes` bytes.
+    pub fn add(&mut self, bytes: usize) {
+        self.files += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+
+    /// Whether the batch takes no more files.
+    pub fn is_full(&self) -> bool {
+        self.files >= Self::FILES || (self.files >= Self::MIN_FILES && self.bytes >= Self::BYTES)
     }
 }
 
@@ -461,6 +498,8 @@ struct Spilled {
     /// The digest of the text that was analysed (it must not change before the
     /// file is rendered).
     digest: u64,
+    /// The length of that text (what the file will take of its batch).
+    len: usize,
     /// The findings and plan in the spool; `None` when they could not be written
     /// there or no longer hold (the file is analysed again).
     results: Option<result_spool::Record>,
@@ -694,6 +733,15 @@ impl Entry {
         Ok(definitions)
     }
 
+    /// The length of the file's text, kept or spilled (0 when it has neither).
+    fn text_len(&self) -> usize {
+        match (&self.kept, &self.spilled) {
+            (Some(kept), _) => kept.source.text.len(),
+            (None, Some(spilled)) => spilled.len,
+            (None, None) => 0,
+        }
+    }
+
     /// Keeps the results within `budget`, or moves them to its spool (or, when
     /// that fails, drops them) and keeps only the cross-file facts.
     fn keep_within(&mut self, budget: &MemoryBudget) {
@@ -716,6 +764,7 @@ impl Entry {
         }
         self.spilled = Some(Spilled {
             digest: digest(&kept.source),
+            len: kept.source.text.len(),
             results: budget.spool.write(&kept.findings, &kept.plan),
         });
         self.kept = None;
@@ -1194,5 +1243,45 @@ fn apply_clan_facts(
             Ok(_) => entries[i].keep_within(budget),
             Err(failure) => errors.push(failure),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchFill;
+
+    /// How many files of `sizes` the first batch takes.
+    fn first_batch(sizes: impl IntoIterator<Item = usize>) -> usize {
+        let mut fill = BatchFill::default();
+        let mut taken = 0;
+        for size in sizes {
+            if fill.is_full() {
+                break;
+            }
+            fill.add(size);
+            taken += 1;
+        }
+        taken
+    }
+
+    #[test]
+    fn a_batch_is_bounded_by_files_and_by_bytes() {
+        // Small files: the file count bounds the batch.
+        assert_eq!(
+            first_batch(std::iter::repeat_n(800, 2000)),
+            BatchFill::FILES
+        );
+        // Files of 8 KiB: their bytes do.
+        let per_batch = BatchFill::BYTES / 8192;
+        assert!(BatchFill::MIN_FILES < per_batch && per_batch < BatchFill::FILES);
+        assert_eq!(first_batch(std::iter::repeat_n(8192, 2000)), per_batch);
+        // Large files: never fewer than the files `fix --write` flushes at once.
+        assert_eq!(
+            first_batch(std::iter::repeat_n(1 << 20, 2000)),
+            BatchFill::MIN_FILES
+        );
+        // A run with fewer files takes them all.
+        assert_eq!(first_batch(std::iter::repeat_n(1 << 20, 3)), 3);
+        assert_eq!(first_batch([usize::MAX, usize::MAX, 1]), 3);
     }
 }

@@ -437,6 +437,57 @@ fn a_failed_flush_leaves_its_batch_intact_and_the_others_written() {
 }
 
 #[test]
+fn large_files_are_fixed_in_batches_bounded_by_their_bytes() {
+    use clan_migrate::check::BatchFill;
+    // 300 files of about 12 KiB: a batch ends once it holds `BatchFill::BYTES`
+    // of text, well before `BatchFill::FILES` files. A flush that fails in the
+    // first batch leaves exactly that batch unchanged; the batches after it are
+    // written.
+    let padding: String = (0..200)
+        .map(|i| format!("# padding line {i:03} {}\n", "x".repeat(40)))
+        .collect();
+    let original = format!("{MIGRATABLE}{padding}");
+    let batch = BatchFill::BYTES.div_ceil(original.len());
+    assert!(BatchFill::MIN_FILES < batch && batch < 300 && batch < BatchFill::FILES);
+    let dir = tempfile::tempdir().unwrap();
+    let files = 300;
+    for i in 0..files {
+        fs::write(dir.path().join(format!("f{i:04}.nix")), &original).unwrap();
+    }
+    let out = run_with_failpoint(dir.path(), "flush-fails:f0007.nix");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let unchanged: Vec<usize> = (0..files)
+        .filter(|i| {
+            let text = fs::read_to_string(dir.path().join(format!("f{i:04}.nix"))).unwrap();
+            if text == original {
+                return true;
+            }
+            assert_eq!(text, format!("{MIGRATED}{padding}"), "f{i:04}.nix");
+            false
+        })
+        .collect();
+    assert_eq!(unchanged, (0..batch).collect::<Vec<_>>(), "{}", out.stderr);
+    let written = files - batch;
+    assert!(
+        out.stderr.contains(&format!(
+            "migrated {written} instances in {written} files ({written} written); \
+             {batch} files not changed because of an error"
+        )),
+        "{}",
+        out.stderr
+    );
+    let again = run_with_failpoint(dir.path(), "none:none");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains(&format!(
+            "migrated {batch} instances in {batch} files ({batch} written)"
+        )),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
 fn a_low_limit_on_open_files_does_not_fail_writes() {
     // Replaced files wait, open, to be closed on a thread of their own; how many
     // may wait follows the limit on open files.

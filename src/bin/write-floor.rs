@@ -13,6 +13,7 @@
 //!   write-floor ROOT LIST   (LIST: one path per line, relative to ROOT)
 
 use clan_migrate::atomic_write::{AtomicWriter, Replacement};
+use clan_migrate::check::BatchFill;
 use clan_migrate::source::{FileKind, SourceFile};
 use rayon::prelude::*;
 use std::fs;
@@ -39,9 +40,19 @@ fn main() -> ExitCode {
         .collect();
     let mut failed = 0usize;
     let writer = AtomicWriter::new();
-    // In batches as large as `fix --write`'s, each flushed to disk at once.
-    for chunk in paths.chunks(clan_migrate::check::Run::BATCH) {
+    // In batches as large as `fix --write`'s (the file's size stands for the
+    // length of its text), each flushed to disk at once.
+    let mut rest = paths.as_slice();
+    while !rest.is_empty() {
+        let mut fill = BatchFill::default();
+        let mut taken = 0;
+        while taken < rest.len() && !fill.is_full() {
+            fill.add(fs::metadata(&rest[taken]).map_or(0, |m| m.len() as usize));
+            taken += 1;
+        }
+        let (chunk, after) = rest.split_at(taken);
         failed += replace_batch(&writer, chunk);
+        rest = after;
     }
     eprintln!("replaced {} files", paths.len() - failed);
     if failed > 0 {
