@@ -165,7 +165,7 @@ for line in open(sys.argv[1]):
     n, share, key, value = line.split()
     t[(int(n), share, key)] = float(value)
 sizes = sorted({n for n, _, _ in t if n > 1})
-names = {"0.01": "1% legacy", "1.0": "all legacy", "1.0-embedded": "all legacy inside module code"}
+names = {"0.01": "1% legacy", "1.0": "nothing but inventory", "1.0-embedded": "inventory inside module code"}
 rows = []
 def row(target, value, limit, at_most=True, unit="x"):
     met = value <= limit if at_most else value >= limit
