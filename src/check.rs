@@ -933,6 +933,9 @@ fn run_paths(paths: &[PathBuf], options: &Options, mut budget: MemoryBudget) -> 
             }
         }
     }
+    // The walked paths' buffer is not needed past here (it is as large as the
+    // entries' at 24 bytes a file).
+    drop(files);
     progress.finish();
     let files_scanned = entries.len() + quiet.len();
     let imports = Imports {
@@ -950,7 +953,11 @@ fn run_paths(paths: &[PathBuf], options: &Options, mut budget: MemoryBudget) -> 
     );
 
     entries.retain(|entry| entry.kept.is_some() || entry.spilled.is_some());
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    // Paths are unique (walked files are deduplicated, imported files are
+    // quiet ones), so an unstable sort gives the same order; unlike the
+    // stable sort it needs no scratch buffer of half the entries, which was
+    // part of the run's peak memory on trees where every file has findings.
+    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     budget.spool.finish_writing();
     Run {
