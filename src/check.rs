@@ -958,6 +958,7 @@ fn run_paths(paths: &[PathBuf], options: &Options, mut budget: MemoryBudget) -> 
     // stable sort it needs no scratch buffer of half the entries, which was
     // part of the run's peak memory on trees where every file has findings.
     entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    debug_assert!(entries.windows(2).all(|w| w[0].path != w[1].path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     budget.spool.finish_writing();
     Run {
