@@ -178,15 +178,7 @@ impl Run {
     /// spool, or analysed again with the mounts and context of the first pass.
     /// A batch holds as many files as [`BatchFill`] lets in.
     pub fn next_batch(&mut self) -> Option<Vec<FileReport>> {
-        let mut fill = BatchFill::default();
-        let mut chunk: Vec<Entry> = Vec::new();
-        while !fill.is_full() {
-            let Some(entry) = self.entries.next() else {
-                break;
-            };
-            fill.add(entry.text_len());
-            chunk.push(entry);
-        }
+        let chunk = BatchFill::take(&mut self.entries, Entry::text_len);
         if chunk.is_empty() {
             return None;
         }
@@ -242,14 +234,28 @@ impl BatchFill {
     pub const MIN_FILES: usize = crate::atomic_write::FLUSH_FILE_SYSTEM_FROM;
 
     /// Counts one more file of `bytes` bytes.
-    pub fn add(&mut self, bytes: usize) {
+    fn add(&mut self, bytes: usize) {
         self.files += 1;
         self.bytes = self.bytes.saturating_add(bytes);
     }
 
     /// Whether the batch takes no more files.
-    pub fn is_full(&self) -> bool {
+    fn is_full(&self) -> bool {
         self.files >= Self::FILES || (self.files >= Self::MIN_FILES && self.bytes >= Self::BYTES)
+    }
+
+    /// The next batch of `items`, each of `bytes_of` bytes.
+    pub fn take<T>(items: &mut impl Iterator<Item = T>, bytes_of: impl Fn(&T) -> usize) -> Vec<T> {
+        let mut fill = BatchFill::default();
+        let mut batch = Vec::new();
+        while !fill.is_full() {
+            let Some(item) = items.next() else {
+                break;
+            };
+            fill.add(bytes_of(&item));
+            batch.push(item);
+        }
+        batch
     }
 }
 
@@ -1260,16 +1266,7 @@ mod tests {
 
     /// How many files of `sizes` the first batch takes.
     fn first_batch(sizes: impl IntoIterator<Item = usize>) -> usize {
-        let mut fill = BatchFill::default();
-        let mut taken = 0;
-        for size in sizes {
-            if fill.is_full() {
-                break;
-            }
-            fill.add(size);
-            taken += 1;
-        }
-        taken
+        BatchFill::take(&mut sizes.into_iter(), |size| *size).len()
     }
 
     #[test]

@@ -42,17 +42,17 @@ fn main() -> ExitCode {
     let writer = AtomicWriter::new();
     // In batches as large as `fix --write`'s (the file's size stands for the
     // length of its text), each flushed to disk at once.
-    let mut rest = paths.as_slice();
-    while !rest.is_empty() {
-        let mut fill = BatchFill::default();
-        let mut taken = 0;
-        while taken < rest.len() && !fill.is_full() {
-            fill.add(fs::metadata(&rest[taken]).map_or(0, |m| m.len() as usize));
-            taken += 1;
+    let mut rest = paths.iter();
+    loop {
+        let size = |path: &&PathBuf| fs::metadata(path).map_or(0, |m| m.len() as usize);
+        let chunk: Vec<PathBuf> = BatchFill::take(&mut rest, size)
+            .into_iter()
+            .cloned()
+            .collect();
+        if chunk.is_empty() {
+            break;
         }
-        let (chunk, after) = rest.split_at(taken);
-        failed += replace_batch(&writer, chunk);
-        rest = after;
+        failed += replace_batch(&writer, &chunk);
     }
     eprintln!("replaced {} files", paths.len() - failed);
     if failed > 0 {
