@@ -89,6 +89,9 @@ pub fn apply(
     suppressions: &[Suppression],
     source: &SourceFile,
 ) -> Vec<Finding> {
+    if suppressions.is_empty() {
+        return findings;
+    }
     let mut used: Vec<Vec<bool>> = suppressions
         .iter()
         .map(|s| vec![false; s.codes.len()])

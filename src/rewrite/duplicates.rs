@@ -245,11 +245,10 @@ mod green_scan {
         }
     }
 
-    /// FNV-1a: a collision only sends a set to the full check.
+    /// foldhash with a fixed seed: a collision only sends a set to the full check.
     fn hash(text: &str) -> u64 {
-        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::with_seed(0).hash_one(text)
     }
 }
 

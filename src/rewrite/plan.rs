@@ -2034,30 +2034,57 @@ struct Style {
 
 impl Style {
     fn of(text: &str) -> Style {
-        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let eol = if memchr::memmem::find(text.as_bytes(), b"\r\n").is_some() {
+            "\r\n"
+        } else {
+            "\n"
+        };
         // The narrowest indentation of a non-blank line, in spaces, unless a
-        // line is indented with a tab first.
+        // line is indented with a tab first. Lines are read as bytes: a line
+        // whose first byte after its indentation is printable ASCII is not
+        // blank, and only the others are decoded to be sure.
+        let bytes = text.as_bytes();
         let mut narrowest: Option<usize> = None;
-        for line in text.lines() {
-            let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
-            if lead == 0 || line.trim().is_empty() {
-                continue;
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let line = &bytes[start..end];
+            let lead = line
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(line.len());
+            let blank = match line.get(lead) {
+                Some(&b) if b.is_ascii() => {
+                    (b as char).is_whitespace() && is_blank(text, start + lead, end)
+                }
+                Some(_) => is_blank(text, start + lead, end),
+                None => true,
+            };
+            if lead > 0 && !blank {
+                if line[0] == b'\t' {
+                    return Style {
+                        eol,
+                        indent_unit: "\t".to_owned(),
+                    };
+                }
+                if narrowest.is_none_or(|n| lead < n) {
+                    narrowest = Some(lead);
+                }
             }
-            if line.starts_with('\t') {
-                return Style {
-                    eol,
-                    indent_unit: "\t".to_owned(),
-                };
-            }
-            if narrowest.is_none_or(|n| lead < n) {
-                narrowest = Some(lead);
-            }
+            start = end + 1;
         }
         Style {
             eol,
             indent_unit: " ".repeat(narrowest.unwrap_or(2)),
         }
     }
+}
+
+/// Whether `text[start..end]` is all whitespace (both ends are on character
+/// boundaries: after ASCII indentation, at a newline or the end).
+fn is_blank(text: &str, start: usize, end: usize) -> bool {
+    text.get(start..end)
+        .is_none_or(|rest| rest.trim().is_empty())
 }
 
 fn instance_edits(work: &Work<'_>, text: &str, style: &Style, ctx: &FileContext) -> Vec<TextEdit> {
@@ -2476,6 +2503,74 @@ mod tests {
             "{}",
             reason.message
         );
+    }
+
+    /// `Style::of` as it read lines before it read bytes.
+    fn reference_style(text: &str) -> (&'static str, String) {
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let mut narrowest: Option<usize> = None;
+        for line in text.lines() {
+            let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+            if lead == 0 || line.trim().is_empty() {
+                continue;
+            }
+            if line.starts_with('\t') {
+                return (eol, "\t".to_owned());
+            }
+            if narrowest.is_none_or(|n| lead < n) {
+                narrowest = Some(lead);
+            }
+        }
+        (eol, " ".repeat(narrowest.unwrap_or(2)))
+    }
+
+    #[test]
+    fn style_reads_bytes_as_the_reference_reads_lines() {
+        let pieces = [
+            "",
+            "\n",
+            "\r\n",
+            "\r",
+            " ",
+            "  ",
+            "\t",
+            " \t",
+            "a",
+            "{",
+            "\u{a0}",
+            "\u{3000}x",
+            "\u{b}",
+            "\u{c}",
+            "é",
+            "# c",
+            "\u{85}",
+        ];
+        // Every line of up to three pieces, in files of up to three such lines.
+        let mut lines = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = lines
+                .iter()
+                .flat_map(|l| pieces.iter().map(move |p| format!("{l}{p}")))
+                .collect();
+            lines.extend(longer);
+            lines.sort();
+            lines.dedup();
+        }
+        let mut checked = 0;
+        for a in lines.iter().step_by(31) {
+            for b in lines.iter().step_by(37) {
+                for text in [
+                    format!("{a}\n{b}"),
+                    format!("{b}\n{a}\n"),
+                    format!("{a}\r\n{b}\n{a}"),
+                ] {
+                    let s = Style::of(&text);
+                    assert_eq!((s.eol, s.indent_unit), reference_style(&text), "{text:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 
     #[test]
