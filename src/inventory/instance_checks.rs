@@ -447,13 +447,6 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
             let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
                 continue;
             };
-            let tree = crate::inventory::model::value_of(
-                &match crate::syntax::binding_value(&node) {
-                    Some(v) => v,
-                    None => continue,
-                },
-                &crate::inventory::model::Paths::default(),
-            );
             let keys: Vec<String> = node
                 .attrpath()
                 .map(|p| attrpath_keys(&p))
@@ -462,14 +455,31 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
                 .skip((binding.prefix_len + 1).saturating_sub(binding.base))
                 .filter_map(|k| k.key.as_static().map(str::to_owned))
                 .collect();
+            // Only a binding of the instance, of its `module` or of `module.name`
+            // can name the module: the others' values are not read.
+            let module_binding = match keys.as_slice() {
+                [] => true,
+                [m] => m == "module",
+                [m, n] => m == "module" && n == "name",
+                _ => false,
+            };
+            if !module_binding {
+                continue;
+            }
+            let Some(value) = crate::syntax::binding_value(&node) else {
+                continue;
+            };
+            let tree = crate::inventory::model::value_of(
+                &value,
+                &crate::inventory::model::Paths::default(),
+            );
             let name = match keys.as_slice() {
                 [] => tree_module(&tree),
-                [m] if m == "module" => tree_module_inner(&tree),
-                [m, n] if m == "module" && n == "name" => match tree {
+                [_] => tree_module_inner(&tree),
+                _ => match tree {
                     crate::inventory::model::Value::String(s) => Some(s),
                     _ => None,
                 },
-                _ => None,
             };
             if name.is_some() {
                 module = name;
@@ -498,5 +508,42 @@ fn tree_module_inner(tree: &crate::inventory::model::Value) -> Option<String> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_modules;
+    use crate::inventory::legacy_nix;
+
+    #[test]
+    fn the_module_is_read_from_the_instance_its_module_or_module_name() {
+        let text = r#"{
+  inventory.instances = {
+    a = { module.name = "zerotier"; roles.peer.tags = [ "all" ]; };
+    b.module = { name = "zerotier"; };
+    c.module.name = "zerotier";
+    c.roles.peer.machines.m = { };
+    d.roles.peer.machines.m = { };
+    e.roles.module.name = "zerotier";
+  };
+}"#;
+        let root = rnix::Root::parse(text).syntax();
+        let facts = legacy_nix::detect(&root, text, &[]);
+        let modules: Vec<(String, String)> = instance_modules(&root, &facts)
+            .into_iter()
+            .map(|(name, module, _)| (name, module))
+            .collect();
+        let expected = [
+            ("a", "zerotier"),
+            ("b", "zerotier"),
+            ("c", "zerotier"),
+            ("d", "d"),
+            ("e", "e"),
+        ];
+        assert_eq!(
+            modules,
+            expected.map(|(n, m)| (n.to_owned(), m.to_owned())).to_vec()
+        );
     }
 }
