@@ -2034,15 +2034,11 @@ struct Style {
 
 impl Style {
     fn of(text: &str) -> Style {
-        let eol = if memchr::memmem::find(text.as_bytes(), b"\r\n").is_some() {
-            "\r\n"
-        } else {
-            "\n"
-        };
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
         // The narrowest indentation of a non-blank line, in spaces, unless a
         // line is indented with a tab first. Lines are read as bytes: a line
-        // whose first byte after its indentation is printable ASCII is not
-        // blank, and only the others are decoded to be sure.
+        // whose first byte after its indentation is ASCII other than
+        // whitespace is not blank, and only the others are decoded to be sure.
         let bytes = text.as_bytes();
         let mut narrowest: Option<usize> = None;
         let mut start = 0;
