@@ -457,30 +457,20 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
                 .collect();
             // Only a binding of the instance, of its `module` or of `module.name`
             // can name the module: the others' values are not read.
-            let module_binding = match keys.as_slice() {
-                [] => true,
-                [m] => m == "module",
-                [m, n] => m == "module" && n == "name",
-                _ => false,
+            let read: fn(&crate::inventory::model::Value) -> Option<String> = match keys.as_slice()
+            {
+                [] => tree_module,
+                [m] if m == "module" => tree_module_inner,
+                [m, n] if m == "module" && n == "name" => tree_string,
+                _ => continue,
             };
-            if !module_binding {
-                continue;
-            }
             let Some(value) = crate::syntax::binding_value(&node) else {
                 continue;
             };
-            let tree = crate::inventory::model::value_of(
+            let name = read(&crate::inventory::model::value_of(
                 &value,
                 &crate::inventory::model::Paths::default(),
-            );
-            let name = match keys.as_slice() {
-                [] => tree_module(&tree),
-                [_] => tree_module_inner(&tree),
-                _ => match tree {
-                    crate::inventory::model::Value::String(s) => Some(s),
-                    _ => None,
-                },
-            };
+            ));
             if name.is_some() {
                 module = name;
             }
@@ -503,10 +493,14 @@ fn tree_module(tree: &crate::inventory::model::Value) -> Option<String> {
 
 fn tree_module_inner(tree: &crate::inventory::model::Value) -> Option<String> {
     match tree {
-        crate::inventory::model::Value::Attrs(a) => match a.get("name") {
-            Some(crate::inventory::model::Value::String(s)) => Some(s.clone()),
-            _ => None,
-        },
+        crate::inventory::model::Value::Attrs(a) => a.get("name").and_then(tree_string),
+        _ => None,
+    }
+}
+
+fn tree_string(tree: &crate::inventory::model::Value) -> Option<String> {
+    match tree {
+        crate::inventory::model::Value::String(s) => Some(s.clone()),
         _ => None,
     }
 }
