@@ -4,12 +4,14 @@
 
 use crate::clan_facts::FactKey;
 use crate::diagnostic::Finding;
+use crate::inventory::facts::{json as legacy_json, nix as legacy_nix};
 use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
-use crate::inventory::{InventoryImport, LegacyFacts, legacy_json, legacy_nix};
+use crate::inventory::{InventoryImport, LegacyFacts};
 use crate::lints::{self, parse_error};
 use crate::rewrite::plan::{self, FileContext, Plan};
-use crate::source::{FileKind, SourceFile};
-use crate::{json_tree, suppress};
+use crate::suppress;
+use crate::syntax::json as json_tree;
+use crate::text::source::{FileKind, SourceFile};
 
 /// What one file contributes to a run.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +87,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     }
     let root = parse.syntax();
     // rnix accepts an attribute defined twice; Nix rejects the file while parsing.
-    let duplicates = crate::rewrite::duplicates::find(&root);
+    let duplicates = crate::syntax::duplicates::find(&root);
     if !duplicates.is_empty() {
         return FileAnalysis {
             findings: duplicates
@@ -99,7 +101,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
     let (mut analysis, facts) = analyze_valid_tree(source, &root, mounts, ctx);
     if ctx.digest_meaning && !analysis.plan.edits.is_empty() {
         let before = crate::rewrite::verify::meaning(&root, &facts, ctx, &facts.machines);
-        analysis.plan.meaning_before = Some(crate::inventory::model::Digest::of(&before));
+        analysis.plan.meaning_before = Some(crate::inventory::normal_form::Digest::of(&before));
     }
     analysis
 }

@@ -9,18 +9,18 @@ use std::path::{Path, PathBuf};
 use crate::analysis;
 use crate::clan_facts::{self, DefinitionStore, FactKey};
 use crate::diagnostic::{Finding, Severity};
-use crate::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
 use crate::inventory::{InventoryImport, MachineFacts};
+use crate::io::discover::{self, IoFailure, Skipped, describe_io_error, normalize};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::config::ConfigLookup;
+use crate::inventory::config::ConfigLookup;
 use crate::inventory::flake::FlakeLookup;
 use crate::inventory::modules::ModuleTable;
 use crate::result_spool::{self, ResultSpool};
 use crate::rewrite::plan::{FileContext, Outcome, Plan, ReasonKind};
-use crate::source::{FileKind, SourceFile};
+use crate::text::source::{FileKind, SourceFile};
 
 /// What to read.
 #[derive(Debug, Clone)]
@@ -231,7 +231,7 @@ pub struct BatchFill {
 impl BatchFill {
     pub const FILES: usize = 512;
     pub const BYTES: usize = 1 << 20;
-    pub const MIN_FILES: usize = crate::atomic_write::FLUSH_FILE_SYSTEM_FROM;
+    pub const MIN_FILES: usize = crate::io::atomic_write::FLUSH_FILE_SYSTEM_FROM;
 
     /// Counts one more file of `bytes` bytes.
     fn add(&mut self, bytes: usize) {

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::atomic_write;
 use crate::check::{self, Input, Options};
 use crate::fix::{self, FixReport, Status};
+use crate::io::atomic_write;
 use crate::lints::{Fixability, RULES, find_rule};
 use crate::report::{self, Format};
 use crate::rewrite::plan::Outcome;

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::inventory::Span;
 use crate::lints::Rule;
+use crate::text::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

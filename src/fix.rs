@@ -7,13 +7,13 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::atomic_write::{AtomicWriter, Replacement};
 use crate::check::{self, FileReport, Input, Options, Report};
 use crate::diagnostic::Finding;
+use crate::io::atomic_write::{AtomicWriter, Replacement};
 use crate::rewrite::edit::{self, TextEdit};
 use crate::rewrite::plan::{Outcome, ReasonKind};
 use crate::rewrite::verify::{self, Refusal};
-use crate::source::SourceFile;
+use crate::text::source::SourceFile;
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

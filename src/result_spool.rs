@@ -12,11 +12,11 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 
 use crate::diagnostic::{Finding, Label};
-use crate::inventory::Span;
-use crate::inventory::model::Digest;
+use crate::inventory::normal_form::Digest;
 use crate::lints::RULES;
 use crate::rewrite::edit::TextEdit;
 use crate::rewrite::plan::{InstancePlan, Outcome, Plan, Reason, ReasonKind};
+use crate::text::Span;
 
 /// Where one file's results are in the spool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,7 +375,7 @@ impl Decoder<'_> {
 mod tests {
     use super::*;
     use crate::rewrite::plan::FileContext;
-    use crate::source::{FileKind, SourceFile};
+    use crate::text::source::{FileKind, SourceFile};
 
     fn same_plan(a: &Plan, b: &Plan) -> bool {
         a.edits == b.edits

@@ -3,9 +3,9 @@
 use rnix::{SyntaxKind, SyntaxNode};
 
 use crate::diagnostic::Finding;
-use crate::inventory::Span;
 use crate::lints::{find_rule, unused_suppression};
-use crate::source::SourceFile;
+use crate::text::Span;
+use crate::text::source::SourceFile;
 
 const MARKER: &str = "clan-migrate:";
 

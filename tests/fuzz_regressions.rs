@@ -11,7 +11,7 @@ use clan_migrate::analysis;
 use clan_migrate::check::FileReport;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};
-use clan_migrate::source::{FileKind, SourceFile};
+use clan_migrate::text::source::{FileKind, SourceFile};
 
 #[test]
 fn fuzz_regressions_replay_cleanly() {

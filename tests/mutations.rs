@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clan_migrate::analysis;
 use clan_migrate::rewrite::edit;
 use clan_migrate::rewrite::plan::FileContext;
-use clan_migrate::source::{FileKind, SourceFile};
+use clan_migrate::text::source::{FileKind, SourceFile};
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);

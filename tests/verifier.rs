@@ -5,7 +5,7 @@
 use std::fs;
 
 use clan_migrate::check::{self, Input, Options};
-use clan_migrate::inventory::model::Digest;
+use clan_migrate::inventory::normal_form::Digest;
 use clan_migrate::rewrite::verify::verify;
 
 const ORIGINAL: &str = r#"{

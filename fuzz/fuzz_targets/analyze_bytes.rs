@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use clan_migrate::analysis;
 use clan_migrate::check::FileReport;
-use clan_migrate::inventory::legacy_nix;
+use clan_migrate::inventory::facts::nix;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};
-use clan_migrate::source::{FileKind, SourceFile};
+use clan_migrate::text::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ use clan_migrate::check::FileReport;
 use clan_migrate::rewrite::edit;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::verify;
-use clan_migrate::source::{FileKind, SourceFile};
+use clan_migrate::text::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
 
 const SERVICES: &[&str] = &[

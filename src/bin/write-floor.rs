@@ -1,7 +1,7 @@
 //! The benchmark's floor for `fix --write`: what replacing files atomically
 //! costs, with no analysis. It reads the listed files, on all cores, in batches
 //! as large as `fix --write`'s, and hands each batch, every file with its own
-//! text, to `clan_migrate::atomic_write::AtomicWriter`, which `fix --write`
+//! text, to `clan_migrate::io::atomic_write::AtomicWriter`, which `fix --write`
 //! writes with (temporary files beside the originals with their permissions and
 //! owner, one flush to disk per file system, a second read and comparison, the
 //! renames, one flush per directory, the replaced files closed on a thread of
@@ -12,9 +12,9 @@
 //!
 //!   write-floor ROOT LIST   (LIST: one path per line, relative to ROOT)
 
-use clan_migrate::atomic_write::{AtomicWriter, Replacement};
 use clan_migrate::check::BatchFill;
-use clan_migrate::source::{FileKind, SourceFile};
+use clan_migrate::io::atomic_write::{AtomicWriter, Replacement};
+use clan_migrate::text::source::{FileKind, SourceFile};
 use rayon::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};

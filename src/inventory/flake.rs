@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use rnix::ast::{self, HasEntry};
 
-use crate::syntax::{Key, attrpath_keys, str_literal, strip_parens};
+use crate::syntax::nix::{Key, attrpath_keys, str_literal, strip_parens};
 
 /// The name of the input whose URL points at clan-core, when exactly one does.
 pub fn clan_core_input(flake_nix: &str) -> Option<String> {
     let flake_nix = flake_nix
-        .strip_prefix(crate::source::BOM)
+        .strip_prefix(crate::text::source::BOM)
         .unwrap_or(flake_nix);
     let parse = rnix::Root::parse(flake_nix);
     if !parse.errors().is_empty() {
@@ -76,7 +76,7 @@ pub struct FlakeLookup {
 
 impl FlakeLookup {
     pub fn nearest(&mut self, dir: &Path) -> Option<(PathBuf, Option<String>)> {
-        crate::discover::nearest_ancestor(&mut self.cache, dir, &|dir| {
+        crate::io::discover::nearest_ancestor(&mut self.cache, dir, &|dir| {
             let candidate = dir.join("flake.nix");
             candidate.is_file().then(|| {
                 let input = std::fs::read_to_string(&candidate)

@@ -12,7 +12,7 @@ use super::{LegacyFacts, Span};
 use crate::rewrite::convert;
 use crate::rewrite::edit::TextEdit;
 use crate::rewrite::plan::FileContext;
-use crate::syntax::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssueKind {
@@ -106,7 +106,7 @@ pub fn check(
             settings: Vec::new(),
         };
         for binding in &instance.bindings {
-            let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
+            let Some(node) = crate::syntax::nix::binding_at(root, binding.binding) else {
                 continue;
             };
             let Some(path) = node.attrpath() else {
@@ -116,7 +116,7 @@ pub fn check(
             let after_name = (binding.prefix_len + 1).saturating_sub(binding.base);
             if after_name >= segs.len() {
                 if let Some(ast::Expr::AttrSet(set)) =
-                    crate::syntax::binding_value(&node).map(strip_parens)
+                    crate::syntax::nix::binding_value(&node).map(strip_parens)
                 {
                     visit_set(&mut walk, &set, &[]);
                 }
@@ -178,7 +178,7 @@ fn visit_binding(
             .and_then(|i| segs.get(i))
             .map(|s| Span::from(s.range))
     };
-    let value = crate::syntax::binding_value(binding);
+    let value = crate::syntax::nix::binding_value(binding);
     let recurse = |walk: &mut Walk<'_>, rel: &[String]| {
         if let Some(ast::Expr::AttrSet(set)) = value.clone().map(strip_parens) {
             visit_set(walk, &set, rel);
@@ -228,7 +228,7 @@ fn visit_binding(
             }
             let record = |walk: &mut Walk<'_>, target: String, span: Option<Span>| {
                 if let Some(span) = span {
-                    let anchor = crate::syntax::anchor_of(binding.syntax())
+                    let anchor = crate::syntax::nix::anchor_of(binding.syntax())
                         .map_or(0, |a| usize::from(a.text_range().start()));
                     walk.settings.push(SettingsDef {
                         instance: walk.instance.clone(),
@@ -390,7 +390,7 @@ fn check_module(walk: &mut Walk<'_>) {
 }
 
 /// Where an `inventory.json` defines instance settings (one definition per file).
-pub fn json_settings(root: &crate::json_tree::JsonNode) -> Vec<SettingsDef> {
+pub fn json_settings(root: &crate::syntax::json::JsonNode) -> Vec<SettingsDef> {
     let mut out = Vec::new();
     for instance in root
         .get("instances")
@@ -403,7 +403,7 @@ pub fn json_settings(root: &crate::json_tree::JsonNode) -> Vec<SettingsDef> {
             .map(|r| r.value.members())
             .unwrap_or_default()
         {
-            let mut push = |target: String, m: &crate::json_tree::JsonMember| {
+            let mut push = |target: String, m: &crate::syntax::json::JsonMember| {
                 out.push(SettingsDef {
                     instance: instance.key.clone(),
                     target,
@@ -444,7 +444,7 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
         };
         let mut module = None;
         for binding in &instance.bindings {
-            let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
+            let Some(node) = crate::syntax::nix::binding_at(root, binding.binding) else {
                 continue;
             };
             let keys: Vec<String> = node
@@ -457,19 +457,19 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
                 .collect();
             // Only a binding of the instance, of its `module` or of `module.name`
             // can name the module: the others' values are not read.
-            let read: fn(&crate::inventory::model::Value) -> Option<String> = match keys.as_slice()
-            {
-                [] => tree_module,
-                [m] if m == "module" => tree_module_inner,
-                [m, n] if m == "module" && n == "name" => tree_string,
-                _ => continue,
-            };
-            let Some(value) = crate::syntax::binding_value(&node) else {
+            let read: fn(&crate::inventory::normal_form::Value) -> Option<String> =
+                match keys.as_slice() {
+                    [] => tree_module,
+                    [m] if m == "module" => tree_module_inner,
+                    [m, n] if m == "module" && n == "name" => tree_string,
+                    _ => continue,
+                };
+            let Some(value) = crate::syntax::nix::binding_value(&node) else {
                 continue;
             };
-            let name = read(&crate::inventory::model::value_of(
+            let name = read(&crate::inventory::normal_form::value_of(
                 &value,
-                &crate::inventory::model::Paths::default(),
+                &crate::inventory::normal_form::Paths::default(),
             ));
             if name.is_some() {
                 module = name;
@@ -484,23 +484,25 @@ pub fn instance_modules(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<(String, 
     out
 }
 
-fn tree_module(tree: &crate::inventory::model::Value) -> Option<String> {
+fn tree_module(tree: &crate::inventory::normal_form::Value) -> Option<String> {
     match tree {
-        crate::inventory::model::Value::Attrs(a) => a.get("module").and_then(tree_module_inner),
+        crate::inventory::normal_form::Value::Attrs(a) => {
+            a.get("module").and_then(tree_module_inner)
+        }
         _ => None,
     }
 }
 
-fn tree_module_inner(tree: &crate::inventory::model::Value) -> Option<String> {
+fn tree_module_inner(tree: &crate::inventory::normal_form::Value) -> Option<String> {
     match tree {
-        crate::inventory::model::Value::Attrs(a) => a.get("name").and_then(tree_string),
+        crate::inventory::normal_form::Value::Attrs(a) => a.get("name").and_then(tree_string),
         _ => None,
     }
 }
 
-fn tree_string(tree: &crate::inventory::model::Value) -> Option<String> {
+fn tree_string(tree: &crate::inventory::normal_form::Value) -> Option<String> {
     match tree {
-        crate::inventory::model::Value::String(s) => Some(s.clone()),
+        crate::inventory::normal_form::Value::String(s) => Some(s.clone()),
         _ => None,
     }
 }
@@ -508,7 +510,7 @@ fn tree_string(tree: &crate::inventory::model::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::instance_modules;
-    use crate::inventory::legacy_nix;
+    use crate::inventory::facts::nix as legacy_nix;
 
     #[test]
     fn the_module_is_read_from_the_instance_its_module_or_module_name() {

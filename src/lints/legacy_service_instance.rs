@@ -5,7 +5,7 @@ use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::LegacyInstance;
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_attr_path, nix_string};
 use crate::rewrite::plan::{InstancePlan, Outcome};
-use crate::source::FileKind;
+use crate::text::source::FileKind;
 
 pub static RULE: Rule = Rule {
     code: "CM001",

@@ -69,7 +69,7 @@ pub static RULES: &[&Rule] = &[
 /// file has a legacy zerotier instance.
 pub fn zerotier_renames(
     facts: &crate::inventory::LegacyFacts,
-    modules_of_new: impl FnOnce() -> Vec<(String, String, crate::inventory::Span)>,
+    modules_of_new: impl FnOnce() -> Vec<(String, String, crate::text::Span)>,
 ) -> Vec<crate::diagnostic::Finding> {
     let legacy: Vec<(&str, String)> = facts
         .instances
@@ -146,7 +146,7 @@ pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {
 /// The findings of every legacy-definition rule for one file's facts.
 pub fn legacy_findings(
     facts: &crate::inventory::LegacyFacts,
-    kind: crate::source::FileKind,
+    kind: crate::text::source::FileKind,
     plan: &crate::rewrite::plan::Plan,
 ) -> Vec<crate::diagnostic::Finding> {
     let mut findings = Vec::new();
@@ -165,7 +165,7 @@ pub fn legacy_findings(
             .iter()
             .map(unmigratable_legacy_form::finding),
     );
-    let empties_fixed = kind == crate::source::FileKind::Nix || plan.empties_deleted > 0;
+    let empties_fixed = kind == crate::text::source::FileKind::Nix || plan.empties_deleted > 0;
     findings.extend(
         facts
             .empty

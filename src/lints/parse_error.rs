@@ -4,8 +4,8 @@ use rnix::{ParseError, SyntaxKind, TextRange, TextSize};
 
 use super::{Fixability, Rule};
 use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::Span;
-use crate::json_tree::JsonError;
+use crate::syntax::json::JsonError;
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM000",
@@ -62,7 +62,7 @@ pub fn nix_findings(errors: &[ParseError], text_len: usize) -> Vec<Finding> {
 }
 
 /// A finding for an attribute defined twice: rnix parses it, Nix rejects the file.
-pub fn duplicate_finding(dup: &crate::rewrite::duplicates::Duplicate) -> Finding {
+pub fn duplicate_finding(dup: &crate::syntax::duplicates::Duplicate) -> Finding {
     Finding::new(
         &RULE,
         format!(

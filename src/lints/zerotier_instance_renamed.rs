@@ -2,7 +2,7 @@
 
 use super::{Fixability, Rule};
 use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::Span;
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM108",

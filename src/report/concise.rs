@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use super::span_positions;
 use crate::diagnostic::Finding;
-use crate::discover::IoFailure;
-use crate::source::SourceFile;
+use crate::io::discover::IoFailure;
+use crate::text::source::SourceFile;
 
 /// Read errors, before the findings.
 pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {

@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use crate::diagnostic::{Finding, Severity};
-use crate::discover::IoFailure;
-use crate::source::SourceFile;
+use crate::io::discover::IoFailure;
+use crate::text::source::SourceFile;
 
 const TAB_WIDTH: usize = 4;
 

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use super::stream;
 use crate::diagnostic::{Finding, Label, Severity};
-use crate::discover::{IoFailure, Skipped};
 use crate::fix::{FixReport, Status};
-use crate::source::SourceFile;
+use crate::io::discover::{IoFailure, Skipped};
+use crate::text::source::SourceFile;
 
 /// Bumped on any incompatible change to the document's shape.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -15,9 +15,9 @@ use rayon::prelude::*;
 
 use crate::check::{FileReport, Totals};
 use crate::diagnostic::Finding;
-use crate::discover::{IoFailure, Skipped};
-use crate::inventory::Span;
-use crate::source::{Position, SourceFile};
+use crate::io::discover::{IoFailure, Skipped};
+use crate::text::Span;
+use crate::text::source::{Position, SourceFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

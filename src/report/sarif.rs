@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::span_positions;
 use super::stream;
 use crate::diagnostic::{Finding, Label, Severity};
-use crate::discover::IoFailure;
+use crate::io::discover::IoFailure;
 use crate::lints::RULES;
-use crate::source::SourceFile;
+use crate::text::source::SourceFile;
 
 fn level(severity: Severity) -> &'static str {
     match severity {

@@ -10,9 +10,9 @@ use rowan::ast::AstNode;
 
 use super::edit::TextEdit;
 use super::plan::FileContext;
-use crate::inventory::Span;
 use crate::inventory::naming::nix_attr;
-use crate::syntax::{child_token_range, str_literal, strip_parens};
+use crate::syntax::nix::{child_token_range, str_literal, strip_parens};
+use crate::text::Span;
 use rnix::SyntaxKind;
 
 /// The edits that turn a list of names into an attribute set of empty sets.
@@ -30,7 +30,7 @@ pub struct ListConversion {
 pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
     let inner = strip_parens(value.clone());
     let wrap = |expr: &str| {
-        let function = crate::inventory::model::NAMES_FUNCTION;
+        let function = crate::inventory::normal_form::NAMES_FUNCTION;
         format!("builtins.listToAttrs (map ({function}) {expr})")
     };
     let ast::Expr::List(list) = &inner else {
@@ -135,8 +135,8 @@ pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<Stri
     if relative.is_empty() || relative.starts_with('/') {
         return None;
     }
-    let target = crate::discover::normalize(&clan_dir.join(relative));
-    let from = crate::discover::normalize(file.parent()?);
+    let target = crate::io::discover::normalize(&clan_dir.join(relative));
+    let from = crate::io::discover::normalize(file.parent()?);
     let target_parts: Vec<_> = target.components().collect();
     let from_parts: Vec<_> = from.components().collect();
     let common = target_parts

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::inventory::Span;
+use crate::text::Span;
 
 /// Replace `span` of the original text with `insert`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

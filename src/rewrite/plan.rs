@@ -23,8 +23,8 @@ use crate::clan_facts::FactKey;
 use crate::inventory::modules::{ModuleInfo, ModuleTable, Status};
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
 use crate::inventory::{LegacyFacts, LegacyInstance, Span};
-use crate::source::SourceFile;
-use crate::syntax::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+use crate::text::source::SourceFile;
 
 /// What the planner needs to know about a file's surroundings.
 #[derive(Debug, Clone, Default)]
@@ -167,7 +167,7 @@ pub struct Plan {
     /// The digest of the normal forms of the file's instances before the
     /// rewrite ([`FileContext::digest_meaning`]): the rewritten file must have
     /// the same.
-    pub meaning_before: Option<crate::inventory::model::Digest>,
+    pub meaning_before: Option<crate::inventory::normal_form::Digest>,
 }
 
 impl Plan {
@@ -446,7 +446,7 @@ fn analyse_instance<'a>(
         );
     }
     for binding in &instance.bindings {
-        let Some(node) = crate::syntax::binding_at(root, binding.binding) else {
+        let Some(node) = crate::syntax::nix::binding_at(root, binding.binding) else {
             work.block(
                 ReasonKind::Form,
                 "the instance is (partly) inherited, so its value is only known after evaluation",
@@ -485,13 +485,13 @@ fn analyse_instance<'a>(
     for c in &contributors {
         let rel = &c.segs[c.inst_idx + 1..];
         if rel.is_empty() {
-            match crate::syntax::binding_value(&c.node).map(strip_parens) {
+            match crate::syntax::nix::binding_value(&c.node).map(strip_parens) {
                 Some(ast::Expr::AttrSet(set)) => visit_set(&mut work, &set, &[], text, ctx),
                 Some(other) => work.block(
                     ReasonKind::Form,
                     format!(
                         "the instance's value is {}, not an attribute set literal",
-                        crate::syntax::describe_expr(&other)
+                        crate::syntax::nix::describe_expr(&other)
                     ),
                     Some(Span::from(other.syntax().text_range())),
                 ),
@@ -577,7 +577,7 @@ fn contributor(
         let mut child = node.syntax().clone();
         let mut child_base = base;
         loop {
-            let parent = crate::syntax::enclosing_binding(&child)?;
+            let parent = crate::syntax::nix::enclosing_binding(&child)?;
             let len = parent.attrpath().map(|p| attrpath_keys(&p).len())?;
             let parent_base = child_base.checked_sub(len)?;
             if position >= parent_base {
@@ -590,7 +590,7 @@ fn contributor(
     let services = locate(k - 1)?;
     let service = locate(k)?;
     Some(Contributor {
-        anchor: crate::syntax::anchor_of(node.syntax()),
+        anchor: crate::syntax::nix::anchor_of(node.syntax()),
         node: node.clone(),
         segs,
         inst_idx,
@@ -607,7 +607,7 @@ fn visit_set(
     text: &str,
     ctx: &FileContext,
 ) {
-    if crate::syntax::is_rec(set) {
+    if crate::syntax::nix::is_rec(set) {
         work.block(
             ReasonKind::Form,
             "a `rec` attribute set inside the instance cannot be restructured safely",
@@ -660,7 +660,7 @@ fn visit_binding(
     // Index in `segs` of relative position `p` (if this binding spells it).
     let own = |p: usize| p.checked_sub(prefix.len()).filter(|&i| i < segs.len());
     let seg_span = |p: usize| own(p).map(|i| Span::from(segs[i].range));
-    let value = crate::syntax::binding_value(binding);
+    let value = crate::syntax::nix::binding_value(binding);
     let recurse = |work: &mut Work<'_>, rel: &[&str]| match value.clone().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) => visit_set(work, &set, rel, text, ctx),
         Some(other) => work.block(
@@ -668,7 +668,7 @@ fn visit_binding(
             format!(
                 "`{}` is {}, not an attribute set literal",
                 rel.join("."),
-                crate::syntax::describe_expr(&other)
+                crate::syntax::nix::describe_expr(&other)
             ),
             Some(Span::from(other.syntax().text_range())),
         ),
@@ -817,7 +817,11 @@ fn collect_key_paths(prefix: Vec<String>, value: Option<&ast::Expr>, out: &mut V
                             .map(|k| k.key.as_static().unwrap_or("${…}").to_owned()),
                     );
                 }
-                collect_key_paths(path, crate::syntax::binding_value(&binding).as_ref(), out);
+                collect_key_paths(
+                    path,
+                    crate::syntax::nix::binding_value(&binding).as_ref(),
+                    out,
+                );
             }
             out.push(prefix);
         }
@@ -1037,7 +1041,7 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
         return;
     };
     let module = work.module;
-    let value = crate::syntax::binding_value(&part.binding);
+    let value = crate::syntax::nix::binding_value(&part.binding);
     let after: Vec<String> = part
         .after
         .iter()
@@ -1054,7 +1058,7 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
     // The top-level settings entries: (key path, attrpath text, value text).
     let entries: Vec<(Vec<String>, String, String)> = if after.is_empty() {
         match value.clone().map(strip_parens) {
-            Some(ast::Expr::AttrSet(set)) if !crate::syntax::is_rec(&set) => {
+            Some(ast::Expr::AttrSet(set)) if !crate::syntax::nix::is_rec(&set) => {
                 let mut out = Vec::new();
                 for entry in set.entries() {
                     let ast::Entry::AttrpathValue(b) = entry else {
@@ -1065,7 +1069,8 @@ fn distribute(work: &mut Work<'_>, part: &ConfigPart) {
                         );
                         return;
                     };
-                    let (Some(path), Some(v)) = (b.attrpath(), crate::syntax::binding_value(&b))
+                    let (Some(path), Some(v)) =
+                        (b.attrpath(), crate::syntax::nix::binding_value(&b))
                     else {
                         return;
                     };
@@ -1258,7 +1263,7 @@ fn record_settings(
     let entry_values: Vec<bool> = match value.cloned().map(strip_parens) {
         Some(ast::Expr::AttrSet(set)) if part.after.is_empty() => set
             .attrpath_values()
-            .map(|b| is_set(crate::syntax::binding_value(&b).as_ref()))
+            .map(|b| is_set(crate::syntax::nix::binding_value(&b).as_ref()))
             .collect(),
         _ => vec![is_set(value)],
     };
@@ -1581,18 +1586,19 @@ fn flatten_wrapper(node: &ast::AttrpathValue, text: &str) -> ContainerEdits {
             )),
         )
     };
-    let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(node).map(strip_parens) else {
+    let Some(ast::Expr::AttrSet(set)) = crate::syntax::nix::binding_value(node).map(strip_parens)
+    else {
         return problem("the service's value is not an attribute set literal");
     };
-    if crate::syntax::is_rec(&set) {
+    if crate::syntax::nix::is_rec(&set) {
         return problem("the service is a `rec` attribute set");
     }
     if set.inherits().next().is_some() {
         return problem("the service's attribute set uses `inherit`");
     }
     let (Some(open), Some(close)) = (
-        crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE),
-        crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE),
+        crate::syntax::nix::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE),
+        crate::syntax::nix::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE),
     ) else {
         return problem("the service's attribute set is incomplete");
     };
@@ -1691,7 +1697,7 @@ fn movable(
         return false;
     }
     let Some(ast::Expr::AttrSet(set)) =
-        crate::syntax::binding_value(&container.node).map(strip_parens)
+        crate::syntax::nix::binding_value(&container.node).map(strip_parens)
     else {
         return false;
     };
@@ -1956,14 +1962,14 @@ fn following_instances_set(container: &Container, segs: &[KeySeg], text: &str) -
     if !same_prefix || last.key.as_static() != Some("instances") {
         return None;
     }
-    let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(&next).map(strip_parens)
+    let Some(ast::Expr::AttrSet(set)) = crate::syntax::nix::binding_value(&next).map(strip_parens)
     else {
         return None;
     };
-    if crate::syntax::is_rec(&set) {
+    if crate::syntax::nix::is_rec(&set) {
         return None;
     }
-    let close = crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE)?;
+    let close = crate::syntax::nix::child_token_range(set.syntax(), SyntaxKind::TOKEN_R_BRACE)?;
     let close = usize::from(close.start());
     let line = line_start(text, close);
     text[line..close].trim().is_empty().then_some(line)
@@ -2214,11 +2220,13 @@ fn module_insertion(
         if c.inst_idx + 1 != c.segs.len() {
             continue;
         }
-        let Some(ast::Expr::AttrSet(set)) = crate::syntax::binding_value(&c.node).map(strip_parens)
+        let Some(ast::Expr::AttrSet(set)) =
+            crate::syntax::nix::binding_value(&c.node).map(strip_parens)
         else {
             continue;
         };
-        let Some(open) = crate::syntax::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE)
+        let Some(open) =
+            crate::syntax::nix::child_token_range(set.syntax(), SyntaxKind::TOKEN_L_BRACE)
         else {
             continue;
         };
@@ -2296,10 +2304,10 @@ mod tests {
         let source = SourceFile::from_text(
             PathBuf::from("flake.nix"),
             text.to_owned(),
-            crate::source::FileKind::Nix,
+            crate::text::source::FileKind::Nix,
         );
         let root = rnix::Root::parse(text).syntax();
-        let mut facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
+        let mut facts = crate::inventory::facts::nix::detect(&root, text, &[]);
         let ctx = FileContext::default();
         let planned = plan(&source, &root, &facts, &ctx);
         assert_eq!(planned.migrated(), 2);
@@ -2363,10 +2371,10 @@ mod tests {
         let source = SourceFile::from_text(
             PathBuf::from("flake.nix"),
             text.to_owned(),
-            crate::source::FileKind::Nix,
+            crate::text::source::FileKind::Nix,
         );
         let root = rnix::Root::parse(text).syntax();
-        let facts = crate::inventory::legacy_nix::detect(&root, text, &[]);
+        let facts = crate::inventory::facts::nix::detect(&root, text, &[]);
         plan(&source, &root, &facts, &FileContext::default())
     }
 

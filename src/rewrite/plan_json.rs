@@ -14,9 +14,9 @@ use crate::clan_facts::FactKey;
 use crate::inventory::modules::{ModuleInfo, Status};
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, Span};
-use crate::json_tree::{JsonMember, JsonNode, JsonValue};
-use crate::json_write::{JsonStyle, node};
-use crate::source::SourceFile;
+use crate::syntax::json::{JsonMember, JsonNode, JsonValue};
+use crate::syntax::json_write::{JsonStyle, node};
+use crate::text::source::SourceFile;
 
 type Obj = Vec<JsonMember>;
 

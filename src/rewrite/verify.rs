@@ -6,10 +6,12 @@
 
 use crate::analysis::{self, FileAnalysis};
 use crate::check::FileReport;
-use crate::inventory::{LegacyFacts, MachineFacts, legacy_nix, model};
-use crate::rewrite::duplicates;
+use crate::inventory::facts::nix as legacy_nix;
+use crate::inventory::normal_form as model;
+use crate::inventory::{LegacyFacts, MachineFacts};
 use crate::rewrite::plan::{FileContext, Outcome};
-use crate::source::SourceFile;
+use crate::syntax::duplicates;
+use crate::text::source::SourceFile;
 
 /// Why a rewrite was refused (nothing is written for the file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +22,7 @@ pub struct Refusal(pub String);
 pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnalysis), Refusal> {
     let source = &file.source;
     let rewritten = SourceFile::from_text(source.path.clone(), new_text.to_owned(), source.kind);
-    if source.kind == crate::source::FileKind::InventoryJson {
+    if source.kind == crate::text::source::FileKind::InventoryJson {
         verify_json(file, &rewritten)?;
         let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
         return settled(file, rewritten, again);
@@ -94,7 +96,7 @@ pub fn meaning(
 /// The JSON document parses, and every instance has the same normal form.
 fn verify_json(file: &FileReport, rewritten: &SourceFile) -> Result<(), Refusal> {
     let parse = |text: &str| {
-        crate::json_tree::parse(text).map_err(|e| Refusal(format!("internal error: the rewritten inventory.json is not valid JSON ({e}); nothing was written")))
+        crate::syntax::json::parse(text).map_err(|e| Refusal(format!("internal error: the rewritten inventory.json is not valid JSON ({e}); nothing was written")))
     };
     let before = parse(&file.source.text)?;
     let after = parse(&rewritten.text)?;
@@ -103,7 +105,7 @@ fn verify_json(file: &FileReport, rewritten: &SourceFile) -> Result<(), Refusal>
         file.context.clan_dir.as_deref(),
     );
     let table = &file.context.modules;
-    let own = crate::inventory::legacy_json::detect(&before).machines;
+    let own = crate::inventory::facts::json::detect(&before).machines;
     let machines = file.context.machine_facts(&own);
     let a = model::json_instances(&before, &paths, table, machines);
     let b = model::json_instances(&after, &paths, table, machines);

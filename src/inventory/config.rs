@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::inventory::modules::{ModuleTable, parse_user_config};
-use crate::source::{FileKind, SourceFile};
+use crate::text::source::{FileKind, SourceFile};
 
 pub const FILE_NAME: &str = "clan-migrate.toml";
 
@@ -29,7 +29,7 @@ pub struct ConfigLookup {
 impl ConfigLookup {
     /// The nearest configuration at or above `dir`: `None` when there is none.
     pub fn nearest(&mut self, dir: &Path) -> Option<(PathBuf, Loaded)> {
-        crate::discover::nearest_ancestor(&mut self.by_dir, dir, &|dir| {
+        crate::io::discover::nearest_ancestor(&mut self.by_dir, dir, &|dir| {
             let candidate = dir.join(FILE_NAME);
             candidate
                 .is_file()
@@ -43,7 +43,8 @@ fn load(path: &Path) -> Loaded {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| error(crate::discover::describe_io_error(&e)))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| error(crate::io::discover::describe_io_error(&e)))?;
     let source = SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::Nix)
         .map_err(|e| error(e.to_string()))?;
     match parse_user_config(&source.text) {

@@ -5,7 +5,7 @@ use super::{
     UnmigratableReason,
 };
 use crate::inventory::naming::nix_attr_path;
-use crate::json_tree::{JsonMember, JsonNode, JsonValue};
+use crate::syntax::json::{JsonMember, JsonNode, JsonValue};
 
 /// Detects legacy instances in a parsed `inventory.json`.
 pub fn detect(root: &JsonNode) -> LegacyFacts {
@@ -125,7 +125,7 @@ fn not_an_object(member: &JsonMember, path: &[&str], level: Level) -> Unmigratab
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_tree::parse;
+    use crate::syntax::json::parse;
 
     #[test]
     fn one_instance_per_service_instance_pair() {

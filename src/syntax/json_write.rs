@@ -4,7 +4,7 @@
 //! A document is only rewritten when writing it back unchanged reproduces its
 //! bytes, so untouched parts keep every byte.
 
-use crate::json_tree::{JsonNode, JsonValue};
+use crate::syntax::json::{JsonNode, JsonValue};
 
 /// How a document is laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub fn node(value: JsonValue) -> JsonNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_tree::parse;
+    use crate::syntax::json::parse;
 
     #[test]
     fn round_trips_what_python_json_dump_writes() {

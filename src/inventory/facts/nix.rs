@@ -20,7 +20,7 @@ use super::{
     EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
     LegacyRead, Level, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
 };
-use crate::syntax::{
+use crate::syntax::nix::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
     strip_parens,
 };
@@ -537,7 +537,7 @@ impl FirstKeys {
             .find_map(rowan::NodeOrToken::into_node)
             .filter(|path| path.kind() == rnix::NixLanguage::kind_to_raw(SyntaxKind::NODE_ATTRPATH))
             .and_then(|path| path.children().find_map(rowan::NodeOrToken::into_node))
-            .and_then(crate::syntax::green_plain_name);
+            .and_then(crate::syntax::nix::green_plain_name);
         first.is_none_or(|name| {
             FACT_KEYS
                 .iter()
@@ -627,7 +627,7 @@ fn record_binding(
     full: &[&Key],
 ) {
     let base = mount.len() + ctx.path.len();
-    let value = crate::syntax::binding_value(binding);
+    let value = crate::syntax::nix::binding_value(binding);
     let binding_span = Span::from(binding.syntax().text_range());
 
     // Inventory files pulled in by literal imports.
@@ -753,7 +753,7 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
         };
         list.items()
             .map(|i| match i {
-                ast::Expr::Str(s) => crate::syntax::str_literal(&s),
+                ast::Expr::Str(s) => crate::syntax::nix::str_literal(&s),
                 _ => None,
             })
             .collect()
@@ -777,7 +777,7 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
                     None => facts.machines.incomplete = true,
                 },
                 [c] if c.is("machineClass") => match &value {
-                    ast::Expr::Str(s) => info.class = crate::syntax::str_literal(s),
+                    ast::Expr::Str(s) => info.class = crate::syntax::nix::str_literal(s),
                     _ => facts.machines.incomplete = true,
                 },
                 _ => {}
@@ -814,7 +814,7 @@ fn check_level_value(
     };
     match strip_parens(value.clone()) {
         ast::Expr::AttrSet(set) => {
-            if set.entries().next().is_none() && !crate::syntax::is_rec(&set) {
+            if set.entries().next().is_none() && !crate::syntax::nix::is_rec(&set) {
                 facts.empty.push(EmptyLegacyServices {
                     span: Span::from(seg.range),
                     binding,
@@ -900,7 +900,7 @@ fn visit_inherit(inherit: &ast::Inherit, ctx: &SetContext, mount: &[Key], facts:
         .and_then(|f| f.expr())
         .map(|e| e.syntax().text().to_string());
     for attr in inherit.attrs() {
-        let key = crate::syntax::attr_key(&attr);
+        let key = crate::syntax::nix::attr_key(&attr);
         let full: Vec<&Key> = mount.iter().chain(&ctx.path).chain([&key]).collect();
         let Some(k) = services_prefix_len(&full) else {
             continue;
@@ -981,7 +981,7 @@ impl AdjacentKeys {
             .children()
             .filter_map(rowan::NodeOrToken::into_node)
         {
-            self.push(crate::syntax::green_plain_name(attr));
+            self.push(crate::syntax::nix::green_plain_name(attr));
         }
     }
 
@@ -994,7 +994,7 @@ impl AdjacentKeys {
             }
         }
         match raw_kind(expr) {
-            SyntaxKind::NODE_IDENT => self.push(crate::syntax::green_plain_name(expr)),
+            SyntaxKind::NODE_IDENT => self.push(crate::syntax::nix::green_plain_name(expr)),
             SyntaxKind::NODE_SELECT if nth_expr(expr, 1).is_none() => {
                 if let Some(inner) = nth_expr(expr, 0) {
                     self.select_chain(inner);
@@ -1055,7 +1055,7 @@ fn legacy_read(node: &SyntaxNode) -> Option<LegacyRead> {
 /// The keys of `a.b.c` (an identifier followed by selections without `or`).
 fn select_chain(expr: &ast::Expr) -> Vec<Key> {
     match strip_parens(expr.clone()) {
-        ast::Expr::Ident(ident) => vec![Key::Static(crate::syntax::ident_text(&ident).into())],
+        ast::Expr::Ident(ident) => vec![Key::Static(crate::syntax::nix::ident_text(&ident).into())],
         ast::Expr::Select(select) if select.default_expr().is_none() => {
             let mut keys = select.expr().map(|e| select_chain(&e)).unwrap_or_default();
             if let Some(path) = select.attrpath() {

@@ -16,7 +16,7 @@ use rowan::ast::AstNode;
 use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, MachineFacts, NewInstance};
-use crate::syntax::{attrpath_keys, str_literal, strip_parens};
+use crate::syntax::nix::{attrpath_keys, str_literal, strip_parens};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
@@ -462,7 +462,7 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
 /// Strings in extraModules are relative to the clan directory, in both formats.
 fn legacy_module_path(value: Value, paths: &Paths) -> Value {
     match (value, &paths.clan_dir) {
-        (Value::String(s), Some(dir)) => Value::Path(crate::discover::normalize(&dir.join(s))),
+        (Value::String(s), Some(dir)) => Value::Path(crate::io::discover::normalize(&dir.join(s))),
         (other, _) => other,
     }
 }
@@ -506,7 +506,7 @@ fn instance_tree(
 ) -> Result<Value, String> {
     let mut tree = Value::Attrs(BTreeMap::new());
     for binding in bindings {
-        let node = crate::syntax::binding_at(root, binding.binding)
+        let node = crate::syntax::nix::binding_at(root, binding.binding)
             .ok_or("the instance is (partly) inherited")?;
         let keys = node
             .attrpath()
@@ -516,7 +516,7 @@ fn instance_tree(
         let rel: Option<Vec<&str>> = keys.iter().skip(skip).map(|k| k.key.as_static()).collect();
         let rel = rel.ok_or("a computed attribute name inside the instance")?;
         let value =
-            crate::syntax::binding_value(&node).map_or(Value::Null, |v| value_of(&v, paths));
+            crate::syntax::nix::binding_value(&node).map_or(Value::Null, |v| value_of(&v, paths));
         tree = insert(tree, &rel, value)?;
     }
     Ok(tree)
@@ -568,7 +568,7 @@ fn merge(a: Value, b: Value) -> Result<Value, String> {
 pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
     let expr = strip_parens(expr.clone());
     match &expr {
-        ast::Expr::AttrSet(set) if !crate::syntax::is_rec(set) => {
+        ast::Expr::AttrSet(set) if !crate::syntax::nix::is_rec(set) => {
             let mut tree = Value::Attrs(BTreeMap::new());
             for entry in set.entries() {
                 let ast::Entry::AttrpathValue(binding) = entry else {
@@ -582,7 +582,7 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
                 let Some(keys) = keys else {
                     return opaque(&expr);
                 };
-                let value = crate::syntax::binding_value(&binding)
+                let value = crate::syntax::nix::binding_value(&binding)
                     .map_or(Value::Null, |v| value_of(&v, paths));
                 match insert(tree, &keys, value) {
                     Ok(t) => tree = t,
@@ -593,7 +593,7 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
         }
         ast::Expr::Str(s) => str_literal(s).map_or_else(|| opaque(&expr), Value::String),
         ast::Expr::Literal(_) => Value::Number(expr.syntax().text().to_string()),
-        ast::Expr::Ident(ident) => match crate::syntax::ident_text(ident).as_str() {
+        ast::Expr::Ident(ident) => match crate::syntax::nix::ident_text(ident).as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             "null" => Value::Null,
@@ -605,8 +605,13 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
             None => opaque(&expr),
         },
         ast::Expr::PathRel(_) => {
-            match (crate::syntax::literal_relative_path(&expr), &paths.file_dir) {
-                (Some(rel), Some(dir)) => Value::Path(crate::discover::normalize(&dir.join(rel))),
+            match (
+                crate::syntax::nix::literal_relative_path(&expr),
+                &paths.file_dir,
+            ) {
+                (Some(rel), Some(dir)) => {
+                    Value::Path(crate::io::discover::normalize(&dir.join(rel)))
+                }
                 _ => opaque(&expr),
             }
         }
@@ -656,8 +661,8 @@ pub fn paths_for(path: Option<&Path>, clan_dir: Option<&Path>) -> Paths {
 }
 
 /// A JSON value as a model value.
-pub fn from_json(value: &crate::json_tree::JsonValue) -> Value {
-    use crate::json_tree::JsonValue as J;
+pub fn from_json(value: &crate::syntax::json::JsonValue) -> Value {
+    use crate::syntax::json::JsonValue as J;
     match value {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),
@@ -675,7 +680,7 @@ pub fn from_json(value: &crate::json_tree::JsonValue) -> Value {
 
 /// The normal form of every instance of an `inventory.json`, keyed like [`instances`].
 pub fn json_instances(
-    root: &crate::json_tree::JsonNode,
+    root: &crate::syntax::json::JsonNode,
     paths: &Paths,
     table: &ModuleTable,
     machines: Option<&MachineFacts>,
@@ -713,7 +718,7 @@ pub fn json_instances(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::legacy_nix;
+    use crate::inventory::facts::nix as legacy_nix;
 
     fn model(src: &str) -> BTreeMap<String, Result<Instance, String>> {
         let parse = rnix::Root::parse(src);

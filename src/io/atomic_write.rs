@@ -28,8 +28,8 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::discover::describe_io_error;
-use crate::source::{BOM, SourceFile};
+use crate::io::discover::describe_io_error;
+use crate::text::source::{BOM, SourceFile};
 
 /// One file to replace: the file as it was read, and its new text (the
 /// byte-order mark, if it had one, is kept).
@@ -445,7 +445,7 @@ fn keep_owner(temp: &tempfile::NamedTempFile, original: &fs::Metadata) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::FileKind;
+    use crate::text::source::FileKind;
     use std::os::unix::fs::PermissionsExt;
 
     /// The file at `path` as `clan-migrate` reads it.

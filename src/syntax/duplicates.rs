@@ -16,8 +16,8 @@ use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
-use crate::inventory::Span;
-use crate::syntax::{Key, attrpath_keys, strip_parens};
+use crate::syntax::nix::{Key, attrpath_keys, strip_parens};
+use crate::text::Span;
 
 /// An attribute defined twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,8 @@ mod green_scan {
     fn key_hash(attr: &GreenNodeData) -> Key {
         let kind = attr.kind();
         if kind == raw(SyntaxKind::NODE_IDENT) || kind == raw(SyntaxKind::NODE_STRING) {
-            crate::syntax::green_plain_name(attr).map_or(Key::Unread, |name| Key::Hash(hash(name)))
+            crate::syntax::nix::green_plain_name(attr)
+                .map_or(Key::Unread, |name| Key::Hash(hash(name)))
         } else if kind == raw(SyntaxKind::NODE_DYNAMIC) {
             let inner = attr.children().filter_map(NodeOrToken::into_node).next();
             match inner.map(GreenNodeData::kind) {
@@ -268,7 +269,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<Te
         match entry {
             ast::Entry::Inherit(inherit) => {
                 for attr in inherit.attrs() {
-                    let key = crate::syntax::attr_key(&attr);
+                    let key = crate::syntax::nix::attr_key(&attr);
                     let span = Span::from(attr.syntax().text_range());
                     if let Key::Static(name) = key {
                         add(
@@ -305,7 +306,7 @@ fn build(node: &SyntaxNode, found: &mut Vec<Duplicate>, covered: &mut HashSet<Te
                     }
                     continue;
                 }
-                let value = match crate::syntax::binding_value(&binding).map(strip_parens) {
+                let value = match crate::syntax::nix::binding_value(&binding).map(strip_parens) {
                     Some(ast::Expr::AttrSet(set)) => {
                         covered.insert(set.syntax().text_range());
                         build(set.syntax(), found, covered)

@@ -1,0 +1,538 @@
+//! Helpers over the rnix CST: the logical key of an attribute (`foo`, `"foo"`,
+//! `${"foo"}` are the same key), parentheses, literal relative paths.
+
+use compact_str::CompactString;
+use rnix::ast::{self, InterpolPart};
+use rnix::{SyntaxKind, SyntaxNode, TextRange};
+use rowan::GreenNodeData;
+use rowan::ast::AstNode;
+
+/// One segment of an attribute path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A name known without evaluation (names up to 24 bytes, nearly all of
+    /// them, are kept inline instead of allocated).
+    Static(CompactString),
+    /// `${expr}` or an interpolated string whose value needs evaluation.
+    Dynamic,
+}
+
+impl Key {
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            Key::Static(s) => Some(s),
+            Key::Dynamic => None,
+        }
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        self.as_static() == Some(name)
+    }
+}
+
+/// A key with the source range of the attribute that spells it.
+#[derive(Debug, Clone)]
+pub struct KeySeg {
+    pub key: Key,
+    pub range: TextRange,
+}
+
+/// The logical key of an attribute.
+pub fn attr_key(attr: &ast::Attr) -> Key {
+    match attr {
+        ast::Attr::Ident(ident) => Key::Static(ident_text(ident).into()),
+        ast::Attr::Str(s) => str_literal(s).map_or(Key::Dynamic, |s| Key::Static(s.into())),
+        ast::Attr::Dynamic(d) => match d.expr().map(strip_parens) {
+            Some(ast::Expr::Str(s)) => {
+                str_literal(&s).map_or(Key::Dynamic, |s| Key::Static(s.into()))
+            }
+            _ => Key::Dynamic,
+        },
+    }
+}
+
+/// The value of a binding, as rnix's `AttrpathValue::value` gives it: in a
+/// tree without errors the binding's nodes are its path and its value, so the
+/// value is its last node (rnix's accessor builds a node for every child).
+/// Files with parse errors are not analysed (see `analysis`), so every tree
+/// this reads is one without errors.
+pub fn binding_value(binding: &ast::AttrpathValue) -> Option<ast::Expr> {
+    binding.syntax().last_child().and_then(ast::Expr::cast)
+}
+
+/// The segments of an attribute path, in order.
+pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
+    plain_attrpath_keys(path).unwrap_or_else(|| attrpath_keys_by_attrs(path))
+}
+
+/// [`attrpath_keys`] of a path of identifiers and plain strings, read from the
+/// green tree (the typed API allocates a node per attribute and per token).
+fn plain_attrpath_keys(path: &ast::Attrpath) -> Option<Vec<KeySeg>> {
+    let mut offset = path.syntax().text_range().start();
+    let green = path.syntax().green();
+    // Attributes alternate with dots: one allocation for the whole path.
+    let mut keys = Vec::with_capacity(green.children().len().div_ceil(2));
+    for child in green.children() {
+        if let rowan::NodeOrToken::Node(attr) = child {
+            keys.push(KeySeg {
+                key: Key::Static(green_plain_name(attr)?.into()),
+                range: TextRange::at(offset, child.text_len()),
+            });
+        }
+        offset += child.text_len();
+    }
+    Some(keys)
+}
+
+fn attrpath_keys_by_attrs(path: &ast::Attrpath) -> Vec<KeySeg> {
+    path.attrs()
+        .map(|attr| KeySeg {
+            key: attr_key(&attr),
+            range: attr.syntax().text_range(),
+        })
+        .collect()
+}
+
+/// The value of a string without interpolation of non-literal expressions.
+/// `"a${"b"}"` is `ab`; `"a${x}"` is not literal.
+pub fn str_literal(s: &ast::Str) -> Option<String> {
+    plain_str_content(s).or_else(|| str_literal_by_parts(s))
+}
+
+/// The content of a `"…"` string that Nix reads exactly as written (see
+/// [`green_plain_string`]; rnix's `normalized_parts` allocates for every string).
+fn plain_str_content(s: &ast::Str) -> Option<String> {
+    green_plain_string(s.syntax().green()).map(str::to_owned)
+}
+
+fn raw(kind: SyntaxKind) -> rowan::SyntaxKind {
+    rowan::SyntaxKind(kind as u16)
+}
+
+/// The name an attribute spells, read from its green node, when it is an
+/// identifier or a plain string; `None` for anything else.
+pub fn green_plain_name(attr: &GreenNodeData) -> Option<&str> {
+    if attr.kind() == raw(SyntaxKind::NODE_IDENT) {
+        attr.children()
+            .filter_map(rowan::NodeOrToken::into_token)
+            .find(|t| t.kind() == raw(SyntaxKind::TOKEN_IDENT))
+            .map(|t| t.text())
+    } else {
+        green_plain_string(attr)
+    }
+}
+
+/// The content of a green `"…"` string node that Nix reads exactly as written:
+/// no interpolation, escape, `$` or carriage return.
+pub fn green_plain_string(s: &GreenNodeData) -> Option<&str> {
+    if s.kind() != raw(SyntaxKind::NODE_STRING) {
+        return None;
+    }
+    let mut children = s.children().map(rowan::NodeOrToken::into_token);
+    let start = children.next()??;
+    if start.kind() != raw(SyntaxKind::TOKEN_STRING_START) || start.text() != "\"" {
+        return None;
+    }
+    let mut next = children.next()??;
+    let mut content = "";
+    if next.kind() == raw(SyntaxKind::TOKEN_STRING_CONTENT) {
+        content = next.text();
+        next = children.next()??;
+    }
+    let plain = !content.contains(['\\', '$', '\r']);
+    let closed = next.kind() == raw(SyntaxKind::TOKEN_STRING_END) && children.next().is_none();
+    (plain && closed).then_some(content)
+}
+
+fn str_literal_by_parts(s: &ast::Str) -> Option<String> {
+    let mut out = String::new();
+    for part in s.normalized_parts() {
+        match part {
+            InterpolPart::Literal(text) => out.push_str(&text),
+            InterpolPart::Interpolation(interpol) => match interpol.expr().map(strip_parens) {
+                Some(ast::Expr::Str(inner)) => out.push_str(&str_literal(&inner)?),
+                _ => return None,
+            },
+        }
+    }
+    Some(out)
+}
+
+/// The expression inside any number of parentheses.
+pub fn strip_parens(mut expr: ast::Expr) -> ast::Expr {
+    while let ast::Expr::Paren(paren) = &expr {
+        match paren.expr() {
+            Some(inner) => expr = inner,
+            None => break,
+        }
+    }
+    expr
+}
+
+/// The range of `node`'s first direct child token of `kind`, as rnix's token
+/// accessors (`rec_token`, `l_brack_token`, …) find it, read from the green tree
+/// (the accessors build a cursor for every child before the token).
+pub fn child_token_range(node: &SyntaxNode, kind: SyntaxKind) -> Option<TextRange> {
+    let mut offset = node.text_range().start();
+    for child in node.green().children() {
+        if let rowan::NodeOrToken::Token(token) = child
+            && token.kind() == raw(kind)
+        {
+            return Some(TextRange::at(offset, child.text_len()));
+        }
+        offset += child.text_len();
+    }
+    None
+}
+
+/// Whether an attribute set is `rec { … }`.
+pub fn is_rec(set: &ast::AttrSet) -> bool {
+    child_token_range(set.syntax(), SyntaxKind::TOKEN_REC).is_some()
+}
+
+/// The nearest ancestor that is not a parenthesis, with the last node climbed.
+pub fn parent_skipping_parens(node: &SyntaxNode) -> Option<(SyntaxNode, SyntaxNode)> {
+    let mut child = node.clone();
+    loop {
+        let parent = child.parent()?;
+        if parent.kind() == SyntaxKind::NODE_PAREN {
+            child = parent;
+        } else {
+            return Some((parent, child));
+        }
+    }
+}
+
+/// The text of a relative path literal without interpolation (`./x.nix`, `../a/b`).
+pub fn literal_relative_path(expr: &ast::Expr) -> Option<String> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::PathRel(p) => {
+            let node = p.syntax();
+            let literal = node
+                .children_with_tokens()
+                .all(|c| c.kind() == SyntaxKind::TOKEN_PATH_REL);
+            literal.then(|| node.text().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `import ./x.nix` (or `import (./x.nix)`): the path text.
+pub fn import_of_literal_path(expr: &ast::Expr) -> Option<String> {
+    let ast::Expr::Apply(apply) = strip_parens(expr.clone()) else {
+        return None;
+    };
+    match apply.lambda().map(strip_parens)? {
+        ast::Expr::Ident(ident) if ident.syntax().text() == "import" => {}
+        _ => return None,
+    }
+    literal_relative_path(&apply.argument()?)
+}
+
+/// The `AttrpathValue` whose range is exactly `span` (found from the covering
+/// element, without walking the whole tree).
+pub fn binding_at(root: &SyntaxNode, span: crate::text::Span) -> Option<ast::AttrpathValue> {
+    let range = rnix::TextRange::new(
+        u32::try_from(span.start).ok()?.into(),
+        u32::try_from(span.end).ok()?.into(),
+    );
+    if !root.text_range().contains_range(range) {
+        return None;
+    }
+    let start = match root.covering_element(range) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
+    };
+    start
+        .ancestors()
+        .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE && n.text_range() == range)
+        .find_map(ast::AttrpathValue::cast)
+}
+
+/// The binding whose value (through parentheses) is the set containing `node`.
+pub fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
+    let set = node
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    let (parent, _) = parent_skipping_parens(&set)?;
+    let binding = ast::AttrpathValue::cast(parent)?;
+    binding
+        .syntax()
+        .parent()
+        .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
+    Some(binding)
+}
+
+/// The outermost attribute set reached through binding values.
+pub fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
+    let mut current = node.clone();
+    loop {
+        match enclosing_binding(&current) {
+            Some(binding) => current = binding.syntax().clone(),
+            None => return current.parent(),
+        }
+    }
+}
+
+/// The text of an ident token, or of a whole node for anything else.
+pub fn ident_text(ident: &ast::Ident) -> String {
+    ident.ident_token().map_or_else(
+        || ident.syntax().text().to_string(),
+        |t| t.text().to_owned(),
+    )
+}
+
+/// A short description of the kind of an expression, for messages.
+pub fn describe_expr(expr: &ast::Expr) -> &'static str {
+    match strip_parens(expr.clone()) {
+        ast::Expr::AttrSet(_) => "an attribute set",
+        ast::Expr::Apply(_) => "a function call",
+        ast::Expr::Select(_) => "an attribute selection",
+        ast::Expr::Ident(_) => "a variable",
+        ast::Expr::BinOp(b) if b.operator() == Some(ast::BinOpKind::Update) => {
+            "a `//` update of attribute sets"
+        }
+        ast::Expr::BinOp(_) => "an operator expression",
+        ast::Expr::IfElse(_) => "an `if` expression",
+        ast::Expr::LetIn(_) => "a `let` expression",
+        ast::Expr::With(_) => "a `with` expression",
+        ast::Expr::Lambda(_) => "a function",
+        ast::Expr::List(_) => "a list",
+        ast::Expr::Str(_) => "a string",
+        ast::Expr::PathAbs(_)
+        | ast::Expr::PathRel(_)
+        | ast::Expr::PathHome(_)
+        | ast::Expr::PathSearch(_) => "a path",
+        _ => "an expression that needs evaluation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_attrpath(src: &str) -> ast::Attrpath {
+        let root = rnix::Root::parse(src).syntax();
+        root.descendants()
+            .find_map(ast::Attrpath::cast)
+            .expect("test source has an attrpath")
+    }
+
+    fn keys(src: &str) -> Vec<Key> {
+        attrpath_keys(&first_attrpath(src))
+            .into_iter()
+            .map(|k| k.key)
+            .collect()
+    }
+
+    fn s(x: &str) -> Key {
+        Key::Static(x.into())
+    }
+
+    fn first_str(src: &str) -> ast::Str {
+        let root = rnix::Root::parse(src).syntax();
+        root.descendants()
+            .find_map(ast::Str::cast)
+            .expect("test source has a string")
+    }
+
+    #[test]
+    fn plain_strings_are_read_as_written_and_others_by_rnix() {
+        let plain = [
+            "\"\"",
+            "\"abc\"",
+            "\"a b-c_d.e\"",
+            "\"a\nb\"",
+            "\"é ☃\"",
+            "\"it's\"",
+        ];
+        for src in plain {
+            let s = first_str(src);
+            assert_eq!(plain_str_content(&s), str_literal_by_parts(&s), "{src}");
+            assert!(plain_str_content(&s).is_some(), "{src} takes the fast path");
+        }
+        let general = [
+            r#""a\nb""#,
+            r#""a\"b""#,
+            r#""$x""#,
+            r#""$${x}""#,
+            r#""a${"b"}""#,
+            r#""a${x}""#,
+            "\"a\r\nb\"",
+            "''abc''",
+            "''\n  a\n  b\n''",
+        ];
+        for src in general {
+            let s = first_str(src);
+            assert_eq!(plain_str_content(&s), None, "{src}");
+        }
+        assert_eq!(
+            str_literal(&first_str(r#""a\nb""#)).as_deref(),
+            Some("a\nb")
+        );
+        assert_eq!(
+            str_literal(&first_str("''\n  a\n''")).as_deref(),
+            Some("a\n")
+        );
+    }
+
+    #[test]
+    fn plain_attribute_paths_are_read_from_the_green_tree_like_the_others() {
+        let plain = [
+            "{ a = 1; }",
+            "{ a.b.c = 1; }",
+            "{ inventory . \"services\" .x-y_z' = 1; }",
+            "{ a./* c */ \"\".\"é\" = 1; }",
+            "{ or = 1; }",
+        ];
+        let general = [
+            "{ a.${x} = 1; }",
+            "{ ${\"a\"}.b = 1; }",
+            "{ \"a\\nb\" = 1; }",
+            "{ a.\"${x}\" = 1; }",
+        ];
+        let seg = |k: &KeySeg| (k.key.clone(), k.range);
+        for src in plain.iter().chain(&general) {
+            let path = first_attrpath(src);
+            let by_attrs: Vec<_> = attrpath_keys_by_attrs(&path).iter().map(seg).collect();
+            match plain_attrpath_keys(&path) {
+                Some(keys) => {
+                    assert!(plain.contains(src), "{src} is not plain");
+                    assert_eq!(keys.iter().map(seg).collect::<Vec<_>>(), by_attrs, "{src}");
+                }
+                None => assert!(general.contains(src), "{src} is plain"),
+            }
+            assert_eq!(
+                attrpath_keys(&path).iter().map(seg).collect::<Vec<_>>(),
+                by_attrs
+            );
+        }
+    }
+
+    /// Every attribute path in testdata reads the same from the green tree as
+    /// from the typed tree, where the green reader takes it at all, and in files
+    /// without syntax errors every binding's value is the one rnix's accessor gives.
+    #[test]
+    fn fast_readers_agree_with_rnix_on_testdata() {
+        let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let seg = |k: &KeySeg| (k.key.clone(), k.range);
+        let (mut plain, mut general, mut bindings, mut tokens) = (0, 0, 0, 0);
+        for entry in walkdir::WalkDir::new(testdata) {
+            let entry = entry.expect("testdata is readable");
+            if entry.path().extension().is_none_or(|e| e != "nix") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("testdata is UTF-8");
+            let parse = rnix::Root::parse(&text);
+            let root = parse.syntax();
+            for path in root.descendants().filter_map(ast::Attrpath::cast) {
+                let by_attrs: Vec<_> = attrpath_keys_by_attrs(&path).iter().map(seg).collect();
+                match plain_attrpath_keys(&path) {
+                    Some(keys) => {
+                        plain += 1;
+                        let green: Vec<_> = keys.iter().map(seg).collect();
+                        assert_eq!(green, by_attrs, "{}: {path}", entry.path().display());
+                    }
+                    None => general += 1,
+                }
+            }
+            // Every node, every kind of token it has as a direct child.
+            for node in root.descendants() {
+                let kinds: std::collections::BTreeSet<_> = node
+                    .children_with_tokens()
+                    .filter_map(|c| c.into_token())
+                    .map(|t| t.kind())
+                    .chain([SyntaxKind::TOKEN_REC])
+                    .collect();
+                for kind in kinds {
+                    let first = node
+                        .children_with_tokens()
+                        .filter_map(|c| c.into_token())
+                        .find(|t| t.kind() == kind);
+                    tokens += usize::from(first.is_some());
+                    assert_eq!(
+                        child_token_range(&node, kind),
+                        first.map(|t| t.text_range()),
+                        "{}: {kind:?} in {node}",
+                        entry.path().display()
+                    );
+                }
+                if let Some(set) = ast::AttrSet::cast(node) {
+                    assert_eq!(is_rec(&set), set.rec_token().is_some());
+                }
+            }
+            if !parse.errors().is_empty() {
+                continue; // the analysis reads values of trees without errors only
+            }
+            for binding in root.descendants().filter_map(ast::AttrpathValue::cast) {
+                bindings += 1;
+                let range = |e: ast::Expr| e.syntax().text_range();
+                assert_eq!(
+                    binding_value(&binding).map(range),
+                    binding.value().map(range),
+                    "{}: {binding}",
+                    entry.path().display()
+                );
+            }
+        }
+        assert!(bindings > 900, "{bindings} bindings");
+        assert!(tokens > 5000, "{tokens} tokens");
+        // Most paths are plain; the others exercise the fallback.
+        assert!(
+            plain > 1000 && general > 5,
+            "plain {plain}, general {general}"
+        );
+    }
+
+    #[test]
+    fn child_tokens_are_read_from_the_green_tree() {
+        let text = "{ a = rec /* c */ { b = [ 1 ]; }; c = { }; d = rec{}; e = [ ]; }";
+        let root = rnix::Root::parse(text).syntax();
+        let sets: Vec<_> = root.descendants().filter_map(ast::AttrSet::cast).collect();
+        let rec: Vec<_> = sets.iter().map(is_rec).collect();
+        assert_eq!(rec, [false, true, false, true]);
+        let range = |node: &SyntaxNode, kind| child_token_range(node, kind).map(|r| &text[r]);
+        let lists: Vec<_> = root.descendants().filter_map(ast::List::cast).collect();
+        for list in &lists {
+            assert_eq!(range(list.syntax(), SyntaxKind::TOKEN_L_BRACK), Some("["));
+            assert_eq!(range(list.syntax(), SyntaxKind::TOKEN_R_BRACK), Some("]"));
+        }
+        let inner = sets[1].syntax();
+        let open =
+            child_token_range(inner, SyntaxKind::TOKEN_L_BRACE).map(|r| usize::from(r.start()));
+        assert_eq!(open, text.find("{ b"));
+        assert_eq!(range(inner, SyntaxKind::TOKEN_COMMENT), Some("/* c */"));
+        assert_eq!(range(inner, SyntaxKind::TOKEN_L_BRACK), None);
+    }
+
+    #[test]
+    fn quoted_and_literal_dynamic_keys_are_static() {
+        assert_eq!(
+            keys(r#"{ inventory."services".${"sshd"}."a${"b"}" = 1; }"#),
+            vec![s("inventory"), s("services"), s("sshd"), s("ab")]
+        );
+        assert_eq!(keys(r#"{ "a\"b" = 1; }"#), vec![s("a\"b")]);
+        assert_eq!(keys(r#"{ ${("x")} = 1; }"#), vec![s("x")]);
+    }
+
+    #[test]
+    fn interpolated_keys_are_dynamic() {
+        assert_eq!(
+            keys(r#"{ inventory.services.${name}."x-${y}" = 1; }"#),
+            vec![s("inventory"), s("services"), Key::Dynamic, Key::Dynamic]
+        );
+    }
+
+    #[test]
+    fn recognises_literal_imports() {
+        let root = rnix::Root::parse("import (./a/b.nix)").tree();
+        assert_eq!(
+            import_of_literal_path(&root.expr().unwrap()).as_deref(),
+            Some("./a/b.nix")
+        );
+        let root = rnix::Root::parse("import ./${x}.nix").tree();
+        assert_eq!(import_of_literal_path(&root.expr().unwrap()), None);
+        let root = rnix::Root::parse("import <nixpkgs>").tree();
+        assert_eq!(import_of_literal_path(&root.expr().unwrap()), None);
+    }
+}
