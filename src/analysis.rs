@@ -2,34 +2,47 @@
 //! which other files mount it) to owned findings. Syntax trees never leave it, so
 //! files can be analysed on any thread.
 
-use crate::clan_facts::FactKey;
 use crate::diagnostic::Finding;
 use crate::inventory::facts::{json as legacy_json, nix as legacy_nix};
 use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
 use crate::inventory::{InventoryImport, LegacyFacts};
 use crate::lints::{self, parse_error};
-use crate::rewrite::plan::{self, FileContext, Plan};
+use crate::rewrite::plan::{self, FileContext, Outcome, Plan, ReasonKind};
 use crate::suppress;
 use crate::syntax::json as json_tree;
 use crate::text::source::{FileKind, SourceFile};
 
 /// What one file contributes to a run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileAnalysis {
     /// Findings after suppression, ordered by position.
     pub findings: Vec<Finding>,
     /// Inventory files this file pulls in with literal relative paths.
+    #[serde(skip)]
     pub imports: Vec<InventoryImport>,
     /// The file had syntax errors (and was not analysed further).
     pub syntax_error: bool,
     /// What `fix` would do to the file.
     pub plan: Plan,
     /// Instance names this file defines or would generate, with their offsets.
+    #[serde(skip)]
     pub names: Vec<(String, usize)>,
     /// The machines and tags this file defines.
+    #[serde(skip)]
     pub machines: crate::inventory::MachineFacts,
     /// Where this file defines instance settings.
+    #[serde(skip)]
     pub settings: Vec<SettingsDef>,
+}
+
+impl FileAnalysis {
+    /// Whether an instance is left because tag membership is unknown (the
+    /// clan's machines may tell).
+    pub fn needs_membership(&self) -> bool {
+        self.plan.instances.iter().any(|p| {
+            matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
+        })
+    }
 }
 
 /// Analyses one file. `mounts` are the logical paths at which other files import it.
@@ -193,8 +206,11 @@ fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<In
             first
         })
         .filter_map(|def| {
-            let key = FactKey::settings(&def.instance, &def.target);
-            let (_, path, line) = ctx.settings_elsewhere.iter().find(|(k, _, _)| *k == key)?;
+            let elsewhere = ctx
+                .settings_elsewhere
+                .iter()
+                .find(|e| e.key.0 == def.instance && e.key.1 == def.target)?;
+            let (path, line) = (&elsewhere.path, elsewhere.line);
             Some(InstanceIssue {
                 instance: def.instance.clone(),
                 kind: IssueKind::DuplicateSettings {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::{self, Input, Options};
-use crate::fix::{self, FixReport, Status};
+use crate::engine::fix::{self, FixReport, Status};
+use crate::engine::{self, Input, Options};
 use crate::io::atomic_write;
 use crate::lints::{Fixability, RULES, find_rule};
 use crate::report::{self, Format};
@@ -208,7 +208,7 @@ fn run_check(input: &InputArgs, output: &OutputArgs, rewrite: &RewriteArgs) -> i
         drop_plans: true,
         ..options_of(rewrite)
     };
-    let mut run = check::start(&input, &options);
+    let mut run = engine::start(&input, &options);
     let mut out = io::BufWriter::new(StandardOutput::lock());
     // Files are taken and rendered a batch at a time: a run never holds them all.
     let mut renderer = report::Renderer::begin(
@@ -251,11 +251,15 @@ fn run_fix(
     let mut fix_run = fix::start(&input, &options_of(rewrite), write);
     let color = use_color(output.color);
     let mut out = io::BufWriter::new(StandardOutput::lock());
-    // What goes to stderr after the output, in this order; kept per section
-    // while the batches go by (moved to temporary files when large).
-    let mut failures = report::stream::Spool::default();
-    let mut notes = report::stream::Spool::default();
-    let mut remaining = report::stream::Spool::default();
+    // Notes and remaining findings can run to many lines: stderr is buffered
+    // (one write per line to an unbuffered stderr cost more than the fix on
+    // large trees), and written a batch at a time after that batch's output.
+    let mut err = io::BufWriter::new(io::stderr().lock());
+    let human = matches!(output.format, Format::Human | Format::Concise);
+    if human {
+        write_errors(&fix_run.run.errors, &mut err)?;
+    }
+    let errors_before = fix_run.run.errors.len();
 
     let mut json = None;
     let mut renderer = None;
@@ -282,10 +286,12 @@ fn run_fix(
             } else if !write {
                 write_diffs(batch, color, &mut out)?;
             }
-            write_failures(batch, &mut failures)?;
-            if matches!(output.format, Format::Human | Format::Concise) {
-                write_migration_notes(batch, &mut notes)?;
-                report::concise::findings(&batch.remaining(write), true, &mut remaining)?;
+            if human {
+                out.flush()?;
+                write_failures(batch, &mut err)?;
+                write_migration_notes(batch, &mut err)?;
+                report::concise::findings(&batch.remaining(write), true, &mut err)?;
+                err.flush()?;
             }
             Ok(())
         },
@@ -301,16 +307,8 @@ fn run_fix(
         renderer.finish(scanned, &errors, skipped, &mut out)?;
     }
     out.flush()?;
-    // Notes and remaining findings can run to many lines: one write per line
-    // to an unbuffered stderr cost more than the fix itself on large trees.
-    let mut err = io::BufWriter::new(io::stderr().lock());
-    if output.format != Format::Json {
-        for error in &errors {
-            writeln!(err, "{}: error: {}", error.path.display(), error.message)?;
-        }
-        failures.copy_to(&mut err)?;
-        notes.copy_to(&mut err)?;
-        remaining.copy_to(&mut err)?;
+    if human {
+        write_errors(errors.get(errors_before..).unwrap_or_default(), &mut err)?;
     }
     if !output.quiet {
         writeln!(err, "{}", fix_summary(&fix_run.totals, errors.len(), write))?;
@@ -374,6 +372,13 @@ fn run_fix_stdin(input: &Input, output: &OutputArgs, rewrite: &RewriteArgs) -> i
     Ok(fixed.exit_code(true))
 }
 
+fn write_errors(errors: &[crate::io::discover::IoFailure], err: &mut dyn Write) -> io::Result<()> {
+    for error in errors {
+        writeln!(err, "{}: error: {}", error.path.display(), error.message)?;
+    }
+    Ok(())
+}
+
 /// The diffs of the files whose fix is verified and waiting.
 fn write_diffs(fixed: &FixReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     for file in fixed.files.iter().filter(|f| f.status == Status::Pending) {
@@ -406,6 +411,7 @@ fn write_migration_notes(fixed: &FixReport, err: &mut dyn Write) -> io::Result<(
             continue;
         }
         for instance in file
+            .analysis
             .plan
             .instances
             .iter()

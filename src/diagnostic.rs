@@ -1,11 +1,11 @@
 //! Findings: what a rule reports, with labelled source spans.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::lints::Rule;
 use crate::text::Span;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational; never fails a run.
@@ -25,7 +25,7 @@ impl Severity {
 }
 
 /// A span with a message, pointing into the file's text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     pub span: Span,
     pub message: String,
@@ -41,8 +41,9 @@ impl Label {
 }
 
 /// One reported problem in one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
+    #[serde(with = "rule_by_code")]
     pub rule: &'static Rule,
     pub message: String,
     pub primary: Label,
@@ -82,5 +83,21 @@ impl Finding {
 
     pub fn severity(&self) -> Severity {
         self.rule.severity
+    }
+}
+
+/// A rule is kept (for findings held between the passes) as its code.
+mod rule_by_code {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::lints::{Rule, find_rule};
+
+    pub fn serialize<S: Serializer>(rule: &&'static Rule, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(rule.code)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Rule, D::Error> {
+        let code = <&str>::deserialize(d)?;
+        find_rule(code).ok_or_else(|| serde::de::Error::custom(format!("unknown rule {code}")))
     }
 }

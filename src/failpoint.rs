@@ -2,11 +2,10 @@
 //! makes that file meet the fault at `<point>` (`changed-before-write`:
 //! another program changes the file after it was read; `fail-before-rename`: an
 //! error after the temporary file is written; `abort-before-rename`: the process
-//! dies there; `changed-before-second-read`: a file whose results were not kept
-//! in memory (memory budget) changes before it is read again; `flush-fails`:
-//! flushing that file's new text to disk fails, and with it, in a batch
-//! flushed with one `syncfs`, every file of the batch on that file system;
-//! `spool-unreadable`: that file's results cannot be read back from the spool).
+//! dies there; `changed-before-second-read`: a file changes between the two
+//! passes of a run; `flush-fails`: flushing that file's new text to disk
+//! fails, and with it, in a batch flushed with one `syncfs`, every file of the
+//! batch on that file system).
 //! A file name of `*` matches every file. Without the variable nothing happens.
 
 use std::path::Path;

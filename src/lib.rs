@@ -2,18 +2,14 @@
 //! to `inventory.instances`.
 
 pub mod analysis;
-pub mod check;
-pub mod clan_facts;
 pub mod cli;
 pub mod diagnostic;
-pub mod digest128;
+pub mod engine;
 pub mod failpoint;
-pub mod fix;
 pub mod inventory;
 pub mod io;
 pub mod lints;
 pub mod report;
-pub mod result_spool;
 pub mod rewrite;
 pub mod suppress;
 pub mod syntax;

@@ -6,16 +6,16 @@
 
 use std::path::PathBuf;
 
-use clan_migrate::check::{self, Input, Options};
+use clan_migrate::engine::{self, Input, Options};
 use rnix::SyntaxKind;
 
 #[test]
 fn edits_respect_tokens_and_never_touch_comments() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/before");
-    let report = check::run(&Input::Paths(vec![root]), &Options::default());
+    let report = engine::run(&Input::Paths(vec![root]), &Options::default());
     let mut checked = 0;
     for file in &report.files {
-        if file.plan.edits.is_empty() {
+        if file.analysis.plan.edits.is_empty() {
             continue;
         }
         let parse = rnix::Root::parse(&file.source.text);
@@ -31,7 +31,7 @@ fn edits_respect_tokens_and_never_touch_comments() {
                 )
             })
             .collect();
-        for edit in &file.plan.edits {
+        for edit in &file.analysis.plan.edits {
             for offset in [edit.span.start, edit.span.end] {
                 let inside = tokens.iter().find(|(_, s, e)| *s < offset && offset < *e);
                 if let Some((kind, s, e)) = inside {
@@ -54,7 +54,12 @@ fn edits_respect_tokens_and_never_touch_comments() {
                     let carried = edit.insert.is_empty()
                         && edit.span.start <= *s
                         && *e <= edit.span.end
-                        && file.plan.edits.iter().any(|o| o.insert.contains(comment));
+                        && file
+                            .analysis
+                            .plan
+                            .edits
+                            .iter()
+                            .any(|o| o.insert.contains(comment));
                     assert!(
                         !overlaps || carried,
                         "{}: edit {:?} touches a comment",
@@ -74,7 +79,7 @@ fn edits_respect_tokens_and_never_touch_comments() {
 #[test]
 fn fixing_keeps_every_comment() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/before");
-    let report = check::run(&Input::Paths(vec![root]), &Options::default());
+    let report = engine::run(&Input::Paths(vec![root]), &Options::default());
     let comments = |text: &str| {
         let mut found: Vec<String> = rnix::Root::parse(text)
             .syntax()
@@ -88,11 +93,14 @@ fn fixing_keeps_every_comment() {
     };
     let mut compared = 0;
     for file in &report.files {
-        if file.plan.edits.is_empty() || file.source.path.extension().is_none_or(|e| e != "nix") {
+        if file.analysis.plan.edits.is_empty()
+            || file.source.path.extension().is_none_or(|e| e != "nix")
+        {
             continue;
         }
-        let fixed = clan_migrate::rewrite::edit::apply(&file.source.text, &file.plan.edits)
-            .expect("the planned edits apply");
+        let fixed =
+            clan_migrate::rewrite::edit::apply(&file.source.text, &file.analysis.plan.edits)
+                .expect("the planned edits apply");
         assert_eq!(
             comments(&file.source.text),
             comments(&fixed),

@@ -438,7 +438,7 @@ fn a_failed_flush_leaves_its_batch_intact_and_the_others_written() {
 
 #[test]
 fn large_files_are_fixed_in_batches_bounded_by_their_bytes() {
-    use clan_migrate::check::BatchFill;
+    use clan_migrate::engine::BatchFill;
     // 300 files of about 12 KiB: a batch ends once it holds `BatchFill::BYTES`
     // of text, well before `BatchFill::FILES` files. A flush that fails in the
     // first batch leaves exactly that batch unchanged; the batches after it are

@@ -8,7 +8,7 @@
 mod common;
 
 use clan_migrate::analysis;
-use clan_migrate::check::FileReport;
+use clan_migrate::engine::FileReport;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::text::source::{FileKind, SourceFile};

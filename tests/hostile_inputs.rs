@@ -485,3 +485,34 @@ fn a_rewritten_file_keeps_its_owner_and_mode() {
     assert_eq!((meta.uid(), meta.gid()), (uid, gid));
     assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
 }
+
+#[test]
+fn a_file_that_changes_between_the_two_passes_is_an_error() {
+    let dir = common::scratch("changed-between-passes");
+    std::fs::write(
+        dir.join("clan.nix"),
+        "{ inventory.services.sshd.a.roles.server.machines = [ \"m\" ]; }\n",
+    )
+    .unwrap();
+    let out = common::bin()
+        .current_dir(&dir)
+        .env(
+            "CLAN_MIGRATE_FAILPOINT",
+            "changed-before-second-read:clan.nix",
+        )
+        .args(["fix", "--write", "--format", "concise", "."])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "./clan.nix: error: the file changed while clan-migrate was reading the tree"
+        ),
+        "{stderr}"
+    );
+    // Not rewritten: the failpoint's change is all that happened to it.
+    let text = std::fs::read_to_string(dir.join("clan.nix")).unwrap();
+    assert!(text.contains("inventory.services"), "{text}");
+}

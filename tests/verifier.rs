@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use clan_migrate::check::{self, Input, Options};
+use clan_migrate::engine::{self, Input, Options};
 use clan_migrate::inventory::normal_form::Digest;
 use clan_migrate::rewrite::verify::verify;
 
@@ -30,22 +30,22 @@ fn wrong_rewrites_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clan.nix");
     fs::write(&path, ORIGINAL).unwrap();
-    let report = check::run(&Input::Paths(vec![path]), &Options::default());
+    let report = engine::run(&Input::Paths(vec![path]), &Options::default());
     let planned = &report.files[0];
     // The plan holds the digest of the original's meaning; the verifier compares
     // the rewrite's with it, and without it (or with another one) compares the
     // two meanings in full. Either way, the same rewrites pass and fail.
-    assert!(planned.plan.meaning_before.is_some());
+    assert!(planned.analysis.plan.meaning_before.is_some());
     let mut without_digest = planned.clone();
-    without_digest.plan.meaning_before = None;
+    without_digest.analysis.plan.meaning_before = None;
     let mut other_digest = planned.clone();
-    other_digest.plan.meaning_before = Some(Digest([0, 0]));
+    other_digest.analysis.plan.meaning_before = Some(Digest([0, 0]));
     for file in [planned, &without_digest, &other_digest] {
         refuses_wrong_rewrites(file);
     }
 }
 
-fn refuses_wrong_rewrites(file: &check::FileReport) {
+fn refuses_wrong_rewrites(file: &engine::FileReport) {
     assert!(
         verify(file, RIGHT).is_ok(),
         "{:?}",

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use clan_migrate::analysis;
-use clan_migrate::check::FileReport;
+use clan_migrate::engine::FileReport;
 use clan_migrate::inventory::facts::nix;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};

@@ -12,7 +12,7 @@
 //!
 //!   write-floor ROOT LIST   (LIST: one path per line, relative to ROOT)
 
-use clan_migrate::check::BatchFill;
+use clan_migrate::engine::BatchFill;
 use clan_migrate::io::atomic_write::{AtomicWriter, Replacement};
 use clan_migrate::text::source::{FileKind, SourceFile};
 use rayon::prelude::*;

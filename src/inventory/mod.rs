@@ -2,6 +2,7 @@
 //! instances are defined, in Nix files and in `inventory.json`.
 
 pub mod config;
+pub mod context;
 pub mod facts;
 pub mod flake;
 pub mod instance_checks;

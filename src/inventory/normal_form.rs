@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use rnix::SyntaxNode;
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
+use siphasher::sip128::{Hasher128, SipHasher13};
+use std::hash::Hash;
 
 use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
@@ -79,13 +81,22 @@ pub struct Instance {
 /// A digest of the normal forms of a file's instances (see [`instances`]), by
 /// [`crate::digest128`]. Two different lists of normal forms share one with a
 /// chance of about 2⁻¹²⁸.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Digest(pub [u64; 2]);
 
 impl Digest {
     pub fn of(instances: &[(String, Result<Instance, String>)]) -> Self {
-        Digest(crate::digest128::digest128(instances))
+        Digest(digest128(instances))
     }
+}
+
+/// A 128-bit digest of a hashable value: SipHash-1-3's 128-bit output with
+/// fixed keys, the same in every run.
+fn digest128<T: Hash + ?Sized>(value: &T) -> [u64; 2] {
+    let mut hasher = SipHasher13::new();
+    value.hash(&mut hasher);
+    let hash = hasher.finish128();
+    [hash.h1, hash.h2]
 }
 
 /// Where relative paths point.

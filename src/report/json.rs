@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::stream;
 use crate::diagnostic::{Finding, Label, Severity};
-use crate::fix::{FixReport, Status};
+use crate::engine::fix::{FixReport, Status};
 use crate::io::discover::{IoFailure, Skipped};
 use crate::text::source::SourceFile;
 
@@ -307,11 +307,11 @@ impl CheckStream {
 
 /// `fix --format json`, written a batch of files at a time: the findings that
 /// remain go out as they come; the fixes, which the document lists after them,
-/// are kept in a [`stream::Spool`] until the end.
+/// are kept until the end.
 pub struct FixStream {
     findings: Findings,
     fixes: stream::Array,
-    spool: stream::Spool,
+    spool: Vec<u8>,
     fixed: usize,
     failed: usize,
 }
@@ -323,7 +323,7 @@ impl FixStream {
         Ok(FixStream {
             findings: Findings::new(indent.clone()),
             fixes: stream::Array::new(indent),
-            spool: stream::Spool::default(),
+            spool: Vec::new(),
             fixed: 0,
             failed: 0,
         })
@@ -369,7 +369,7 @@ impl FixStream {
     }
 
     pub fn finish(
-        mut self,
+        self,
         files_scanned: usize,
         errors: &[IoFailure],
         skipped: &[Skipped],
@@ -391,7 +391,7 @@ impl FixStream {
             return Err(io::Error::other("fixes missing from the document"));
         };
         out.write_all(between.as_bytes())?;
-        self.spool.copy_to(out)?;
+        out.write_all(&self.spool)?;
         self.fixes.close(out)?;
         writeln!(out, "{after}")
     }

@@ -13,8 +13,9 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 use rayon::prelude::*;
 
-use crate::check::{FileReport, Totals};
 use crate::diagnostic::Finding;
+use crate::diagnostic::Severity;
+use crate::engine::FileReport;
 use crate::io::discover::{IoFailure, Skipped};
 use crate::text::Span;
 use crate::text::source::{Position, SourceFile};
@@ -142,7 +143,7 @@ impl Renderer {
 pub fn findings_of(files: &[FileReport]) -> Vec<(&SourceFile, &Finding)> {
     files
         .iter()
-        .flat_map(|f| f.findings.iter().map(move |x| (&f.source, x)))
+        .flat_map(|f| f.analysis.findings.iter().map(move |x| (&f.source, x)))
         .collect()
 }
 
@@ -201,6 +202,46 @@ fn stream_by_file(
             array.write(&bytes, count, out)
         },
     )
+}
+
+/// What the findings of a run add up to; kept while the files are rendered a
+/// batch at a time.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    by_code: std::collections::BTreeMap<&'static str, usize>,
+    parse_errors: bool,
+    warnings: bool,
+}
+
+impl Totals {
+    pub fn add(&mut self, finding: &Finding) {
+        *self.by_code.entry(finding.rule.code).or_default() += 1;
+        self.parse_errors |= finding.rule.code == crate::lints::parse_error::RULE.code;
+        self.warnings |= finding.severity() >= Severity::Warning;
+    }
+
+    /// Counts per rule code, in code order.
+    pub fn counts_by_code(&self) -> Vec<(&'static str, usize)> {
+        self.by_code.iter().map(|(c, n)| (*c, *n)).collect()
+    }
+
+    pub fn findings(&self) -> usize {
+        self.by_code.values().sum()
+    }
+
+    /// Whether something could not be read (`read_errors`) or parsed.
+    pub fn has_errors(&self, read_errors: bool) -> bool {
+        read_errors || self.parse_errors
+    }
+
+    /// 2 when something could not be read or parsed, 1 when findings remain, 0 otherwise.
+    pub fn exit_code(&self, read_errors: bool) -> u8 {
+        if self.has_errors(read_errors) {
+            2
+        } else {
+            u8::from(self.warnings)
+        }
+    }
 }
 
 /// Start and end positions of a span.

@@ -5,7 +5,7 @@ use std::fmt;
 use crate::text::Span;
 
 /// Replace `span` of the original text with `insert`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct TextEdit {
     pub span: Span,
     pub insert: String,

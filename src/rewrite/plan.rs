@@ -9,7 +9,6 @@
 //! else, comments included, keeps its bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
@@ -19,62 +18,15 @@ use super::convert::{
     self, line_start, whole_lines, whole_lines_or_leading_space, whole_lines_or_trailing_space,
 };
 use super::edit::TextEdit;
-use crate::clan_facts::FactKey;
-use crate::inventory::modules::{ModuleInfo, ModuleTable, Status};
+pub use crate::inventory::context::FileContext;
+use crate::inventory::modules::{ModuleInfo, Status};
 use crate::inventory::naming::{default_instance_name, nix_attr, nix_string};
 use crate::inventory::{LegacyFacts, LegacyInstance, Span};
 use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
 use crate::text::source::SourceFile;
 
-/// What the planner needs to know about a file's surroundings.
-#[derive(Debug, Clone, Default)]
-pub struct FileContext {
-    /// The file's absolute path (for extraModules paths); `None` for unknown.
-    pub path: Option<PathBuf>,
-    /// The clan directory (that of the nearest `flake.nix`), absolute.
-    pub clan_dir: Option<PathBuf>,
-    /// The name of the clan-core flake input, when known.
-    pub module_input: Option<String>,
-    /// Write `roles.<r>.tags` as attribute sets instead of keeping lists.
-    pub tags_as_attrs: bool,
-    /// Instance names (existing or generated) in other files of the same clan:
-    /// (key of the name, file, line).
-    pub taken_elsewhere: Vec<(FactKey, PathBuf, usize)>,
-    /// The module table, with the nearest `clan-migrate.toml` on top.
-    pub modules: std::sync::Arc<ModuleTable>,
-    /// The nearest `clan-migrate.toml` is invalid: nothing is rewritten.
-    pub config_error: Option<String>,
-    /// The machines and tags of the whole clan (all its files), once known.
-    pub machines: Option<std::sync::Arc<crate::inventory::MachineFacts>>,
-    /// Instance settings defined in other files of the clan:
-    /// (key of the instance and settings path, file, line).
-    pub settings_elsewhere: Vec<(FactKey, PathBuf, usize)>,
-    /// Parse every file, even one that cannot hold inventory code.
-    pub no_prefilter: bool,
-    /// The file was named explicitly (or is standard input): always analysed fully.
-    pub explicit: bool,
-    /// Record in plans with edits the digest of the file's instances as they
-    /// are (`fix` verifies its rewrite against it).
-    pub digest_meaning: bool,
-}
-
-impl FileContext {
-    /// The machine facts to resolve tags with: the clan's, or for a file outside
-    /// any flake its own.
-    pub fn machine_facts<'a>(
-        &'a self,
-        own: &'a crate::inventory::MachineFacts,
-    ) -> Option<&'a crate::inventory::MachineFacts> {
-        match (&self.machines, &self.clan_dir) {
-            (Some(clan), _) => Some(clan),
-            (None, None) => Some(own),
-            (None, Some(_)) => None,
-        }
-    }
-}
-
 /// Why an instance is left as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reason {
     pub kind: ReasonKind,
     pub message: String,
@@ -93,7 +45,9 @@ impl Reason {
 }
 
 /// The class of a reason, for summaries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ReasonKind {
     /// The module has no certain clan.service counterpart (option, removed, redesigned, custom, role).
     Module,
@@ -137,14 +91,14 @@ impl ReasonKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Migrated,
     /// Left as it is; the first reason, then any others.
     Left(Reason, Vec<Reason>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstancePlan {
     pub service: String,
     pub instance: String,
@@ -156,7 +110,7 @@ pub struct InstancePlan {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub edits: Vec<TextEdit>,
     pub instances: Vec<InstancePlan>,
@@ -1458,8 +1412,8 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
                 Some(span),
             );
         }
-        let key = FactKey::name(&work.new_name);
-        if let Some((_, path, line)) = ctx.taken_elsewhere.iter().find(|(k, _, _)| *k == key) {
+        if let Some(elsewhere) = ctx.taken_elsewhere.iter().find(|e| e.key == work.new_name) {
+            let (path, line) = (&elsewhere.path, elsewhere.line);
             work.block(
                 ReasonKind::NameCollision,
                 format!(
@@ -2297,6 +2251,7 @@ fn line_indent(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn instances_whose_edits_would_overlap_are_left_and_the_rest_is_migrated() {

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use super::edit::TextEdit;
 use super::plan::{FileContext, InstancePlan, Outcome, Plan, Reason, ReasonKind};
-use crate::clan_facts::FactKey;
 use crate::inventory::modules::{ModuleInfo, Status};
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, Span};
@@ -504,7 +503,6 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
             .and_then(|s| s.value.get(&instance.service))
             .and_then(|s| s.value.get(&instance.instance))
             .map(|m| m.value.value.clone());
-        let new_key = FactKey::name(&new_name);
         let outcome = if style.is_none() {
             Err(Reason {
                 kind: ReasonKind::Form,
@@ -519,9 +517,8 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
                 message: format!("an instance named `{new_name}` already exists"),
                 span: None,
             })
-        } else if let Some((_, path, line)) =
-            ctx.taken_elsewhere.iter().find(|(k, _, _)| *k == new_key)
-        {
+        } else if let Some(elsewhere) = ctx.taken_elsewhere.iter().find(|e| e.key == new_name) {
+            let (path, line) = (&elsewhere.path, elsewhere.line);
             Err(Reason {
                 kind: ReasonKind::NameCollision,
                 message: format!(

@@ -5,7 +5,7 @@
 //! every instance the plan migrated is gone from the legacy tree.
 
 use crate::analysis::{self, FileAnalysis};
-use crate::check::FileReport;
+use crate::engine::FileReport;
 use crate::inventory::facts::nix as legacy_nix;
 use crate::inventory::normal_form as model;
 use crate::inventory::{LegacyFacts, MachineFacts};
@@ -53,7 +53,7 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         &file.context,
         &facts_after.machines,
     );
-    if file.plan.meaning_before != Some(model::Digest::of(&after)) {
+    if file.analysis.plan.meaning_before != Some(model::Digest::of(&after)) {
         // No digest of the original's meaning, or another one: the original is
         // parsed again and compared in full, with its own machines on both sides
         // (they resolve tags outside a clan), to say what would change.
@@ -137,6 +137,7 @@ fn settled(
         .map(|p| (p.service.as_str(), p.instance.as_str()))
         .collect();
     for migrated in file
+        .analysis
         .plan
         .instances
         .iter()

@@ -2,12 +2,10 @@
 //! write it atomically, or print the bytes (stdin).
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SendError, Sender, channel};
-use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use crate::check::{self, FileReport, Input, Options, Report};
+use super::{FileReport, Input, Options, Report};
 use crate::diagnostic::Finding;
 use crate::io::atomic_write::{AtomicWriter, Replacement};
 use crate::rewrite::edit::{self, TextEdit};
@@ -89,12 +87,15 @@ impl FixReport {
         for (index, file) in self.report.files.iter().enumerate() {
             let applied = self.applied(index);
             match applied.and_then(|f| Some((f.after.as_ref()?, f))) {
-                None => out.extend(file.findings.iter().map(|f| (&file.source, f))),
+                None => out.extend(file.analysis.findings.iter().map(|f| (&file.source, f))),
                 Some(((source, after), _)) if write => {
                     out.extend(after.iter().map(|f| (source, f)));
                 }
                 Some((_, fix)) => {
-                    let kept = fix.kept.iter().filter_map(|&i| file.findings.get(i));
+                    let kept = fix
+                        .kept
+                        .iter()
+                        .filter_map(|&i| file.analysis.findings.get(i));
                     let mut left: Vec<&Finding> = kept.chain(&fix.introduced).collect();
                     left.sort_by_key(|f| (f.primary.span.start, f.rule.code));
                     out.extend(left.into_iter().map(|f| (&file.source, f)));
@@ -154,7 +155,7 @@ impl LeftInstances {
     pub fn add(&mut self, fix: &FixReport) {
         for (index, file) in fix.report.files.iter().enumerate() {
             let status = fix.fix_for(index).map(|f| &f.status);
-            for instance in &file.plan.instances {
+            for instance in &file.analysis.plan.instances {
                 match (&instance.outcome, status) {
                     (Outcome::Left(reason, _), _) => {
                         *self.by_reason.entry(reason.kind).or_default() += 1;
@@ -230,7 +231,7 @@ impl FixTotals {
 
 /// Plans, applies and verifies; writes when `write` is set.
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
-    let report = check::run(input, options);
+    let report = super::run(input, options);
     let files = fix_files(&report);
     let mut fixed = FixReport { report, files };
     if write && matches!(input, Input::Paths(_)) {
@@ -242,8 +243,8 @@ pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
 /// Plans, then fixes the files with findings a batch at a time ([`FixRun::next_batch`]).
 pub fn start(input: &Input, options: &Options, write: bool) -> FixRun {
     FixRun {
-        run: check::start(input, options),
-        writer: (write && matches!(input, Input::Paths(_))).then(Writer::start),
+        run: super::start(input, options),
+        writer: (write && matches!(input, Input::Paths(_))).then(AtomicWriter::new),
         totals: FixTotals::default(),
     }
 }
@@ -251,43 +252,15 @@ pub fn start(input: &Input, options: &Options, write: bool) -> FixRun {
 /// A fix whose files are taken, rewritten, verified (and written) a batch at a time.
 pub struct FixRun {
     /// The analysis; its errors grow while batches are taken.
-    pub run: check::Run,
+    pub run: super::Run,
     /// Set with `--write`.
-    writer: Option<Writer>,
+    writer: Option<AtomicWriter>,
     pub totals: FixTotals,
 }
 
 impl FixRun {
-    /// The next files with findings, fixed (and written); `None` when all were
-    /// taken. With `--write` a batch is returned once it is written, which
-    /// happens while the next batch is analysed.
+    /// The next files with findings, fixed (and written); `None` when all were taken.
     pub fn next_batch(&mut self) -> Option<FixReport> {
-        loop {
-            let fresh = self.take_batch();
-            let batch = match &mut self.writer {
-                None => fresh,
-                Some(Writer::Here(writer)) => fresh.map(|mut batch| {
-                    write_files(&mut batch, writer);
-                    batch
-                }),
-                Some(Writer::Background(background)) => {
-                    let written = background.take_written();
-                    if let Some(batch) = fresh {
-                        background.write(batch);
-                    }
-                    match written {
-                        None if background.busy() => continue,
-                        written => written,
-                    }
-                }
-            }?;
-            self.totals.add(&batch, self.writer.is_some());
-            return Some(batch);
-        }
-    }
-
-    /// The next files with findings, rewritten and verified.
-    fn take_batch(&mut self) -> Option<FixReport> {
         let files = self.run.next_batch()?;
         let report = Report {
             files,
@@ -296,113 +269,12 @@ impl FixRun {
             skipped: Vec::new(),
         };
         let files = fix_files(&report);
-        Some(FixReport { report, files })
-    }
-}
-
-/// How `fix --write` writes its batches.
-enum Writer {
-    /// On a thread of its own: writing mostly waits on the disk, and the next
-    /// batch is analysed meanwhile.
-    Background(BackgroundWriter),
-    /// On the thread that takes the batches (when no thread could be started).
-    Here(AtomicWriter),
-}
-
-impl Writer {
-    fn start() -> Writer {
-        let (batches, to_write) = channel::<FixReport>();
-        let (done, written) = channel::<FixReport>();
-        let thread = std::thread::Builder::new()
-            .name("write-batches".into())
-            .spawn(move || {
-                let writer = AtomicWriter::new();
-                for mut batch in to_write {
-                    write_files(&mut batch, &writer);
-                    if done.send(batch).is_err() {
-                        break;
-                    }
-                }
-            });
-        match thread {
-            Ok(thread) => Writer::Background(BackgroundWriter {
-                batches: Some(batches),
-                written,
-                thread: Some(thread),
-                writing: false,
-                ready: None,
-            }),
-            Err(_) => Writer::Here(AtomicWriter::new()),
+        let mut batch = FixReport { report, files };
+        if let Some(writer) = &self.writer {
+            write_files(&mut batch, writer);
         }
-    }
-}
-
-/// The thread that writes batches, one at a time.
-struct BackgroundWriter {
-    batches: Option<Sender<FixReport>>,
-    written: Receiver<FixReport>,
-    thread: Option<JoinHandle<()>>,
-    /// A batch was handed over and not taken back yet.
-    writing: bool,
-    /// A batch written here, the thread being gone.
-    ready: Option<FixReport>,
-}
-
-impl BackgroundWriter {
-    fn write(&mut self, batch: FixReport) {
-        let Some(batches) = &self.batches else {
-            return;
-        };
-        match batches.send(batch) {
-            Ok(()) => self.writing = true,
-            Err(SendError(mut batch)) => {
-                // The thread ended, which it does only by panicking.
-                self.rethrow();
-                write_files(&mut batch, &AtomicWriter::new());
-                self.ready = Some(batch);
-            }
-        }
-    }
-
-    /// Whether a batch is being written, or was and waits to be taken.
-    fn busy(&self) -> bool {
-        self.writing || self.ready.is_some()
-    }
-
-    /// The batch handed over last, once written.
-    fn take_written(&mut self) -> Option<FixReport> {
-        if let Some(batch) = self.ready.take() {
-            return Some(batch);
-        }
-        if !std::mem::take(&mut self.writing) {
-            return None;
-        }
-        match self.written.recv() {
-            Ok(batch) => Some(batch),
-            Err(_) => {
-                self.rethrow();
-                None
-            }
-        }
-    }
-
-    /// Passes the writing thread's panic on.
-    fn rethrow(&mut self) {
-        if let Some(thread) = self.thread.take()
-            && let Err(panic) = thread.join()
-        {
-            std::panic::resume_unwind(panic);
-        }
-    }
-}
-
-impl Drop for BackgroundWriter {
-    /// A batch handed over is written to the end, and every replaced file closed.
-    fn drop(&mut self) {
-        self.batches = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.totals.add(&batch, self.writer.is_some());
+        Some(batch)
     }
 }
 
@@ -413,7 +285,7 @@ fn fix_files(report: &Report) -> Vec<FileFix> {
         .par_iter()
         .with_max_len(1)
         .enumerate()
-        .filter(|(_, file)| !file.plan.edits.is_empty())
+        .filter(|(_, file)| !file.analysis.plan.edits.is_empty())
         .map(|(report_index, file)| fix_file(report_index, file))
         .collect()
 }
@@ -446,10 +318,10 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
     let mut fix = FileFix {
         report_index,
         path: file.source.path.clone(),
-        edits: file.plan.edits.clone(),
+        edits: file.analysis.plan.edits.clone(),
         status: Status::Pending,
-        migrated: file.plan.migrated(),
-        corrections: file.plan.corrections,
+        migrated: file.analysis.plan.migrated(),
+        corrections: file.analysis.plan.corrections,
         after: None,
         kept: Vec::new(),
         introduced: Vec::new(),
@@ -457,7 +329,7 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
         Ok(after) => {
-            let (kept, introduced) = compare_findings(&file.findings, &after.1);
+            let (kept, introduced) = compare_findings(&file.analysis.findings, &after.1);
             fix.kept = kept;
             if !introduced.is_empty() {
                 // The edits applied, so they normalize.
@@ -504,8 +376,8 @@ fn moved_back(finding: &Finding, edits: &[TextEdit]) -> Finding {
 }
 
 fn rewrite(file: &FileReport) -> Result<(SourceFile, Vec<Finding>), Refusal> {
-    let new_text =
-        edit::apply(&file.source.text, &file.plan.edits).map_err(|e| Refusal(e.to_string()))?;
+    let new_text = edit::apply(&file.source.text, &file.analysis.plan.edits)
+        .map_err(|e| Refusal(e.to_string()))?;
     let (rewritten, analysis) = verify::verify(file, &new_text)?;
     Ok((rewritten, analysis.findings))
 }
