@@ -40,7 +40,7 @@ impl FileAnalysis {
     /// clan's machines may tell).
     pub fn needs_membership(&self) -> bool {
         self.plan.instances.iter().any(|p| {
-            matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::MachineConfig)
+            matches!(&p.outcome, Outcome::Left(reason, _) if reason.kind == ReasonKind::Membership)
         })
     }
 }

@@ -53,7 +53,7 @@ fn refuses_wrong_rewrites(file: &engine::FileReport) {
     );
 
     for (wrong, expected) in [
-        (RIGHT.replace(" b = { };", ""), "machines of role `server`"),
+        (RIGHT.replace(" b = { };", ""), "members of role `server`"),
         (
             RIGHT.replace("enable = true", "enable = false"),
             "settings of role `server`",
@@ -80,7 +80,7 @@ fn refuses_wrong_rewrites(file: &engine::FileReport) {
         (RIGHT.replace("};\n}", "\n}"), "does not parse"),
         (
             ORIGINAL.replace("[ \"a\" \"b\" ]", "[ \"a\" ]"),
-            "machines of role `server`",
+            "members of role `server`",
         ),
     ] {
         let refused = verify(file, &wrong).expect_err(&wrong);

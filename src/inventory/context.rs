@@ -49,6 +49,25 @@ pub struct FileContext {
 }
 
 impl FileContext {
+    /// The machine facts to resolve membership with: the clan's once known;
+    /// for a file outside any flake its own; otherwise its own, with the
+    /// absence of a machine or tag uncertain (other files of the clan may add
+    /// them).
+    pub fn machine_facts_for<'a>(
+        &'a self,
+        own: &'a crate::inventory::MachineFacts,
+    ) -> std::borrow::Cow<'a, crate::inventory::MachineFacts> {
+        match (&self.machines, &self.clan_dir) {
+            (Some(clan), _) => std::borrow::Cow::Borrowed(clan),
+            (None, None) => std::borrow::Cow::Borrowed(own),
+            (None, Some(_)) => {
+                let mut partial = own.clone();
+                partial.incomplete = true;
+                std::borrow::Cow::Owned(partial)
+            }
+        }
+    }
+
     /// The machine facts to resolve tags with: the clan's, or for a file outside
     /// any flake its own.
     pub fn machine_facts<'a>(

@@ -6,6 +6,7 @@ pub mod context;
 pub mod facts;
 pub mod flake;
 pub mod instance_checks;
+pub mod mapping;
 pub mod membership;
 pub mod modules;
 pub mod naming;

@@ -15,6 +15,7 @@ use rowan::ast::AstNode;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::hash::Hash;
 
+use super::membership::{Known, Listed, RoleMembers};
 use super::modules::{ModuleInfo, ModuleTable};
 use super::naming::default_instance_name;
 use super::{InstanceBinding, LegacyFacts, LegacyInstance, MachineFacts, NewInstance};
@@ -63,12 +64,19 @@ pub enum Names {
     Opaque(String),
 }
 
+/// One role of an instance: who its members are, and what each receives.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Role {
-    pub machines: Names,
+    /// The members known for certain: listed, or carrying one of its tags.
+    pub members: BTreeSet<String>,
+    /// The expression that lists more members, if one does.
+    pub listed_by: Option<String>,
     pub tags: Names,
-    pub settings: Value,
-    pub machine_settings: BTreeMap<String, Value>,
+    /// Whether it may have members beyond `members`.
+    pub open: bool,
+    /// The settings each member receives: each member of `members` by name,
+    /// and (`None`) any member not known by name, when the role is open.
+    pub settings: BTreeMap<Option<String>, Value>,
     pub extra_modules: Vec<Value>,
 }
 
@@ -116,7 +124,7 @@ pub fn instances(
     facts: &LegacyFacts,
     paths: &Paths,
     table: &ModuleTable,
-    machines: Option<&MachineFacts>,
+    machines: &MachineFacts,
 ) -> Vec<(String, Result<Instance, String>)> {
     let mut out = Vec::new();
     for legacy in &facts.instances {
@@ -124,32 +132,11 @@ pub fn instances(
         out.push((name, legacy_instance(root, legacy, paths, table, machines)));
     }
     for new in &facts.new_instances {
-        out.push((
-            new.name.clone(),
-            new_instance(root, new, paths).map(|i| resolved(i, machines)),
-        ));
+        out.push((new.name.clone(), new_instance(root, new, paths, machines)));
     }
     // Stable: a legacy instance and a new one of the same name keep their order.
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// Membership as Nix resolves it: listed machines plus those carrying one of the
-/// role's tags (when the clan's machines and tags are known).
-fn resolved(mut instance: Instance, machines: Option<&MachineFacts>) -> Instance {
-    let Some(machines) = machines else {
-        return instance;
-    };
-    for role in instance.roles.values_mut() {
-        let (Names::Listed(listed), Names::Listed(tags)) = (&mut role.machines, &role.tags) else {
-            continue;
-        };
-        let tags: Vec<String> = tags.iter().cloned().collect();
-        if let Some(members) = machines.members_by_tags(&tags) {
-            listed.extend(members);
-        }
-    }
-    instance
 }
 
 /// The first difference between two normal forms of the same file, in words.
@@ -198,22 +185,36 @@ pub fn difference(
             let Some(rb) = b.roles.get(role) else {
                 continue;
             };
-            let what = if ra.machines != rb.machines {
-                "machines"
-            } else if ra.tags != rb.tags {
-                "tags"
-            } else if ra.settings != rb.settings {
-                "settings"
-            } else if ra.machine_settings != rb.machine_settings {
-                "per-machine settings"
-            } else {
-                "extraModules"
-            };
-            if ra != rb {
-                return Some(format!(
-                    "instance `{name}`: the {what} of role `{role}` would change"
-                ));
+            if ra == rb {
+                continue;
             }
+            let what = if ra.members != rb.members
+                || ra.listed_by != rb.listed_by
+                || ra.open != rb.open
+            {
+                "members".to_owned()
+            } else if ra.tags != rb.tags {
+                "tags".to_owned()
+            } else if ra.settings != rb.settings {
+                let member = ra
+                    .settings
+                    .keys()
+                    .chain(rb.settings.keys())
+                    .find(|m| ra.settings.get(*m) != rb.settings.get(*m));
+                return Some(match member {
+                    Some(Some(machine)) => format!(
+                        "instance `{name}`: the settings of role `{role}` would change for machine `{machine}`"
+                    ),
+                    _ => format!(
+                        "instance `{name}`: the settings of role `{role}` would change for its members"
+                    ),
+                });
+            } else {
+                "extraModules".to_owned()
+            };
+            return Some(format!(
+                "instance `{name}`: the {what} of role `{role}` would change"
+            ));
         }
     }
     None
@@ -224,125 +225,206 @@ fn legacy_instance(
     legacy: &LegacyInstance,
     paths: &Paths,
     table: &ModuleTable,
-    machines: Option<&MachineFacts>,
+    machines: &MachineFacts,
 ) -> Result<Instance, String> {
     let tree = instance_tree(root, &legacy.bindings, |b| b.prefix_len + 2, paths)?;
     legacy_from_tree(&tree, &legacy.service, paths, table, machines)
 }
 
-/// The normal form of a legacy instance from its merged value.
+/// Members of a role as lists and tags write them.
+struct Membership {
+    members: RoleMembers,
+    listed_by: Option<String>,
+    tags: Names,
+}
+
+impl Membership {
+    fn of(machines: Option<&Value>, tags: Option<&Value>) -> Result<Self, String> {
+        let machines = names_of_list(machines)?;
+        let tags = names_of_list(tags)?;
+        let listed = |names: &Names| match names {
+            Names::Listed(n) => Listed::Names(n.iter().cloned().collect()),
+            Names::Opaque(_) => Listed::Computed,
+        };
+        Ok(Membership {
+            members: RoleMembers {
+                machines: listed(&machines),
+                tags: listed(&tags),
+            },
+            listed_by: match machines {
+                Names::Opaque(text) => Some(text),
+                Names::Listed(_) => None,
+            },
+            tags,
+        })
+    }
+
+    fn role(
+        &self,
+        facts: &MachineFacts,
+        settings: BTreeMap<Option<String>, Value>,
+        extra_modules: Vec<Value>,
+    ) -> Role {
+        let members: BTreeSet<String> = self.members.certain(facts).into_iter().collect();
+        Role {
+            open: self.members.all(facts).is_none(),
+            members,
+            listed_by: self.listed_by.clone(),
+            tags: self.tags.clone(),
+            settings,
+            extra_modules,
+        }
+    }
+}
+
+/// The normal form of a legacy instance from its merged value. Legacy clan
+/// merged the instance's `config`, the machine's own and that of every role
+/// the machine has into one option set; each role reads the keys it declares.
 pub fn legacy_from_tree(
     tree: &Value,
     service: &str,
     paths: &Paths,
     table: &ModuleTable,
-    machines: Option<&MachineFacts>,
+    machines: &MachineFacts,
 ) -> Result<Instance, String> {
     let info = table.lookup(service);
     let module = info.map_or(service, |m| m.target_name(service));
-    let mut roles: BTreeMap<String, Role> = BTreeMap::new();
+    let empty = Value::Attrs(BTreeMap::new());
+    let mut memberships: BTreeMap<&String, (Membership, &Value, Vec<Value>)> = BTreeMap::new();
     for (name, role) in tree
         .get("roles")
         .and_then(Value::attrs)
         .into_iter()
         .flatten()
     {
+        let membership = Membership::of(role.get("machines"), role.get("tags"))?;
         let mut extra = list_items(role.get("extraModules"));
         extra.extend(list_items(role.get("imports")));
-        let config = role
-            .get("config")
-            .cloned()
-            .unwrap_or(Value::Attrs(BTreeMap::new()));
-        roles.insert(
-            name.clone(),
-            Role {
-                machines: names_of_list(role.get("machines"))?,
-                tags: names_of_list(role.get("tags"))?,
-                settings: renamed(info, config),
-                machine_settings: BTreeMap::new(),
-                extra_modules: extra
-                    .into_iter()
-                    .map(|v| legacy_module_path(v, paths))
-                    .collect(),
-            },
+        let extra = extra
+            .into_iter()
+            .map(|v| legacy_module_path(v, paths))
+            .collect();
+        memberships.insert(
+            name,
+            (membership, role.get("config").unwrap_or(&empty), extra),
         );
     }
-    // Settings the new module needs that the legacy one implied (root-password: user = "root").
-    if let Some(info) = info.filter(|i| !i.set.is_empty()) {
-        let implied: BTreeMap<String, Value> = info
-            .set
-            .iter()
-            .map(|(k, v)| (k.clone(), toml_value(v)))
-            .collect();
-        for role in roles.values_mut() {
-            role.settings = merge(role.settings.clone(), Value::Attrs(implied.clone()))?;
-        }
-    }
-    // Instance config: every role gets the keys its interface declares.
-    if let Some(config) = tree.get("config").filter(|c| !c.is_empty_attrs()) {
-        let names: Vec<String> = roles.keys().cloned().collect();
-        for name in &names {
-            let part = renamed(info, owned_by(info, name, config, names.len())?);
-            if let Some(role) = roles.get_mut(name) {
-                role.settings = merge(role.settings.clone(), part)?;
-            }
-        }
-    }
-    // Machine config: each role the machine is a member of (listed, or through
-    // tags) gets the keys it declares.
-    let mut instance = resolved(
-        Instance {
-            module: module.to_owned(),
-            roles,
-        },
-        machines,
-    );
-    for (machine, value) in tree
+    let role_count = memberships.len();
+    let instance_config = tree.get("config").unwrap_or(&empty);
+    let machine_configs: Vec<(&String, &Value)> = tree
         .get("machines")
         .and_then(Value::attrs)
         .into_iter()
         .flatten()
-    {
-        let Some(config) = value.get("config").filter(|c| !c.is_empty_attrs()) else {
+        .filter_map(|(m, v)| Some((m, v.get("config")?)))
+        .filter(|(_, c)| !c.is_empty_attrs())
+        .collect();
+    let implied: BTreeMap<String, Value> = info
+        .map(|i| {
+            i.set
+                .iter()
+                .map(|(k, v)| (k.clone(), toml_value(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // What role `role` reads of a config: the keys it declares.
+    let declared = |role: &str, config: &Value| -> Result<Value, String> {
+        owned_by(info, role, config, role_count)
+    };
+    let mut roles = BTreeMap::new();
+    for (name, (membership, _, extra)) in &memberships {
+        let mut settings = BTreeMap::new();
+        let certain = membership.members.certain(machines);
+        let open = membership.members.all(machines).is_none();
+        let members = certain.iter().map(Some).chain(open.then_some(None));
+        for member in members {
+            let mut merged = declared(name, instance_config)?;
+            for (other, (other_membership, config, _)) in &memberships {
+                let part = declared(name, config)?;
+                if part.is_empty_attrs() {
+                    continue;
+                }
+                let reaches = match member {
+                    Some(machine) => other_membership.members.has(machine, machines),
+                    None if other == name => Known::Yes,
+                    None => membership
+                        .members
+                        .within(&other_membership.members, machines),
+                };
+                match reaches {
+                    Known::Yes => merged = merge(merged, part)?,
+                    Known::No => {}
+                    Known::Unknown => {
+                        return Err(format!(
+                            "whether the config of role `{other}` reaches the members of role `{name}` is not known"
+                        ));
+                    }
+                }
+            }
+            for (machine, config) in &machine_configs {
+                let part = declared(name, config)?;
+                if part.is_empty_attrs() {
+                    continue;
+                }
+                match member {
+                    Some(m) if m == *machine => merged = merge(merged, part)?,
+                    Some(_) => {}
+                    None => {
+                        if membership.members.has(machine, machines) == Known::Unknown {
+                            return Err(format!(
+                                "whether machine `{machine}` is a member of role `{name}` is not known"
+                            ));
+                        }
+                    }
+                }
+            }
+            let settings_value = merge(Value::Attrs(implied.clone()), renamed(info, merged))?;
+            settings.insert(member.cloned(), settings_value);
+        }
+        roles.insert(
+            (*name).clone(),
+            membership.role(machines, settings, extra.clone()),
+        );
+    }
+    // A machine with config in no role: legacy ignored it.
+    for (machine, _) in &machine_configs {
+        let somewhere = memberships
+            .values()
+            .any(|(m, _, _)| m.members.has(machine, machines) != Known::No);
+        if !somewhere {
             continue;
-        };
-        let listed: Vec<String> = instance
-            .roles
-            .iter()
-            .filter(|(_, r)| matches!(&r.machines, Names::Listed(l) if l.contains(machine)))
-            .map(|(n, _)| n.clone())
-            .collect();
-        if listed.is_empty() {
+        }
+        let member = memberships
+            .values()
+            .any(|(m, _, _)| m.members.has(machine, machines) == Known::Yes);
+        if !member {
             return Err(format!(
-                "per-machine config of `{machine}`, which is in no role"
+                "whether machine `{machine}`, which has config, is in a role is not known"
             ));
         }
-        for name in &listed {
-            let part = renamed(info, owned_by(info, name, config, listed.len())?);
-            if part.is_empty_attrs() {
-                continue;
-            }
-            if let Some(role) = instance.roles.get_mut(name) {
-                role.machine_settings.insert(machine.clone(), part);
-            }
-        }
     }
-    Ok(instance)
+    Ok(Instance {
+        module: module.to_owned(),
+        roles,
+    })
 }
 
 /// The part of a legacy config that `role` declares (by top-level key, from the
-/// module table); with a single receiving role, all of it.
+/// module table); with a single role, all of it.
 fn owned_by(
     info: Option<&ModuleInfo>,
     role: &str,
     config: &Value,
-    receivers: usize,
+    roles: usize,
 ) -> Result<Value, String> {
-    if receivers == 1 {
+    if config.is_empty_attrs() {
+        return Ok(config.clone());
+    }
+    if roles <= 1 && info.is_none_or(|i| i.roles.len() <= 1) {
         return Ok(config.clone());
     }
     let Value::Attrs(entries) = config else {
-        return Err("a non-literal config for several roles".into());
+        return Err("a non-literal config in an instance of several roles".into());
     };
     let mut out = BTreeMap::new();
     for (key, value) in entries {
@@ -356,23 +438,70 @@ fn owned_by(
     Ok(Value::Attrs(out))
 }
 
-/// Applies the module table's key renames (patterns without `*`).
+/// Applies the module table's key renames (`*` matches any one key).
 fn renamed(info: Option<&ModuleInfo>, value: Value) -> Value {
     let Some(info) = info else { return value };
     let mut value = value;
     for (old, new) in &info.renames {
-        if old.contains('*') {
-            continue;
-        }
         let old: Vec<&str> = old.split('.').collect();
-        if let Some(found) = take_path(&mut value, &old) {
-            let new: Vec<&str> = new.split('.').collect();
-            if let Ok(v) = insert(value.clone(), &new, found) {
-                value = v;
-            }
+        let new: Vec<&str> = new.split('.').collect();
+        value = rename_path(value, &old, &new);
+    }
+    value
+}
+
+/// `value` with what is at `old` (`*` any key) moved to `new` (whose `*`s are
+/// the keys the `*`s of `old` matched).
+fn rename_path(value: Value, old: &[&str], new: &[&str]) -> Value {
+    let mut matches: Vec<Vec<String>> = Vec::new();
+    collect_matches(&value, old, &mut Vec::new(), &mut matches);
+    let mut value = value;
+    for keys in matches {
+        let path: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let Some(found) = take_path(&mut value, &path) else {
+            continue;
+        };
+        let mut stars = old
+            .iter()
+            .zip(&keys)
+            .filter(|(p, _)| **p == "*")
+            .map(|(_, k)| k.clone());
+        let target: Vec<String> = new
+            .iter()
+            .map(|p| {
+                if *p == "*" {
+                    stars.next().unwrap_or_default()
+                } else {
+                    (*p).to_owned()
+                }
+            })
+            .collect();
+        let target: Vec<&str> = target.iter().map(String::as_str).collect();
+        if let Ok(v) = insert(value.clone(), &target, found) {
+            value = v;
         }
     }
     value
+}
+
+fn collect_matches(
+    value: &Value,
+    pattern: &[&str],
+    at: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) {
+    let Some((first, rest)) = pattern.split_first() else {
+        out.push(at.clone());
+        return;
+    };
+    let Value::Attrs(map) = value else { return };
+    for (key, inner) in map {
+        if *first == "*" || first == key {
+            at.push(key.clone());
+            collect_matches(inner, rest, at, out);
+            at.pop();
+        }
+    }
 }
 
 fn take_path(value: &mut Value, path: &[&str]) -> Option<Value> {
@@ -405,13 +534,24 @@ fn toml_value(v: &toml::Value) -> Value {
     }
 }
 
-fn new_instance(root: &SyntaxNode, new: &NewInstance, paths: &Paths) -> Result<Instance, String> {
+fn new_instance(
+    root: &SyntaxNode,
+    new: &NewInstance,
+    paths: &Paths,
+    machines: &MachineFacts,
+) -> Result<Instance, String> {
     let tree = instance_tree(root, &new.bindings, |b| b.prefix_len + 1, paths)?;
-    new_from_tree(&tree, &new.name, paths)
+    new_from_tree(&tree, &new.name, paths, machines)
 }
 
-/// The normal form of a new-format instance from its merged value.
-pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result<Instance, String> {
+/// The normal form of a new-format instance from its merged value: each
+/// member receives its role's settings and its own.
+pub fn new_from_tree(
+    tree: &Value,
+    instance_name: &str,
+    paths: &Paths,
+    machines: &MachineFacts,
+) -> Result<Instance, String> {
     // Mistakes that clan-migrate corrects are read as what they meant: `@clan/x`
     // is `x`, a machine list is its names, a role's `config` is its `settings`.
     let module = match tree.get("module").and_then(|m| m.get("name")) {
@@ -419,6 +559,7 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
         None => instance_name.to_owned(),
         Some(other) => return Err(format!("module.name is not a string: {other:?}")),
     };
+    let empty = Value::Attrs(BTreeMap::new());
     let mut roles = BTreeMap::new();
     for (name, role) in tree
         .get("roles")
@@ -426,46 +567,49 @@ pub fn new_from_tree(tree: &Value, instance_name: &str, paths: &Paths) -> Result
         .into_iter()
         .flatten()
     {
-        let mut machine_settings = BTreeMap::new();
-        let machines = match role.get("machines") {
-            None => Names::Listed(BTreeSet::new()),
+        let mut own_settings: BTreeMap<String, Value> = BTreeMap::new();
+        let listed = match role.get("machines") {
             Some(Value::Attrs(m)) => {
                 for (machine, value) in m {
                     if let Some(settings) = value.get("settings").filter(|s| !s.is_empty_attrs()) {
-                        machine_settings.insert(machine.clone(), settings.clone());
+                        own_settings.insert(machine.clone(), settings.clone());
                     }
                 }
-                Names::Listed(m.keys().cloned().collect())
+                let names = m.keys().map(|k| Value::String(k.clone())).collect();
+                Some(Value::List(names))
             }
             Some(list @ (Value::Opaque(_) | Value::List(_) | Value::NamesOf(_))) => {
-                names_of_list(Some(list))?
+                Some(list.clone())
             }
+            None => None,
             Some(other) => return Err(format!("roles.{name}.machines is {other:?}")),
         };
         let tags = match role.get("tags") {
-            Some(Value::Attrs(t)) => Names::Listed(t.keys().cloned().collect()),
-            other => names_of_list(other)?,
+            Some(Value::Attrs(t)) => Some(Value::List(
+                t.keys().map(|k| Value::String(k.clone())).collect(),
+            )),
+            other => other.cloned(),
         };
-        roles.insert(
-            name.clone(),
-            Role {
-                machines,
-                tags,
-                settings: merge(
-                    role.get("settings")
-                        .cloned()
-                        .unwrap_or(Value::Attrs(BTreeMap::new())),
-                    role.get("config")
-                        .cloned()
-                        .unwrap_or(Value::Attrs(BTreeMap::new())),
-                )?,
-                machine_settings,
-                extra_modules: list_items(role.get("extraModules"))
-                    .into_iter()
-                    .map(|v| legacy_module_path(v, paths))
-                    .collect(),
-            },
-        );
+        let membership = Membership::of(listed.as_ref(), tags.as_ref())?;
+        let role_settings = merge(
+            role.get("settings").cloned().unwrap_or(empty.clone()),
+            role.get("config").cloned().unwrap_or(empty.clone()),
+        )?;
+        let certain = membership.members.certain(machines);
+        let open = membership.members.all(machines).is_none();
+        let mut settings = BTreeMap::new();
+        for member in certain.iter().map(Some).chain(open.then_some(None)) {
+            let own = member
+                .and_then(|m| own_settings.get(m))
+                .cloned()
+                .unwrap_or(empty.clone());
+            settings.insert(member.cloned(), merge(role_settings.clone(), own)?);
+        }
+        let extra = list_items(role.get("extraModules"))
+            .into_iter()
+            .map(|v| legacy_module_path(v, paths))
+            .collect();
+        roles.insert(name.clone(), membership.role(machines, settings, extra));
     }
     Ok(Instance { module, roles })
 }
@@ -694,7 +838,7 @@ pub fn json_instances(
     root: &crate::syntax::json::JsonNode,
     paths: &Paths,
     table: &ModuleTable,
-    machines: Option<&MachineFacts>,
+    machines: &MachineFacts,
 ) -> Vec<(String, Result<Instance, String>)> {
     let mut out = Vec::new();
     for service in root
@@ -719,7 +863,7 @@ pub fn json_instances(
         let tree = from_json(&instance.value.value);
         out.push((
             instance.key.clone(),
-            new_from_tree(&tree, &instance.key, paths).map(|i| resolved(i, machines)),
+            new_from_tree(&tree, &instance.key, paths, machines),
         ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -741,7 +885,7 @@ mod tests {
             &facts,
             &Paths::default(),
             &ModuleTable::default(),
-            None,
+            &facts.machines,
         )
         .into_iter()
         .collect()

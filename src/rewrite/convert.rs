@@ -10,6 +10,7 @@ use rowan::ast::AstNode;
 
 use super::edit::TextEdit;
 use super::plan::FileContext;
+use super::plan::style::whole_lines_or_trailing_space;
 use crate::inventory::naming::nix_attr;
 use crate::syntax::nix::{child_token_range, str_literal, strip_parens};
 use crate::text::Span;
@@ -77,7 +78,7 @@ pub fn list_to_attrs(value: &ast::Expr, text: &str) -> Option<ListConversion> {
             entry.push_str(" = { };");
             edits.push(TextEdit::replace(span, entry));
         } else {
-            edits.push(TextEdit::delete(whole_lines_or_word(text, span)));
+            edits.push(TextEdit::delete(whole_lines_or_trailing_space(text, span)));
         }
     }
     Some(ListConversion {
@@ -163,52 +164,6 @@ pub fn path_literal(file: &Path, clan_dir: &Path, relative: &str) -> Option<Stri
         && !literal.ends_with('/')
         && !literal.contains("//");
     valid.then_some(literal)
-}
-
-/// `span` widened to whole lines when nothing else is on them.
-/// The offset where the line holding `offset` starts.
-pub fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset].rfind('\n').map_or(0, |i| i + 1)
-}
-
-pub fn whole_lines(text: &str, span: Span) -> Span {
-    let line_start = line_start(text, span.start);
-    let line_end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |i| span.end + i + 1);
-    if text[line_start..span.start].trim().is_empty() && text[span.end..line_end].trim().is_empty()
-    {
-        Span::new(line_start, line_end)
-    } else {
-        span
-    }
-}
-
-/// Whole lines, or the span plus the spaces after it (for an item inside a line).
-pub fn whole_lines_or_word(text: &str, span: Span) -> Span {
-    let widened = whole_lines(text, span);
-    if widened != span {
-        return widened;
-    }
-    let spaces = text[span.end..].chars().take_while(|c| *c == ' ').count();
-    Span::new(span.start, span.end + spaces)
-}
-
-pub fn whole_lines_or_trailing_space(text: &str, span: Span) -> Span {
-    whole_lines_or_word(text, span)
-}
-
-pub fn whole_lines_or_leading_space(text: &str, span: Span) -> Span {
-    let widened = whole_lines(text, span);
-    if widened != span {
-        return widened;
-    }
-    let spaces = text[..span.start]
-        .chars()
-        .rev()
-        .take_while(|c| *c == ' ')
-        .count();
-    Span::new(span.start - spaces, span.end)
 }
 
 #[cfg(test)]

@@ -89,8 +89,8 @@ pub fn meaning(
     own: &MachineFacts,
 ) -> Vec<(String, Result<model::Instance, String>)> {
     let paths = model::paths_for(context.path.as_deref(), context.clan_dir.as_deref());
-    let machines = context.machine_facts(own);
-    model::instances(root, facts, &paths, &context.modules, machines)
+    let machines = context.machine_facts_for(own);
+    model::instances(root, facts, &paths, &context.modules, &machines)
 }
 
 /// The JSON document parses, and every instance has the same normal form.
@@ -106,9 +106,9 @@ fn verify_json(file: &FileReport, rewritten: &SourceFile) -> Result<(), Refusal>
     );
     let table = &file.context.modules;
     let own = crate::inventory::facts::json::detect(&before).machines;
-    let machines = file.context.machine_facts(&own);
-    let a = model::json_instances(&before, &paths, table, machines);
-    let b = model::json_instances(&after, &paths, table, machines);
+    let machines = file.context.machine_facts_for(&own);
+    let a = model::json_instances(&before, &paths, table, &machines);
+    let b = model::json_instances(&after, &paths, table, &machines);
     match model::difference(&a, &b) {
         Some(difference) => Err(Refusal(format!(
             "the rewrite would not keep the meaning: {difference}; nothing was written"

@@ -2,7 +2,7 @@
 //! `${"foo"}` are the same key), parentheses, literal relative paths.
 
 use compact_str::CompactString;
-use rnix::ast::{self, InterpolPart};
+use rnix::ast::{self, HasEntry, InterpolPart};
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::GreenNodeData;
 use rowan::ast::AstNode;
@@ -271,6 +271,90 @@ pub fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
             Some(binding) => current = binding.syntax().clone(),
             None => return current.parent(),
         }
+    }
+}
+
+/// What `expr` stands for: itself, or, for a variable that an enclosing `let`
+/// (or `rec` set) binds, the expression bound to it, followed through chains
+/// of such variables. `None` for a variable whose value is not known without
+/// evaluation (a function argument, `with`, `inherit`, a name bound nowhere).
+pub fn resolve_let(expr: &ast::Expr) -> Option<ast::Expr> {
+    let mut current = strip_parens(expr.clone());
+    // A chain longer than this is a cycle (`let a = b; b = a;`) or not worth following.
+    for _ in 0..16 {
+        let ast::Expr::Ident(ident) = &current else {
+            return Some(current);
+        };
+        let name = ident_text(ident);
+        current = strip_parens(binding_of_variable(ident.syntax(), &name)?);
+    }
+    None
+}
+
+/// The expression the variable `name` at `node` is bound to by a `let` or a
+/// `rec` set around it.
+fn binding_of_variable(node: &SyntaxNode, name: &str) -> Option<ast::Expr> {
+    for ancestor in node.ancestors().skip(1) {
+        let entries: Vec<ast::Entry> = match ancestor.kind() {
+            SyntaxKind::NODE_LET_IN => ast::LetIn::cast(ancestor.clone())?.entries().collect(),
+            SyntaxKind::NODE_ATTR_SET => {
+                let set = ast::AttrSet::cast(ancestor.clone())?;
+                if !is_rec(&set) {
+                    continue;
+                }
+                set.entries().collect()
+            }
+            SyntaxKind::NODE_LAMBDA => {
+                let lambda = ast::Lambda::cast(ancestor.clone())?;
+                if lambda_binds(&lambda, name) {
+                    return None;
+                }
+                continue;
+            }
+            SyntaxKind::NODE_WITH => return None,
+            _ => continue,
+        };
+        for entry in entries {
+            match entry {
+                ast::Entry::AttrpathValue(binding) => {
+                    let keys = attrpath_keys(&binding.attrpath()?);
+                    match keys.first().map(|k| &k.key) {
+                        Some(Key::Static(first)) if first == name && keys.len() == 1 => {
+                            return binding_value(&binding);
+                        }
+                        // `name.x = …` makes `name` a set of such bindings.
+                        Some(Key::Static(first)) if first == name => return None,
+                        _ => {}
+                    }
+                }
+                ast::Entry::Inherit(inherit) => {
+                    let inherits_it = inherit
+                        .attrs()
+                        .any(|attr| matches!(attr_key(&attr), Key::Static(k) if k == name));
+                    if inherits_it {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether a function's argument binds `name` (`name: …` or `{ name, … }: …`).
+fn lambda_binds(lambda: &ast::Lambda, name: &str) -> bool {
+    match lambda.param() {
+        Some(ast::Param::IdentParam(p)) => p.ident().is_some_and(|i| ident_text(&i) == name),
+        Some(ast::Param::Pattern(pattern)) => {
+            pattern
+                .pat_entries()
+                .any(|e| e.ident().is_some_and(|i| ident_text(&i) == name))
+                || pattern
+                    .pat_bind()
+                    .and_then(|b| b.ident())
+                    .is_some_and(|i| ident_text(&i) == name)
+        }
+        None => false,
     }
 }
 

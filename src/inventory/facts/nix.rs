@@ -769,16 +769,18 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
                 facts.machines.incomplete = true;
                 return;
             };
+            // What an expression gives this machine is not known; the
+            // other machines' literal tags still are.
             let info = facts.machines.machines.entry(name.to_string()).or_default();
             match tail {
-                [] if !is_set => facts.machines.incomplete = true,
+                [] if !is_set => info.computed = true,
                 [t] if t.is("tags") => match literal_strings(&value) {
                     Some(tags) => info.tags.extend(tags),
-                    None => facts.machines.incomplete = true,
+                    None => info.computed = true,
                 },
                 [c] if c.is("machineClass") => match &value {
                     ast::Expr::Str(s) => info.class = crate::syntax::nix::str_literal(s),
-                    _ => facts.machines.incomplete = true,
+                    _ => info.computed = true,
                 },
                 _ => {}
             }
@@ -1445,22 +1447,34 @@ mod tests {
             r#"{ inventory.machines = { a.tags = [ "x" ]; b = { machineClass = "darwin"; }; };
                  inventory.tags.y = [ "b" ]; }"#,
         );
+        use crate::inventory::membership::Known;
         let m = &f.machines;
-        assert_eq!(m.members_by_tags(&["x".into()]), Some(vec!["a".to_owned()]));
+        assert_eq!(m.tagged(&["x".into()]).0, vec!["a".to_owned()]);
         assert_eq!(
-            m.members_by_tags(&["y".into(), "darwin".into()]),
-            Some(vec!["b".to_owned()])
+            m.tagged(&["y".into(), "darwin".into()]).0,
+            vec!["b".to_owned()]
         );
         assert_eq!(
-            m.members_by_tags(&["all".into()]),
-            Some(vec!["a".to_owned(), "b".to_owned()])
+            m.tagged(&["all".into()]).0,
+            vec!["a".to_owned(), "b".to_owned()]
         );
-        let f = facts(r#"{ inventory.machines.a.tags = someTags; }"#);
+        assert_eq!(m.has_tag("a", "y"), Known::No);
+        // Machines of the clan may be defined where this file does not say.
+        assert_eq!(m.has_tag("c", "all"), Known::Unknown);
+        let f = facts(
+            r#"{ inventory.machines.a.tags = someTags; inventory.machines.b.tags = [ "x" ]; }"#,
+        );
         assert_eq!(
-            f.machines.members_by_tags(&["x".into()]),
-            None,
+            f.machines.has_tag("a", "x"),
+            Known::Unknown,
             "non-literal tags are unknowable"
         );
+        assert_eq!(
+            f.machines.has_tag("b", "x"),
+            Known::Yes,
+            "literal tags stay certain"
+        );
+        assert_eq!(f.machines.has_tag("b", "y"), Known::No);
     }
 
     #[test]

@@ -1,0 +1,403 @@
+//! Plans the migration of one Nix file: for every legacy instance, either the
+//! text edits that turn it into `inventory.instances."<service>-<instance>"`,
+//! or the reason it is left exactly as it is.
+//!
+//! Edits are minimal: path segments are renamed in place (`services.x.y`
+//! becomes `instances.x-y`, `config` becomes `settings`), `<service> = { … };`
+//! wrappers are flattened by deleting their header and footer lines, machine
+//! lists become attribute sets item by item, and one `module.name` line is
+//! inserted. Everything else, comments included, keeps its bytes.
+//!
+//! The jobs, one file each: [`read`] walks an instance's bindings into what it
+//! defines; [`settings`] sends each legacy `config` where the mapping
+//! ([`crate::inventory::mapping`]) says and writes the settings; [`containers`]
+//! rewrites the sets around instances (`services = { … }`, service wrappers)
+//! and moves migrated instances out of a set that keeps others; [`emit`] makes
+//! the edits of one migrated instance.
+
+mod containers;
+mod emit;
+mod read;
+mod settings;
+pub(crate) mod style;
+
+use rnix::SyntaxNode;
+use serde::{Deserialize, Serialize};
+
+pub use crate::inventory::context::FileContext;
+use crate::inventory::modules::ModuleInfo;
+use crate::inventory::naming::default_instance_name;
+use crate::inventory::{LegacyFacts, LegacyInstance};
+use crate::rewrite::edit::TextEdit;
+use crate::text::{SourceFile, Span};
+
+use containers::{Owner, block_overlapping, block_shared_containers, containers, move_out};
+use read::{Contributor, RoleReading};
+use settings::PartReading;
+use style::{Style, whole_lines};
+
+/// Why an instance is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    pub message: String,
+    /// Where the problem is, when it is not the instance itself.
+    pub span: Option<Span>,
+}
+
+impl Reason {
+    pub fn new(kind: ReasonKind, message: impl Into<String>, span: Option<Span>) -> Self {
+        Reason {
+            kind,
+            message: message.into(),
+            span,
+        }
+    }
+}
+
+/// The class of a reason, for summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ReasonKind {
+    /// The module has no certain clan.service counterpart (option, removed, redesigned, custom, role).
+    Module,
+    /// Instance-level `config` whose target role is not certain.
+    InstanceConfig,
+    /// Per-machine `config` of a machine in no role.
+    MachineConfig,
+    /// Settings that reach machines whose roles are not known statically.
+    Membership,
+    /// A settings key that is renamed or dropped in the new module.
+    Settings,
+    /// extraModules without a faithful target.
+    ExtraModules,
+    /// `enabled = false`, or nothing but metadata.
+    Disabled,
+    /// The new name is already taken.
+    NameCollision,
+    /// Shares a `services`/service set with an instance that is left.
+    SharedDefinition,
+    /// A form that needs evaluation or cannot be restructured.
+    Form,
+    /// The nearest clan-migrate.toml is invalid.
+    Config,
+    /// Its rewrite did not pass verification: a bug in clan-migrate.
+    Verification,
+    /// Its edits would overlap other edits: a bug in the planner.
+    Overlap,
+}
+
+impl ReasonKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReasonKind::Module => "module without a certain counterpart",
+            ReasonKind::InstanceConfig => "config whose keys' roles are not known",
+            ReasonKind::MachineConfig => "per-machine config of a machine in no role",
+            ReasonKind::Membership => "config whose machines' roles are not known",
+            ReasonKind::Settings => "renamed or dropped settings",
+            ReasonKind::ExtraModules => "extraModules without a target",
+            ReasonKind::Disabled => "disabled or empty instance",
+            ReasonKind::NameCollision => "name collision",
+            ReasonKind::SharedDefinition => "shares a set with an instance that is left",
+            ReasonKind::Form => "form that needs evaluation",
+            ReasonKind::Config => "invalid clan-migrate.toml",
+            ReasonKind::Verification => "rewrite that failed verification (a bug)",
+            ReasonKind::Overlap => "edits that would overlap (a bug)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Migrated,
+    /// Left as it is; the first reason, then any others.
+    Left(Reason, Vec<Reason>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancePlan {
+    pub service: String,
+    pub instance: String,
+    pub new_name: String,
+    /// The clan.service module, when known.
+    pub module: Option<String>,
+    pub outcome: Outcome,
+    /// Informational notes (dropped `meta`, dropped `enabled = true`).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Plan {
+    pub edits: Vec<TextEdit>,
+    pub instances: Vec<InstancePlan>,
+    /// Empty `services`/service definitions deleted.
+    pub empties_deleted: usize,
+    /// Mistakes in `inventory.instances` code corrected (CM101, CM102, CM104, CM105).
+    pub corrections: usize,
+    /// The digest of the normal forms of the file's instances before the
+    /// rewrite ([`FileContext::digest_meaning`]): the rewritten file must have
+    /// the same.
+    pub meaning_before: Option<crate::inventory::normal_form::Digest>,
+}
+
+impl Plan {
+    pub fn migrated(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|i| i.outcome == Outcome::Migrated)
+            .count()
+    }
+
+    /// Why an instance is left because its edits would overlap others': a bug
+    /// in the planner, which the fuzz targets and the tests look for.
+    pub fn overlap(&self) -> Option<&Reason> {
+        self.instances.iter().find_map(|i| match &i.outcome {
+            Outcome::Left(reason, _) if reason.kind == ReasonKind::Overlap => Some(reason),
+            _ => None,
+        })
+    }
+}
+
+/// Per-instance planning state.
+struct Work<'a> {
+    instance: &'a LegacyInstance,
+    new_name: String,
+    module: Option<&'a ModuleInfo>,
+    contributors: Vec<Contributor>,
+    /// Edits inside the instance (not the instance key itself).
+    body: Vec<TextEdit>,
+    roles: Vec<RoleReading>,
+    /// Legacy `config` definitions.
+    parts: Vec<PartReading>,
+    /// Bindings replaced by the copies of their settings.
+    replaced: Vec<settings::Replacement>,
+    /// Settings bindings (and the comments above them) written after the
+    /// instance's last binding, relative to the instance, one per line.
+    tail: Vec<String>,
+    blockers: Vec<Reason>,
+    notes: Vec<String>,
+    /// Line ranges deleted entirely (edits inside them are dropped).
+    deleted: Vec<Span>,
+}
+
+impl Work<'_> {
+    fn block(&mut self, kind: ReasonKind, message: impl Into<String>, span: Option<Span>) {
+        let reason = Reason::new(kind, message, span);
+        if !self.blockers.contains(&reason) {
+            self.blockers.push(reason);
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        if !self.notes.iter().any(|n| n == text) {
+            self.notes.push(text.to_owned());
+        }
+    }
+
+    /// Whether `span` lies inside a deleted range.
+    fn is_deleted(&self, span: Span) -> bool {
+        self.deleted.iter().any(|d| d.contains(span))
+    }
+}
+
+/// Plans the migration of `facts`' instances in `source`.
+pub fn plan(
+    source: &SourceFile,
+    root: &SyntaxNode,
+    facts: &LegacyFacts,
+    ctx: &FileContext,
+) -> Plan {
+    plan_leaving(source, root, facts, ctx, &[])
+}
+
+/// [`plan`], leaving the instances of `leave` (indices into `facts.instances`)
+/// as they are, each with its reason.
+pub fn plan_leaving(
+    source: &SourceFile,
+    root: &SyntaxNode,
+    facts: &LegacyFacts,
+    ctx: &FileContext,
+    leave: &[(usize, Reason)],
+) -> Plan {
+    let text = &source.text;
+    // Read from the text only when an instance gets edits.
+    let mut style = None;
+    let machine_facts = ctx.machine_facts_for(&facts.machines);
+    let mut works: Vec<Work<'_>> = facts
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, instance)| {
+            let mut work = read::read_instance(instance, root, text, ctx);
+            if let Some((_, reason)) = leave.iter().find(|(at, _)| *at == i) {
+                work.blockers.insert(0, reason.clone());
+            }
+            work
+        })
+        .collect();
+    for work in &mut works {
+        // Also for an instance already left: what its settings need is worth saying.
+        settings::plan_settings(work, text, &machine_facts);
+    }
+    check_names(&mut works, facts, ctx);
+    let containers = containers(&works, text);
+
+    let owned = 'plan: loop {
+        block_shared_containers(&mut works, &containers, text);
+        // A `services` set that keeps some instances gives the others up: they
+        // move to an `instances` set of their own, next to it.
+        let mut moving_out: Vec<Option<usize>> = vec![None; works.len()];
+        for (k, container) in containers.iter().enumerate() {
+            if container.keeps_some(&works) {
+                for &i in &container.dependents {
+                    moving_out[i] = Some(k);
+                }
+            }
+        }
+        let mut owned: Vec<(TextEdit, Owner)> = Vec::new();
+        let mut moves: std::collections::BTreeMap<usize, Vec<(usize, Vec<TextEdit>)>> =
+            std::collections::BTreeMap::new();
+        for (i, work) in works.iter().enumerate() {
+            if work.blockers.is_empty() {
+                let style = style.get_or_insert_with(|| Style::of(text));
+                let edits = emit::instance_edits(work, text, style, ctx);
+                match moving_out[i] {
+                    Some(k) => moves.entry(k).or_default().push((i, edits)),
+                    None => owned.extend(edits.into_iter().map(|e| (e, Owner::Instance(i)))),
+                }
+            }
+        }
+        for (k, container) in containers.iter().enumerate() {
+            if container.all_migrate(&works) {
+                // A wrapper that moves out of its `services` set is flattened
+                // as it moves.
+                let moving_with = container.dependents.first().and_then(|&i| moving_out[i]);
+                match (container.kind, moving_with) {
+                    (containers::ContainerKind::Wrapper, Some(to)) => moves
+                        .entry(to)
+                        .or_default()
+                        .push((container.dependents[0], container.edits.clone())),
+                    _ => {
+                        let edits = container.edits.iter().cloned();
+                        owned.extend(edits.map(|e| (e, Owner::Container(k))));
+                    }
+                }
+            }
+        }
+        for (k, moving) in &moves {
+            let style = style.get_or_insert_with(|| Style::of(text));
+            match move_out(*k, &containers[*k], moving, &works, text, style) {
+                Ok(edits) => owned.extend(edits),
+                Err((i, message)) => {
+                    works[i].block(
+                        ReasonKind::SharedDefinition,
+                        message,
+                        Some(containers[*k].span),
+                    );
+                    continue 'plan;
+                }
+            }
+        }
+        for empty in &facts.empty {
+            let edit = TextEdit::delete(whole_lines(text, empty.binding));
+            owned.push((edit, Owner::EmptyDefinition));
+        }
+        // Edits that overlap are a bug in the planner: the instances they
+        // belong to are left, explained, and the rest is planned again.
+        match crate::rewrite::edit::first_overlap(&owned) {
+            Some(overlap) if block_overlapping(&mut works, &containers, overlap, text) => {}
+            _ => break owned,
+        }
+    };
+    Plan {
+        edits: owned.into_iter().map(|(edit, _)| edit).collect(),
+        empties_deleted: facts.empty.len(),
+        instances: works
+            .into_iter()
+            .map(|w| InstancePlan {
+                service: w.instance.service.clone(),
+                instance: w.instance.instance.clone(),
+                new_name: w.new_name,
+                module: w
+                    .module
+                    .map(|m| m.target_name(&w.instance.service).to_owned()),
+                outcome: {
+                    let mut reasons = w.blockers.into_iter();
+                    match reasons.next() {
+                        None => Outcome::Migrated,
+                        Some(first) => Outcome::Left(first, reasons.collect()),
+                    }
+                },
+                notes: w.notes,
+            })
+            .collect(),
+        ..Plan::default()
+    }
+}
+
+/// The new name must be free: not an instance of this file, of another file
+/// of the clan, or the name another legacy instance here would get.
+fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
+    let mut generated: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    for work in works.iter() {
+        *generated.entry(work.new_name.clone()).or_default() += 1;
+    }
+    let existing_names: foldhash::HashMap<&str, &crate::inventory::NewInstance> = facts
+        .new_instances
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect();
+    for work in works.iter_mut() {
+        let existing = existing_names.get(work.new_name.as_str());
+        if let Some(span) = existing.and_then(|n| n.bindings.first()).map(|b| b.label) {
+            work.block(
+                ReasonKind::NameCollision,
+                format!("an instance named `{}` already exists", work.new_name),
+                Some(span),
+            );
+        }
+        if let Some(elsewhere) = ctx.taken_elsewhere.iter().find(|e| e.key == work.new_name) {
+            work.block(
+                ReasonKind::NameCollision,
+                format!(
+                    "`{}` is also an instance name in {}:{}, another file of this clan (settings are unique across files, so the definitions would conflict)",
+                    work.new_name,
+                    elsewhere.path.display(),
+                    elsewhere.line
+                ),
+                None,
+            );
+        }
+        if generated.get(&work.new_name).is_some_and(|&n| n > 1) {
+            work.block(
+                ReasonKind::NameCollision,
+                format!(
+                    "another legacy instance in this file would also be named `{}`",
+                    work.new_name
+                ),
+                None,
+            );
+        }
+    }
+}
+
+impl<'a> Work<'a> {
+    fn new(instance: &'a LegacyInstance, module: Option<&'a ModuleInfo>) -> Self {
+        Work {
+            instance,
+            new_name: default_instance_name(&instance.service, &instance.instance),
+            module,
+            contributors: Vec::new(),
+            body: Vec::new(),
+            roles: Vec::new(),
+            parts: Vec::new(),
+            replaced: Vec::new(),
+            tail: Vec::new(),
+            blockers: Vec::new(),
+            notes: Vec::new(),
+            deleted: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
