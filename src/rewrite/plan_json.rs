@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use super::edit::TextEdit;
 use super::plan::{FileContext, InstancePlan, Outcome, Plan, Reason, ReasonKind};
+use crate::inventory::MachineFacts;
+use crate::inventory::mapping::{self, Scope, Share, Target, UncertainKind};
+use crate::inventory::membership::{Listed, RoleMembers};
 use crate::inventory::modules::{ModuleInfo, Status};
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, Span};
@@ -119,7 +122,7 @@ fn migrate_instance(
     service: &str,
     value: &JsonValue,
     ctx: &FileContext,
-    machine_tags: &dyn Fn(&str) -> Option<Vec<String>>,
+    machines: &MachineFacts,
 ) -> Result<JsonValue, Reason> {
     let block = |kind, message: String| Reason {
         kind,
@@ -257,12 +260,7 @@ fn migrate_instance(
             Role {
                 machines,
                 tags,
-                settings: renamed(
-                    info,
-                    get(role, "config")
-                        .cloned()
-                        .unwrap_or(JsonValue::Object(Vec::new())),
-                ),
+                settings: JsonValue::Object(Vec::new()),
                 machine_settings: BTreeMap::new(),
                 extra_modules,
             },
@@ -286,96 +284,42 @@ fn migrate_instance(
             .map_err(|k| block(ReasonKind::InstanceConfig, format!("`{k}` is set twice")))?;
         }
     }
-    // Instance config, by the roles that declare each key.
-    if let Some(JsonValue::Object(config)) = get(inst, "config") {
-        let names: Vec<String> = roles.keys().cloned().collect();
-        distribute(info, config, &names, &mut |role, part| {
-            let Some(entry) = roles.get_mut(role) else {
-                return Err(format!("no role `{role}`"));
-            };
-            let target = &mut entry.settings;
-            *target = merge(
-                std::mem::replace(target, JsonValue::Null),
-                renamed(info, part),
-            )
-            .map_err(|k| format!("`roles.{role}.settings.{k}` would be set twice"))?;
-            Ok(())
-        })
-        .map_err(|m| block(ReasonKind::InstanceConfig, m))?;
+    // Every `config`, where the mapping sends each of its keys.
+    let empty: Obj = Vec::new();
+    fn object(value: Option<&JsonValue>) -> Option<&Obj> {
+        match value {
+            Some(JsonValue::Object(o)) => Some(o),
+            _ => None,
+        }
     }
-    // Machine config, by the roles the machine is a member of.
-    for m in match get(inst, "machines") {
-        Some(JsonValue::Object(m)) => m.as_slice(),
-        _ => &[],
-    } {
+    let mut parts: Vec<(Scope, &Obj)> = Vec::new();
+    if let Some(config) = object(get(inst, "config")).filter(|c| !c.is_empty()) {
+        parts.push((Scope::Instance, config));
+    }
+    for r in object(get(inst, "roles")).unwrap_or(&empty) {
+        if let JsonValue::Object(role) = &r.value.value
+            && let Some(config) = object(get(role, "config")).filter(|c| !c.is_empty())
+        {
+            parts.push((Scope::Role(r.key.clone()), config));
+        }
+    }
+    for m in object(get(inst, "machines")).unwrap_or(&empty) {
         let JsonValue::Object(machine) = &m.value.value else {
             continue;
         };
         for part in machine {
             match (part.key.as_str(), &part.value.value) {
                 ("config", JsonValue::Object(config)) if !config.is_empty() => {
-                    let tags = machine_tags(&m.key);
-                    let mut member_of = Vec::new();
-                    let mut uncertain = Vec::new();
-                    for (name, role) in &roles {
-                        let by_tags = match &tags {
-                            Some(t) => role.tags.iter().any(|x| t.contains(x)),
-                            None if role.tags.is_empty() => false,
-                            None if role.machines.contains(&m.key) => true,
-                            None => {
-                                uncertain.push(name.clone());
-                                continue;
-                            }
-                        };
-                        if role.machines.contains(&m.key) || by_tags {
-                            member_of.push(name.clone());
-                        }
-                    }
-                    // Roles the machine may or may not be a member of do not
-                    // matter when none of them declares a key of its config.
-                    let decided = uncertain.is_empty()
-                        || (!member_of.is_empty()
-                            && config.iter().all(|entry| {
-                                info.key_owners_certain(&entry.key, &member_of, &uncertain)
-                            }));
-                    if !decided {
-                        return Err(block(
-                            ReasonKind::MachineConfig,
-                            format!(
-                                "machine `{}` has `config` and may be a member of role(s) {} through tags that are not known statically; which role's settings it belongs to is not decided",
-                                m.key,
-                                uncertain.join(", ")
-                            ),
-                        ));
-                    }
-                    if member_of.is_empty() {
-                        return Err(block(
-                            ReasonKind::MachineConfig,
-                            format!(
-                                "machine `{}` has `config` but is in no role of this instance",
-                                m.key
-                            ),
-                        ));
-                    }
-                    distribute(info, config, &member_of, &mut |role, part| {
-                        let Some(role_entry) = roles.get_mut(role) else {
-                            return Err(format!("no role `{role}`"));
-                        };
-                        let slot = role_entry
-                            .machine_settings
-                            .entry(m.key.clone())
-                            .or_insert(JsonValue::Object(Vec::new()));
-                        *slot = merge(
-                            std::mem::replace(slot, JsonValue::Null),
-                            renamed(info, part),
-                        )
-                        .map_err(|k| format!("settings of machine `{}` set `{k}` twice", m.key))?;
-                        Ok(())
-                    })
-                    .map_err(|msg| block(ReasonKind::MachineConfig, msg))?;
+                    parts.push((Scope::Machine(m.key.clone()), config));
                 }
-                ("config", _) => {}
-                ("extraModules", v) if is_empty(v) => {}
+                ("config", JsonValue::Object(_)) => {}
+                ("config", _) => {
+                    return Err(block(
+                        ReasonKind::Form,
+                        format!("`machines.{}.config` is not an object", m.key),
+                    ));
+                }
+                ("extraModules" | "imports", v) if is_empty(v) => {}
                 (key, _) => {
                     return Err(block(
                         ReasonKind::ExtraModules,
@@ -386,6 +330,76 @@ fn migrate_instance(
                     ));
                 }
             }
+        }
+    }
+    let mapped_roles: Vec<mapping::Role> = roles
+        .iter()
+        .map(|(name, role)| mapping::Role {
+            name: name.clone(),
+            members: RoleMembers {
+                machines: Listed::Names(role.machines.clone()),
+                tags: Listed::Names(role.tags.clone()),
+            },
+        })
+        .collect();
+    let mapped_parts: Vec<mapping::Part> = parts
+        .iter()
+        .map(|(scope, config)| mapping::Part {
+            scope: scope.clone(),
+            prefix: Vec::new(),
+            entries: Some(config.iter().map(|e| vec![e.key.clone()]).collect()),
+        })
+        .collect();
+    let moves = mapping::distribute(&mapping::Instance {
+        service,
+        module: Some(info),
+        roles: &mapped_roles,
+        parts: &mapped_parts,
+        machines,
+    })
+    .map_err(|u| {
+        let kind = match u.kind {
+            UncertainKind::Keys => ReasonKind::InstanceConfig,
+            UncertainKind::NoRole => ReasonKind::MachineConfig,
+            UncertainKind::Membership => ReasonKind::Membership,
+        };
+        block(kind, u.message)
+    })?;
+    // Role settings first, as legacy roles held them; then what other parts give.
+    for ((_, config), moves) in parts.iter().zip(&moves) {
+        for m in moves {
+            let chosen: Obj = match &m.share {
+                Share::All => (*config).clone(),
+                Share::Entries(entries) => entries
+                    .iter()
+                    .filter_map(|&i| config.get(i).cloned())
+                    .collect(),
+            };
+            let part = renamed(info, JsonValue::Object(chosen));
+            let (slot, what) = match &m.target {
+                Target::Role(role) => {
+                    let Some(entry) = roles.get_mut(role) else {
+                        continue;
+                    };
+                    (&mut entry.settings, format!("roles.{role}.settings"))
+                }
+                Target::Machine { role, machine } => {
+                    let Some(entry) = roles.get_mut(role) else {
+                        continue;
+                    };
+                    let slot = entry
+                        .machine_settings
+                        .entry(machine.clone())
+                        .or_insert(JsonValue::Object(Vec::new()));
+                    (slot, format!("roles.{role}.machines.{machine}.settings"))
+                }
+            };
+            *slot = merge(std::mem::replace(slot, JsonValue::Null), part).map_err(|k| {
+                block(
+                    ReasonKind::InstanceConfig,
+                    format!("`{what}.{k}` would be set twice (by two legacy `config` parts); legacy merged them, the new format needs one definition"),
+                )
+            })?;
         }
     }
     // The new instance, without empty legacy defaults.
@@ -443,45 +457,11 @@ fn migrate_instance(
     ]))
 }
 
-/// Gives each top-level key of `config` to the receiving roles that declare it.
-fn distribute(
-    info: &ModuleInfo,
-    config: &Obj,
-    receivers: &[String],
-    give: &mut dyn FnMut(&str, JsonValue) -> Result<(), String>,
-) -> Result<(), String> {
-    if let [only] = receivers {
-        return give(only, JsonValue::Object(config.clone()));
-    }
-    for entry in config {
-        let owners: Vec<&String> = match info.keys.get(&entry.key) {
-            Some(declared) => receivers.iter().filter(|r| declared.contains(r)).collect(),
-            None => {
-                return Err(format!(
-                    "no role is known to declare `{}`; say which in clan-migrate.toml",
-                    entry.key
-                ));
-            }
-        };
-        if owners.is_empty() {
-            return Err(format!(
-                "`{}` is declared by no role that receives this config",
-                entry.key
-            ));
-        }
-        for role in owners {
-            give(role, JsonValue::Object(vec![entry.clone()]))?;
-        }
-    }
-    Ok(())
-}
-
 /// Plans `inventory.json`; the plan's one edit rewrites the whole document.
 pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &FileContext) -> Plan {
     let mut plan = Plan::default();
     let style = JsonStyle::detect(&source.text, root);
-    let own_machines = ctx.machine_facts(&facts.machines);
-    let machine_tags = |m: &str| own_machines.and_then(|f| f.tags_of(m));
+    let machines = ctx.machine_facts_for(&facts.machines);
     let existing: Vec<&str> = root
         .get("instances")
         .map(|i| i.value.members())
@@ -528,7 +508,7 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
                 span: None,
             })
         } else if let Some(value) = &value {
-            migrate_instance(&instance.service, value, ctx, &machine_tags)
+            migrate_instance(&instance.service, value, ctx, &machines)
         } else {
             Err(Reason {
                 kind: ReasonKind::Form,
