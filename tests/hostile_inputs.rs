@@ -516,3 +516,66 @@ fn a_file_that_changes_between_the_two_passes_is_an_error() {
     let text = std::fs::read_to_string(dir.join("clan.nix")).unwrap();
     assert!(text.contains("inventory.services"), "{text}");
 }
+
+/// Inputs deeper than any real clan, in several files at once: files are
+/// analysed on worker threads, whose stacks are smaller than the main
+/// thread's. Every instance is either migrated or left with a reason; no run
+/// aborts.
+#[test]
+fn deep_inputs_on_worker_threads_are_handled() {
+    let dir = common::scratch("deep-inputs");
+    let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
+    let dotted = format!(
+        "{{\n  inventory.services.sshd.deep.roles.server.machines = [ \"a\" ];\n  inventory.services.sshd.deep.roles.server.config.{} = 1;\n  inventory.services.sshd.fine.roles.server.machines = [ \"a\" ];\n}}\n",
+        keys.join(".")
+    );
+    let nested = format!(
+        "{{\n  inventory.services.sshd.nested.roles.server.machines = [ \"a\" ];\n  inventory.services.sshd.nested.roles.server.config = {}1{};\n}}\n",
+        "{ a = ".repeat(300),
+        "; }".repeat(300)
+    );
+    let parens = format!(
+        "{{ inventory.machines.m = {{ }}; x = {}1{}; }}\n",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    // Two of each: the rnix tokenizer takes seconds over a path this long.
+    for i in 0..2 {
+        std::fs::write(dir.join(format!("dotted{i}.nix")), &dotted).unwrap();
+        std::fs::write(dir.join(format!("nested{i}.nix")), &nested).unwrap();
+        std::fs::write(dir.join(format!("parens{i}.nix")), &parens).unwrap();
+    }
+    for args in [["check", "."], ["fix", "."]] {
+        let out = common::bin()
+            .current_dir(&dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // 2: the parenthesized files are too deep to parse, which is reported.
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {printed}");
+        assert!(printed.contains("nested too deeply"), "{args:?}: {printed}");
+    }
+    let out = run_in(Some(&dir), &["fix", "--write", "."], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let dotted0 = std::fs::read_to_string(dir.join("dotted0.nix")).unwrap();
+    assert!(
+        dotted0.contains("inventory.instances.sshd-fine"),
+        "{dotted0}"
+    );
+    assert!(
+        dotted0.contains("inventory.services.sshd.deep"),
+        "{dotted0}"
+    );
+    assert!(
+        out.stderr
+            .contains("an attribute path of more than 256 keys"),
+        "{}",
+        out.stderr
+    );
+}

@@ -670,8 +670,13 @@ fn instance_tree(
         let skip = name_end(binding).saturating_sub(binding.base);
         let rel: Option<Vec<&str>> = keys.iter().skip(skip).map(|k| k.key.as_static()).collect();
         let rel = rel.ok_or("a computed attribute name inside the instance")?;
-        let value =
-            crate::syntax::nix::binding_value(&node).map_or(Value::Null, |v| value_of(&v, paths));
+        let Some(left) = MAX_DEPTH.checked_sub(rel.len()) else {
+            return Err(format!(
+                "an attribute path of more than {MAX_DEPTH} keys inside the instance"
+            ));
+        };
+        let value = crate::syntax::nix::binding_value(&node)
+            .map_or(Value::Null, |v| value_within(&v, paths, left));
         tree = insert(tree, &rel, value)?;
     }
     Ok(tree)
@@ -719,9 +724,22 @@ fn merge(a: Value, b: Value) -> Result<Value, String> {
     }
 }
 
+/// How deep a value is read: nested sets and dotted paths below it count
+/// (the comparisons of values recurse once per level, on threads with small
+/// stacks). Deeper values are compared by their text.
+pub const MAX_DEPTH: usize = 256;
+
 /// The value of an expression without evaluating it.
 pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
+    value_within(expr, paths, MAX_DEPTH)
+}
+
+/// [`value_of`], with `depth` levels left.
+fn value_within(expr: &ast::Expr, paths: &Paths, depth: usize) -> Value {
     let expr = strip_parens(expr.clone());
+    if depth == 0 {
+        return opaque(&expr);
+    }
     match &expr {
         ast::Expr::AttrSet(set) if !crate::syntax::nix::is_rec(set) => {
             let mut tree = Value::Attrs(BTreeMap::new());
@@ -737,8 +755,11 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
                 let Some(keys) = keys else {
                     return opaque(&expr);
                 };
+                let Some(left) = depth.checked_sub(keys.len()) else {
+                    return opaque(&expr);
+                };
                 let value = crate::syntax::nix::binding_value(&binding)
-                    .map_or(Value::Null, |v| value_of(&v, paths));
+                    .map_or(Value::Null, |v| value_within(&v, paths, left));
                 match insert(tree, &keys, value) {
                     Ok(t) => tree = t,
                     Err(_) => return opaque(&expr),
@@ -754,9 +775,13 @@ pub fn value_of(expr: &ast::Expr, paths: &Paths) -> Value {
             "null" => Value::Null,
             _ => opaque(&expr),
         },
-        ast::Expr::List(list) => Value::List(list.items().map(|i| value_of(&i, paths)).collect()),
+        ast::Expr::List(list) => Value::List(
+            list.items()
+                .map(|i| value_within(&i, paths, depth - 1))
+                .collect(),
+        ),
         ast::Expr::Apply(apply) => match names_wrapper_argument(apply) {
-            Some(list) => Value::NamesOf(Box::new(value_of(&list, paths))),
+            Some(list) => Value::NamesOf(Box::new(value_within(&list, paths, depth - 1))),
             None => opaque(&expr),
         },
         ast::Expr::PathRel(_) => {

@@ -350,6 +350,17 @@ fn visit_binding(
             }
         }
     }
+    if rel.len() > crate::inventory::normal_form::MAX_DEPTH {
+        work.block(
+            ReasonKind::Form,
+            format!(
+                "an attribute path of more than {} keys inside the instance",
+                crate::inventory::normal_form::MAX_DEPTH
+            ),
+            Some(binding_span),
+        );
+        return;
+    }
     // Index in `segs` of relative position `p` (if this binding spells it).
     let own = |p: usize| p.checked_sub(prefix.len()).filter(|&i| i < segs.len());
     let seg_span = |p: usize| own(p).map(|i| Span::from(segs[i].range));
