@@ -51,6 +51,16 @@ pub fn finding(form: &UnmigratableForm) -> Finding {
             ),
             "computed name".to_owned(),
         ),
+        UnmigratableReason::NonLiteral {
+            level: Level::Inventory,
+            what,
+        } => (
+            format!(
+                "`{}` is {what} that clan-migrate cannot see into: legacy `services` in it would not be found",
+                form.path
+            ),
+            (*what).to_owned(),
+        ),
         UnmigratableReason::NonLiteral { level, what } => (
             format!(
                 "{} is {what}, not an attribute set literal",
@@ -80,7 +90,7 @@ pub fn finding(form: &UnmigratableForm) -> Finding {
 
 fn subject(level: Level, path: &str) -> String {
     match level {
-        Level::Services => format!("`{path}`"),
+        Level::Inventory | Level::Services => format!("`{path}`"),
         Level::Service | Level::Instance => format!("legacy `{path}`"),
     }
 }

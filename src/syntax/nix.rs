@@ -224,9 +224,54 @@ pub fn import_of_literal_path(expr: &ast::Expr) -> Option<String> {
     };
     match apply.lambda().map(strip_parens)? {
         ast::Expr::Ident(ident) if ident.syntax().text() == "import" => {}
+        // `import ./x.nix { … }`: the file is a function, its body the value.
+        ast::Expr::Apply(inner) => return import_of_literal_path(&ast::Expr::Apply(inner)),
         _ => return None,
     }
     literal_relative_path(&apply.argument()?)
+}
+
+/// Whether the set holding `binding` looks like the arguments of a clan: it
+/// is passed to `buildClan`, `lib.clan`, … or has a clan's other attributes
+/// (`meta`, `machines`, `directory`, `self`, `specialArgs`), or the binding's
+/// own path is that of flake-parts (`clan.…`, `flake.clan.…`).
+pub fn in_clan_like_set(binding: &ast::AttrpathValue) -> bool {
+    let own = binding
+        .attrpath()
+        .map(|p| attrpath_keys(&p))
+        .unwrap_or_default();
+    if own
+        .first()
+        .is_some_and(|k| k.key.is("clan") || k.key.is("flake"))
+    {
+        return true;
+    }
+    let Some(set) = binding.syntax().parent().and_then(ast::AttrSet::cast) else {
+        return false;
+    };
+    const SIBLINGS: [&str; 5] = ["meta", "machines", "directory", "self", "specialArgs"];
+    let has_sibling = set.entries().any(|entry| match entry {
+        ast::Entry::AttrpathValue(b) => b
+            .attrpath()
+            .and_then(|p| attrpath_keys(&p).into_iter().next())
+            .is_some_and(|k| SIBLINGS.iter().any(|s| k.key.is(s))),
+        ast::Entry::Inherit(inherit) => inherit
+            .attrs()
+            .any(|a| SIBLINGS.iter().any(|s| attr_key(&a).is(s))),
+    });
+    if has_sibling {
+        return true;
+    }
+    let call = value_owner(set.syntax(), true)
+        .and_then(ast::Apply::cast)
+        .and_then(|apply| apply.lambda())
+        .and_then(|f| function_name(&f));
+    call.is_some_and(|name| {
+        matches!(
+            name.as_str(),
+            "buildClan" | "clan" | "buildInventory" | "createTestClan"
+        )
+    })
 }
 
 /// The `AttrpathValue` whose range is exactly `span` (found from the covering
@@ -249,13 +294,158 @@ pub fn binding_at(root: &SyntaxNode, span: crate::text::Span) -> Option<ast::Att
         .find_map(ast::AttrpathValue::cast)
 }
 
-/// The binding whose value (through parentheses) is the set containing `node`.
+/// A function call the module system sees through: `lib.mkMerge [ … ]` (each
+/// element a definition of its own), `lib.mkIf cond x`, and the priorities
+/// `lib.mkDefault x`, `lib.mkForce x`, `lib.mkOverride n x`, `lib.mkBefore x`,
+/// `lib.mkAfter x`, `lib.mkOrder n x`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapper {
+    Merge,
+    If,
+    Priority,
+}
+
+/// The last name of a function: `mkIf` for `lib.mkIf`, `lib.modules.mkIf` or `mkIf`.
+fn function_name(expr: &ast::Expr) -> Option<String> {
+    match strip_parens(expr.clone()) {
+        ast::Expr::Ident(ident) => Some(ident_text(&ident)),
+        ast::Expr::Select(select) if select.default_expr().is_none() => {
+            let keys = attrpath_keys(&select.attrpath()?);
+            keys.last()?.key.as_static().map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+/// The wrapper a call is, and the expression it wraps (for `mkMerge`, the list).
+pub fn wrapper_call(apply: &ast::Apply) -> Option<(Wrapper, ast::Expr)> {
+    let argument = apply.argument()?;
+    let function = apply.lambda()?;
+    let one = |name: &str| match name {
+        "mkMerge" => Some(Wrapper::Merge),
+        "mkDefault" | "mkForce" | "mkBefore" | "mkAfter" | "mkOptionDefault" => {
+            Some(Wrapper::Priority)
+        }
+        _ => None,
+    };
+    if let Some(wrapper) = function_name(&function).as_deref().and_then(one) {
+        return Some((wrapper, argument));
+    }
+    let ast::Expr::Apply(inner) = strip_parens(function) else {
+        return None;
+    };
+    let wrapper = match function_name(&inner.lambda()?)?.as_str() {
+        "mkIf" => Wrapper::If,
+        "mkOverride" | "mkOrder" => Wrapper::Priority,
+        _ => return None,
+    };
+    Some((wrapper, argument))
+}
+
+/// The expressions a value is made of, seen through what Nix and the module
+/// system pass a value through: parentheses, `let … in`, a module function's
+/// body, `with …;`, `assert …;`, and [`wrapper_call`]s (each element of a
+/// `mkMerge` list). Each comes with the innermost wrapper it is in.
+pub fn terminals(expr: &ast::Expr) -> Vec<(ast::Expr, Option<Wrapper>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![(expr.clone(), None)];
+    while let Some((expr, wrapped)) = pending.pop() {
+        match strip_parens(expr) {
+            ast::Expr::LetIn(let_in) => {
+                if let Some(body) = let_in.body() {
+                    pending.push((body, wrapped));
+                }
+            }
+            ast::Expr::Lambda(lambda) => {
+                if let Some(body) = lambda.body() {
+                    pending.push((body, wrapped));
+                }
+            }
+            ast::Expr::With(with) => {
+                if let Some(body) = with.body() {
+                    pending.push((body, wrapped));
+                }
+            }
+            ast::Expr::Assert(assert) => {
+                if let Some(body) = assert.body() {
+                    pending.push((body, wrapped));
+                }
+            }
+            ast::Expr::Apply(apply) => match wrapper_call(&apply) {
+                Some((Wrapper::Merge, list)) => match strip_parens(list) {
+                    ast::Expr::List(list) => {
+                        let items: Vec<ast::Expr> = list.items().collect();
+                        for item in items.into_iter().rev() {
+                            pending.push((item, Some(Wrapper::Merge)));
+                        }
+                    }
+                    other => out.push((other, Some(Wrapper::Merge))),
+                },
+                Some((wrapper, inner)) => pending.push((inner, Some(wrapper))),
+                None => out.push((ast::Expr::Apply(apply), wrapped)),
+            },
+            other => out.push((other, wrapped)),
+        }
+    }
+    out
+}
+
+/// The node whose value `node` is, climbing through what [`terminals`] sees
+/// through; `stop_at_merge`: not out of a `mkMerge` list (its elements are
+/// definitions of their own).
+fn value_owner(node: &SyntaxNode, stop_at_merge: bool) -> Option<SyntaxNode> {
+    let mut child = node.clone();
+    loop {
+        let parent = child.parent()?;
+        let through = match parent.kind() {
+            SyntaxKind::NODE_PAREN => true,
+            SyntaxKind::NODE_LET_IN => ast::LetIn::cast(parent.clone())
+                .and_then(|l| l.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_LAMBDA => ast::Lambda::cast(parent.clone())
+                .and_then(|l| l.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_WITH => ast::With::cast(parent.clone())
+                .and_then(|w| w.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_ASSERT => ast::Assert::cast(parent.clone())
+                .and_then(|a| a.body())
+                .is_some_and(|b| b.syntax() == &child),
+            SyntaxKind::NODE_APPLY => ast::Apply::cast(parent.clone())
+                .and_then(|a| wrapper_call(&a))
+                .is_some_and(|(wrapper, arg)| {
+                    arg.syntax() == &child && !(stop_at_merge && wrapper == Wrapper::Merge)
+                }),
+            SyntaxKind::NODE_LIST => {
+                let merge = parent
+                    .parent()
+                    .and_then(ast::Apply::cast)
+                    .and_then(|a| wrapper_call(&a))
+                    .is_some_and(|(wrapper, arg)| {
+                        wrapper == Wrapper::Merge && arg.syntax() == &parent
+                    });
+                merge && !stop_at_merge
+            }
+            _ => return Some(parent),
+        };
+        if !through {
+            return Some(parent);
+        }
+        child = parent;
+    }
+}
+
+/// The binding whose value (through parentheses and what [`terminals`] sees
+/// through) is the set containing `node`.
 pub fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
+    enclosing(node, false)
+}
+
+fn enclosing(node: &SyntaxNode, stop_at_merge: bool) -> Option<ast::AttrpathValue> {
     let set = node
         .parent()
         .filter(|p| p.kind() == SyntaxKind::NODE_ATTR_SET)?;
-    let (parent, _) = parent_skipping_parens(&set)?;
-    let binding = ast::AttrpathValue::cast(parent)?;
+    let binding = ast::AttrpathValue::cast(value_owner(&set, stop_at_merge)?)?;
     binding
         .syntax()
         .parent()
@@ -263,11 +453,13 @@ pub fn enclosing_binding(node: &SyntaxNode) -> Option<ast::AttrpathValue> {
     Some(binding)
 }
 
-/// The outermost attribute set reached through binding values.
+/// The outermost attribute set reached through binding values: bindings under
+/// one anchor are one definition, which Nix merges while parsing; each
+/// element of a `mkMerge` list is an anchor of its own.
 pub fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
     let mut current = node.clone();
     loop {
-        match enclosing_binding(&current) {
+        match enclosing(&current, true) {
             Some(binding) => current = binding.syntax().clone(),
             None => return current.parent(),
         }
@@ -279,21 +471,51 @@ pub fn anchor_of(node: &SyntaxNode) -> Option<SyntaxNode> {
 /// of such variables. `None` for a variable whose value is not known without
 /// evaluation (a function argument, `with`, `inherit`, a name bound nowhere).
 pub fn resolve_let(expr: &ast::Expr) -> Option<ast::Expr> {
+    match resolve_variable(expr) {
+        Variable::Bound(expr) => Some(expr),
+        Variable::Argument | Variable::Unknown => None,
+    }
+}
+
+/// What a variable is bound to, as far as the file tells.
+#[derive(Debug, Clone)]
+pub enum Variable {
+    /// The expression (`expr` itself when it is not a variable).
+    Bound(ast::Expr),
+    /// An argument of a function around it: its value comes from the caller.
+    Argument,
+    /// Bound by `with`, `inherit`, or nowhere in the file.
+    Unknown,
+}
+
+/// [`resolve_let`], saying why a variable's value is not known.
+pub fn resolve_variable(expr: &ast::Expr) -> Variable {
     let mut current = strip_parens(expr.clone());
     // A chain longer than this is a cycle (`let a = b; b = a;`) or not worth following.
     for _ in 0..16 {
         let ast::Expr::Ident(ident) = &current else {
-            return Some(current);
+            return Variable::Bound(current);
         };
         let name = ident_text(ident);
-        current = strip_parens(binding_of_variable(ident.syntax(), &name)?);
+        match binding_of_variable(ident.syntax(), &name) {
+            Variable::Bound(bound) => current = strip_parens(bound),
+            other => return other,
+        }
     }
-    None
+    Variable::Unknown
 }
 
-/// The expression the variable `name` at `node` is bound to by a `let` or a
-/// `rec` set around it.
-fn binding_of_variable(node: &SyntaxNode, name: &str) -> Option<ast::Expr> {
+/// What the variable `name` at `node` is bound to by a `let`, a `rec` set or
+/// a function around it.
+fn binding_of_variable(node: &SyntaxNode, name: &str) -> Variable {
+    match bound_by_scope(node, name) {
+        Some(Ok(expr)) => Variable::Bound(expr),
+        Some(Err(variable)) => variable,
+        None => Variable::Unknown,
+    }
+}
+
+fn bound_by_scope(node: &SyntaxNode, name: &str) -> Option<Result<ast::Expr, Variable>> {
     for ancestor in node.ancestors().skip(1) {
         let entries: Vec<ast::Entry> = match ancestor.kind() {
             SyntaxKind::NODE_LET_IN => ast::LetIn::cast(ancestor.clone())?.entries().collect(),
@@ -307,11 +529,11 @@ fn binding_of_variable(node: &SyntaxNode, name: &str) -> Option<ast::Expr> {
             SyntaxKind::NODE_LAMBDA => {
                 let lambda = ast::Lambda::cast(ancestor.clone())?;
                 if lambda_binds(&lambda, name) {
-                    return None;
+                    return Some(Err(Variable::Argument));
                 }
                 continue;
             }
-            SyntaxKind::NODE_WITH => return None,
+            SyntaxKind::NODE_WITH => return Some(Err(Variable::Unknown)),
             _ => continue,
         };
         for entry in entries {
@@ -320,10 +542,12 @@ fn binding_of_variable(node: &SyntaxNode, name: &str) -> Option<ast::Expr> {
                     let keys = attrpath_keys(&binding.attrpath()?);
                     match keys.first().map(|k| &k.key) {
                         Some(Key::Static(first)) if first == name && keys.len() == 1 => {
-                            return binding_value(&binding);
+                            return binding_value(&binding).map(Ok);
                         }
                         // `name.x = …` makes `name` a set of such bindings.
-                        Some(Key::Static(first)) if first == name => return None,
+                        Some(Key::Static(first)) if first == name => {
+                            return Some(Err(Variable::Unknown));
+                        }
                         _ => {}
                     }
                 }
@@ -332,7 +556,7 @@ fn binding_of_variable(node: &SyntaxNode, name: &str) -> Option<ast::Expr> {
                         .attrs()
                         .any(|attr| matches!(attr_key(&attr), Key::Static(k) if k == name));
                     if inherits_it {
-                        return None;
+                        return Some(Err(Variable::Unknown));
                     }
                 }
             }

@@ -1,7 +1,8 @@
 { lib, config, ... }:
 {
-  clan.inventory.services = lib.mkIf config.enableBackups {
-    borgbackup.main.roles.server.machines = [ "nas" ];
+  clan.inventory.instances = lib.mkIf config.enableBackups {
+    borgbackup-main.module.name = "borgbackup";
+    borgbackup-main.roles.server.machines = { nas = { }; };
   };
   imports = [
     {

@@ -62,6 +62,8 @@ let
       mkMerge = mergeAll;
       mkIf = c: x: if c then x else { };
       mkDefault = x: x;
+      mkForce = x: x;
+      mkOverride = _: x: x;
       genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
     };
     config = { };
@@ -82,7 +84,8 @@ let
       clanOf = x: if x ? clanInternals then [ x.clanInternals ] else if x ? config then clanOf x.config else [ ];
       configs = clanOf v' ++ [ v' ] ++ (if v' ? clan then [ v'.clan ] else [ ])
         ++ (if v' ? flake && v'.flake ? clan then [ v'.flake.clan ] else [ ]);
-      own = concatMap (c: if isAttrs c && c ? inventory then [ c.inventory ] else [ ]) configs;
+      # An inventory can be a module function too.
+      own = concatMap (c: if isAttrs c && c ? inventory then [ (call c.inventory) ] else [ ]) configs;
       imported = concatMap
         (c: if isAttrs c && c ? imports then concatMap (i: if isPath i || isString i then inventoriesOf (import i) else if isAttrs i then inventoriesOf i else [ ]) c.imports else [ ])
         (unique configs);

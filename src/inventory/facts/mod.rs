@@ -67,9 +67,17 @@ pub enum UnmigratableReason {
     NotAnObject { level: Level },
 }
 
-/// Which level of `services.<service>.<instance>` a form is at.
+/// A `let` variable's value that an inventory path is set to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reference {
+    pub range: rnix::TextRange,
+    pub path: Vec<String>,
+}
+
+/// Which level of `inventory.services.<service>.<instance>` a form is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    Inventory,
     Services,
     Service,
     Instance,
@@ -78,6 +86,7 @@ pub enum Level {
 impl Level {
     pub fn noun(self) -> &'static str {
         match self {
+            Level::Inventory => "`inventory`",
             Level::Services => "`services`",
             Level::Service => "a service name",
             Level::Instance => "an instance name",
@@ -124,6 +133,8 @@ pub struct LegacyFacts {
     pub new_instances: Vec<NewInstance>,
     /// `inventory.machines` and `inventory.tags` as far as they are literal.
     pub machines: MachineFacts,
+    /// Values of `let` variables that an inventory path is set to: walked at that path.
+    pub(crate) references: Vec<Reference>,
     /// Position in `instances` of each (service, instance), for grouping bindings.
     index: foldhash::HashMap<(String, String), usize>,
     /// Position in `new_instances` of each name.

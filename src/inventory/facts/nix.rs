@@ -18,7 +18,7 @@ use rowan::{GreenNodeData, Language};
 
 use super::{
     EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
-    LegacyRead, Level, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+    LegacyRead, Level, Reference, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
 };
 use crate::syntax::nix::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
@@ -116,6 +116,8 @@ fn detector_run(
         prune,
         spellings,
         walked: 0,
+        anchor_paths: Vec::new(),
+        in_reference: false,
     };
     let green = root.green();
     let top = WalkNode {
@@ -133,7 +135,59 @@ fn detector_run(
         inside_instance: false,
     };
     detector.walk(&top, inherited);
+    // The values of `let` variables an inventory path is set to, each walked
+    // once at that path.
+    let mut walked_references: Vec<TextRange> = Vec::new();
+    while let Some(reference) = detector.facts.references.pop() {
+        if walked_references.contains(&reference.range) {
+            continue;
+        }
+        walked_references.push(reference.range);
+        let Some(node) = node_at(root, reference.range) else {
+            continue;
+        };
+        let path: Vec<Key> = reference
+            .path
+            .iter()
+            .map(|k| Key::Static(k.as_str().into()))
+            .collect();
+        if let Some(expr) = ast::Expr::cast(node.clone()) {
+            for (set, _) in crate::syntax::nix::terminals(&expr) {
+                detector
+                    .anchor_paths
+                    .push((set.syntax().text_range(), path.clone()));
+            }
+        }
+        let start = WalkNode {
+            green: node.green(),
+            kind: node.kind(),
+            offset: node.text_range().start(),
+            parent: None,
+            cursor: OnceCell::from(Some(node.clone())),
+            children: RefCell::new(None),
+        };
+        let inherited = Inherited {
+            file_top: false,
+            owner: None,
+            value_of: None,
+            inside_instance: false,
+        };
+        let spellings = detector.spellings.take();
+        detector.in_reference = true;
+        detector.walk(&start, inherited);
+        detector.in_reference = false;
+        detector.spellings = spellings;
+    }
     (detector.facts, detector.walked)
+}
+
+/// The node whose range is exactly `range`.
+fn node_at(root: &SyntaxNode, range: TextRange) -> Option<SyntaxNode> {
+    let start = match root.covering_element(range) {
+        rowan::NodeOrToken::Node(n) => n,
+        rowan::NodeOrToken::Token(t) => t.parent()?,
+    };
+    start.ancestors().find(|n| n.text_range() == range)
 }
 
 /// One node of the walk: its green node, and its cursor once something needs it.
@@ -188,7 +242,9 @@ struct Inherited<'c, 'g, 'p> {
     file_top: bool,
     /// The context of the attribute set the node is a direct child of.
     owner: Option<&'c SetContext>,
-    /// The node is, through parentheses and `//` updates, the value of a
+    /// The node is, through parentheses, `//` updates and what
+    /// [`crate::syntax::nix::terminals`] sees through (`let … in`, a module
+    /// function's body, `lib.mkMerge`, `lib.mkIf`, priorities), the value of a
     /// binding in an attribute set.
     value_of: Option<ValueOf<'c, 'g, 'p>>,
     /// The node is inside the value of an inventory instance (see
@@ -203,6 +259,18 @@ struct ValueOf<'c, 'g, 'p> {
     owner: &'c SetContext,
     binding: &'c WalkNode<'g, 'p>,
     crossed_update: bool,
+    /// The node is the list of a `lib.mkMerge` call: its items are values too.
+    merge_list: bool,
+}
+
+impl ValueOf<'_, '_, '_> {
+    /// The same value, passed through a node that is not a `mkMerge` list.
+    fn passed(self) -> Self {
+        ValueOf {
+            merge_list: false,
+            ..self
+        }
+    }
 }
 
 struct Detector<'m> {
@@ -214,6 +282,11 @@ struct Detector<'m> {
     spellings: Option<InventorySpellings>,
     /// Nodes visited so far (the tests check what the shortcuts skip).
     walked: usize,
+    /// Sets that start at a path other than the file's top (the values of
+    /// `let` variables that an inventory path is set to).
+    anchor_paths: Vec<(TextRange, Vec<Key>)>,
+    /// Walking such a value again (its reads were found the first time).
+    in_reference: bool,
 }
 
 /// The offsets at which a file may spell the key `inventory`: the word itself, or
@@ -249,7 +322,7 @@ impl Detector<'_> {
         let mut own = None;
         let mut inside_instance = inherited.inside_instance;
         match node.kind {
-            SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited)),
+            SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited, node.range())),
             SyntaxKind::NODE_ATTRPATH_VALUE => {
                 if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
                     && ctx.first_keys.may_start(node.green)
@@ -269,7 +342,7 @@ impl Detector<'_> {
                     }
                 }
             }
-            SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
+            SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR if !self.in_reference => {
                 if (!self.prune || may_be_legacy_read(node.green))
                     && let Some(read) = node.cursor().and_then(|node| legacy_read(&node))
                 {
@@ -279,6 +352,16 @@ impl Detector<'_> {
             _ => {}
         }
         let update = node.kind == SyntaxKind::NODE_BIN_OP && is_update(node.green);
+        // A call of `lib.mkMerge`, `lib.mkIf`, … whose result is a binding's
+        // value: what it wraps is the value (rarely asked: few calls are values).
+        let wrapper = match (node.kind, inherited.value_of) {
+            (SyntaxKind::NODE_APPLY, Some(_)) => node
+                .cursor()
+                .and_then(ast::Apply::cast)
+                .and_then(|apply| crate::syntax::nix::wrapper_call(&apply))
+                .map(|(wrapper, _)| wrapper),
+            _ => None,
+        };
         let (mut index, mut exprs) = (0, 0);
         let mut child_offset = node.offset;
         for child in node.green.children() {
@@ -308,12 +391,30 @@ impl Detector<'_> {
                     owner,
                     binding: node,
                     crossed_update: false,
+                    merge_list: false,
                 }),
-                SyntaxKind::NODE_PAREN => inherited.value_of,
+                SyntaxKind::NODE_PAREN => inherited.value_of.map(ValueOf::passed),
                 SyntaxKind::NODE_BIN_OP if update => inherited.value_of.map(|v| ValueOf {
                     crossed_update: true,
+                    merge_list: false,
                     ..v
                 }),
+                SyntaxKind::NODE_LAMBDA | SyntaxKind::NODE_LET_IN if body(0) => {
+                    inherited.value_of.map(ValueOf::passed)
+                }
+                SyntaxKind::NODE_WITH | SyntaxKind::NODE_ASSERT if body(1) => {
+                    inherited.value_of.map(ValueOf::passed)
+                }
+                SyntaxKind::NODE_APPLY if body(1) && wrapper.is_some() => {
+                    inherited.value_of.map(|v| ValueOf {
+                        merge_list: wrapper == Some(crate::syntax::nix::Wrapper::Merge),
+                        ..v
+                    })
+                }
+                SyntaxKind::NODE_LIST if is_expr => inherited
+                    .value_of
+                    .filter(|v| v.merge_list)
+                    .map(ValueOf::passed),
                 _ => None,
             };
             let child = WalkNode {
@@ -363,7 +464,7 @@ impl Detector<'_> {
 
     /// Where an attribute set sits: below the set that holds the binding whose
     /// value it is, or at a new anchor.
-    fn set_context(&self, inherited: Inherited<'_, '_, '_>) -> SetContext {
+    fn set_context(&self, inherited: Inherited<'_, '_, '_>, node_range: TextRange) -> SetContext {
         let mut ctx = match inherited.value_of {
             Some(ValueOf { owner, .. }) if !owner.live => SetContext::dead(owner.under_file_top),
             // Most bindings of a module (`services.nginx…`) rule themselves
@@ -375,6 +476,7 @@ impl Detector<'_> {
                 owner,
                 binding,
                 crossed_update,
+                ..
             }) => {
                 let mut path = owner.path.clone();
                 if let Some(attrpath) = binding
@@ -387,7 +489,17 @@ impl Detector<'_> {
                 let update_at = owner.update_at.or(crossed_update.then_some(path.len()));
                 SetContext::live(path, owner.under_file_top, update_at)
             }
-            None => SetContext::live(Vec::new(), inherited.file_top, None),
+            None => {
+                let path = self
+                    .anchor_paths
+                    .iter()
+                    .find(|(range, _)| *range == node_range)
+                    .map(|(_, path)| path.clone());
+                match path {
+                    Some(path) => SetContext::live(path, false, None),
+                    None => SetContext::live(Vec::new(), inherited.file_top, None),
+                }
+            }
         };
         if inherited.inside_instance {
             ctx.live = false;
@@ -632,7 +744,8 @@ fn record_binding(
 
     // Inventory files pulled in by literal imports.
     if let Some(value) = &value {
-        record_imports(full, value, binding_span, facts);
+        let seg = full.len().checked_sub(base + 1).and_then(|i| segs.get(i));
+        record_imports(binding, full, value, binding_span, seg, facts);
     }
 
     if let Some(k) = prefix_len(INSTANCES_PREFIXES, full)
@@ -666,6 +779,7 @@ fn record_binding(
     if full.len() == k {
         check_level_value(
             value.as_ref(),
+            Some(binding),
             full,
             binding_span,
             seg_at(k - 1),
@@ -694,6 +808,7 @@ fn record_binding(
     if full.len() == k + 1 {
         check_level_value(
             value.as_ref(),
+            Some(binding),
             full,
             binding_span,
             seg_at(k),
@@ -799,11 +914,17 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
     }
 }
 
-/// `services = <value>` or `services.<svc> = <value>`: a set is walked on its own;
-/// `import ./x.nix` mounts the file; an empty set is a leftover; anything else cannot
-/// be migrated statically.
+/// `inventory = <value>`, `services = <value>` or `services.<svc> = <value>`:
+/// what the value is made of, seen through what the walk sees through
+/// ([`crate::syntax::nix::terminals`]). A set is walked on its own; `import
+/// ./x.nix` mounts the file there; a variable that a `let` binds to a set,
+/// used nowhere else, is walked at this path; an empty set where services
+/// belong is a leftover; anything else cannot be migrated statically (a
+/// function's argument is left to the call that passes it).
+#[allow(clippy::too_many_arguments)]
 fn check_level_value(
     value: Option<&ast::Expr>,
+    owner: Option<&ast::AttrpathValue>,
     full: &[&Key],
     binding: Span,
     seg: &KeySeg,
@@ -814,38 +935,97 @@ fn check_level_value(
     let Some(value) = value else {
         return;
     };
-    match strip_parens(value.clone()) {
-        ast::Expr::AttrSet(set) => {
-            if set.entries().next().is_none() && !crate::syntax::nix::is_rec(&set) {
+    let terminals = crate::syntax::nix::terminals(value);
+    let plain = terminals.len() == 1 && terminals[0].1.is_none();
+    for (expr, _) in terminals {
+        if let ast::Expr::AttrSet(set) = &expr {
+            let empty = set.entries().next().is_none() && !crate::syntax::nix::is_rec(set);
+            if empty && plain && level != Level::Inventory {
                 facts.empty.push(EmptyLegacyServices {
                     span: Span::from(seg.range),
                     binding,
                     service: service.map(str::to_owned),
                 });
             }
+            continue;
         }
-        other => {
-            if let (Some(path_text), Some(mount)) =
-                (import_of_literal_path(&other), static_path(full))
-            {
-                facts.imports.push(InventoryImport {
-                    path_text,
-                    mount,
-                    span: Span::from(other.syntax().text_range()),
-                });
-                return;
-            }
-            push_unmigratable(
-                facts,
-                seg,
-                full,
-                UnmigratableReason::NonLiteral {
-                    level,
-                    what: describe_expr(&other),
+        if let (Some(path_text), Some(mount)) = (import_of_literal_path(&expr), static_path(full)) {
+            facts.imports.push(InventoryImport {
+                path_text,
+                mount,
+                span: if level == Level::Inventory {
+                    binding
+                } else {
+                    Span::from(expr.syntax().text_range())
                 },
-            );
+            });
+            continue;
         }
+        let update =
+            matches!(&expr, ast::Expr::BinOp(b) if b.operator() == Some(ast::BinOpKind::Update));
+        if update && level == Level::Inventory {
+            continue; // walked: its instances depend on the other operand
+        }
+        if let ast::Expr::Ident(_) = &expr {
+            match crate::syntax::nix::resolve_variable(&expr) {
+                crate::syntax::nix::Variable::Argument => continue,
+                crate::syntax::nix::Variable::Bound(bound)
+                    if used_once(&expr)
+                        && let Some(path) = static_path(full) =>
+                {
+                    let sets = crate::syntax::nix::terminals(&bound);
+                    if sets.iter().all(|(e, _)| matches!(e, ast::Expr::AttrSet(_))) {
+                        facts.references.push(Reference {
+                            range: bound.syntax().text_range(),
+                            path,
+                        });
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // `inventory` is also a common name outside clans (a library's
+        // functions, a module's option): an expression there is reported only
+        // where the set is a clan's.
+        if level == Level::Inventory && !owner.is_some_and(crate::syntax::nix::in_clan_like_set) {
+            continue;
+        }
+        push_unmigratable(
+            facts,
+            seg,
+            full,
+            UnmigratableReason::NonLiteral {
+                level,
+                what: describe_expr(&expr),
+            },
+        );
     }
+}
+
+/// Whether the variable `ident` is used once in the `let` that binds it
+/// (renaming inside its value changes only this use).
+fn used_once(ident: &ast::Expr) -> bool {
+    let ast::Expr::Ident(ident) = ident else {
+        return false;
+    };
+    let name = crate::syntax::nix::ident_text(ident);
+    let scope = ident
+        .syntax()
+        .ancestors()
+        .find(|n| n.kind() == SyntaxKind::NODE_LET_IN);
+    scope.is_some_and(|scope| {
+        scope
+            .descendants()
+            .filter(|n| {
+                n.parent()
+                    .is_some_and(|p| p.kind() != SyntaxKind::NODE_ATTRPATH)
+            })
+            .filter_map(ast::Ident::cast)
+            .filter(|i| crate::syntax::nix::ident_text(i) == name)
+            .count()
+            == 1
+    })
 }
 
 fn push_unmigratable(
@@ -861,15 +1041,27 @@ fn push_unmigratable(
     });
 }
 
-fn record_imports(full: &[&Key], value: &ast::Expr, binding: Span, facts: &mut LegacyFacts) {
-    // `inventory = import ./x.nix;`
+fn record_imports(
+    node: &ast::AttrpathValue,
+    full: &[&Key],
+    value: &ast::Expr,
+    binding: Span,
+    seg: Option<&KeySeg>,
+    facts: &mut LegacyFacts,
+) {
+    // `inventory = import ./x.nix;`, `inventory = let … in { … }`, …
     if is_inventory_path(full) {
-        if let (Some(path_text), Some(mount)) = (import_of_literal_path(value), static_path(full)) {
-            facts.imports.push(InventoryImport {
-                path_text,
-                mount,
-                span: binding,
-            });
+        if let Some(seg) = seg {
+            check_level_value(
+                Some(value),
+                Some(node),
+                full,
+                binding,
+                seg,
+                Level::Inventory,
+                None,
+                facts,
+            );
         }
         return;
     }
@@ -1091,51 +1283,80 @@ mod tests {
             }
         }
 
-        for node in root.descendants() {
-            match node.kind() {
-                SyntaxKind::NODE_ATTR_SET => {
-                    let mut ctx = set_context(&node, &contexts);
-                    if reference_inside_instance(&node, &contexts, &all_mounts) {
-                        ctx.live = false;
-                    } else if !prune {
-                        ctx.live = true;
-                    } else if ctx.live {
-                        ctx.live = reach(mounts_for(&ctx, &all_mounts), &ctx.path).live;
+        let mut anchors: Vec<(TextRange, Vec<Key>)> = Vec::new();
+        let mut subtrees = vec![root.clone()];
+        let mut walked_references: Vec<TextRange> = Vec::new();
+        while let Some(subtree) = subtrees.pop() {
+            for node in subtree.descendants() {
+                match node.kind() {
+                    SyntaxKind::NODE_ATTR_SET => {
+                        let mut ctx = set_context(&node, &contexts, &anchors);
+                        if reference_inside_instance(&node, &contexts, &all_mounts) {
+                            ctx.live = false;
+                        } else if !prune {
+                            ctx.live = true;
+                        } else if ctx.live {
+                            ctx.live = reach(mounts_for(&ctx, &all_mounts), &ctx.path).live;
+                        }
+                        contexts.insert(node, ctx);
                     }
-                    contexts.insert(node, ctx);
-                }
-                SyntaxKind::NODE_ATTRPATH_VALUE => {
-                    let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
-                        continue; // a `let` binding, or a broken tree
-                    };
-                    if !ctx.live {
-                        continue;
-                    }
-                    if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
-                        for mount in mounts_for(ctx, &all_mounts) {
-                            visit_binding(&binding, ctx, mount, &mut facts);
+                    SyntaxKind::NODE_ATTRPATH_VALUE => {
+                        let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                            continue; // a `let` binding, or a broken tree
+                        };
+                        if !ctx.live {
+                            continue;
+                        }
+                        if let Some(binding) = ast::AttrpathValue::cast(node.clone()) {
+                            for mount in mounts_for(ctx, &all_mounts) {
+                                visit_binding(&binding, ctx, mount, &mut facts);
+                            }
                         }
                     }
-                }
-                SyntaxKind::NODE_INHERIT => {
-                    let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
-                        continue;
-                    };
-                    if !ctx.live {
-                        continue;
-                    }
-                    if let Some(inherit) = ast::Inherit::cast(node.clone()) {
-                        for mount in mounts_for(ctx, &all_mounts) {
-                            visit_inherit(&inherit, ctx, mount, &mut facts);
+                    SyntaxKind::NODE_INHERIT => {
+                        let Some(ctx) = node.parent().and_then(|p| contexts.get(&p)) else {
+                            continue;
+                        };
+                        if !ctx.live {
+                            continue;
+                        }
+                        if let Some(inherit) = ast::Inherit::cast(node.clone()) {
+                            for mount in mounts_for(ctx, &all_mounts) {
+                                visit_inherit(&inherit, ctx, mount, &mut facts);
+                            }
                         }
                     }
+                    SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
+                        if subtree == *root
+                            && let Some(read) = legacy_read(&node)
+                        {
+                            facts.reads.push(read);
+                        }
+                    }
+                    _ => {}
                 }
-                SyntaxKind::NODE_SELECT | SyntaxKind::NODE_HAS_ATTR => {
-                    if let Some(read) = legacy_read(&node) {
-                        facts.reads.push(read);
+            }
+            // The values of `let` variables an inventory path is set to.
+            while let Some(reference) = facts.references.pop() {
+                if walked_references.contains(&reference.range) {
+                    continue;
+                }
+                walked_references.push(reference.range);
+                let Some(node) = node_at(root, reference.range) else {
+                    continue;
+                };
+                let path: Vec<Key> = reference
+                    .path
+                    .iter()
+                    .map(|k| Key::Static(k.as_str().into()))
+                    .collect();
+                if let Some(expr) = ast::Expr::cast(node.clone()) {
+                    for (set, _) in crate::syntax::nix::terminals(&expr) {
+                        anchors.push((set.syntax().text_range(), path.clone()));
                     }
                 }
-                _ => {}
+                subtrees.push(node);
+                break;
             }
         }
         facts
@@ -1180,14 +1401,55 @@ mod tests {
         })
     }
 
-    fn set_context(set: &SyntaxNode, contexts: &HashMap<SyntaxNode, SetContext>) -> SetContext {
+    fn set_context(
+        set: &SyntaxNode,
+        contexts: &HashMap<SyntaxNode, SetContext>,
+        anchors: &[(TextRange, Vec<Key>)],
+    ) -> SetContext {
         let mut child = set.clone();
         let mut crossed_update = false;
+        let body_of = |parent: &SyntaxNode, child: &SyntaxNode| {
+            let body = match parent.kind() {
+                SyntaxKind::NODE_LET_IN => ast::LetIn::cast(parent.clone()).and_then(|l| l.body()),
+                SyntaxKind::NODE_LAMBDA => ast::Lambda::cast(parent.clone()).and_then(|l| l.body()),
+                SyntaxKind::NODE_WITH => ast::With::cast(parent.clone()).and_then(|w| w.body()),
+                SyntaxKind::NODE_ASSERT => ast::Assert::cast(parent.clone()).and_then(|a| a.body()),
+                _ => None,
+            };
+            body.is_some_and(|b| b.syntax() == child)
+        };
+        let wrapped = |parent: &SyntaxNode| {
+            ast::Apply::cast(parent.clone()).and_then(|a| crate::syntax::nix::wrapper_call(&a))
+        };
         while let Some(parent) = child.parent() {
             match parent.kind() {
                 SyntaxKind::NODE_PAREN => child = parent,
                 SyntaxKind::NODE_BIN_OP if is_update_node(&parent) => {
                     crossed_update = true;
+                    child = parent;
+                }
+                SyntaxKind::NODE_LET_IN
+                | SyntaxKind::NODE_LAMBDA
+                | SyntaxKind::NODE_WITH
+                | SyntaxKind::NODE_ASSERT
+                    if body_of(&parent, &child) =>
+                {
+                    child = parent;
+                }
+                SyntaxKind::NODE_APPLY
+                    if wrapped(&parent).is_some_and(|(_, arg)| arg.syntax() == &child) =>
+                {
+                    child = parent;
+                }
+                SyntaxKind::NODE_LIST
+                    if parent
+                        .parent()
+                        .as_ref()
+                        .and_then(wrapped)
+                        .is_some_and(|(w, arg)| {
+                            w == crate::syntax::nix::Wrapper::Merge && arg.syntax() == &parent
+                        }) =>
+                {
                     child = parent;
                 }
                 SyntaxKind::NODE_ATTRPATH_VALUE => {
@@ -1211,7 +1473,10 @@ mod tests {
                 _ => break,
             }
         }
-        SetContext::live(Vec::new(), is_file_top(set), None)
+        match anchors.iter().find(|(range, _)| *range == set.text_range()) {
+            Some((_, path)) => SetContext::live(path.clone(), false, None),
+            None => SetContext::live(Vec::new(), is_file_top(set), None),
+        }
     }
 
     fn is_update_node(node: &SyntaxNode) -> bool {
@@ -1399,9 +1664,32 @@ mod tests {
             f.unmigratable[0].reason,
             UnmigratableReason::Inherited { .. }
         ));
-        let f = facts("{ inventory.services = lib.mkIf c { a.b = { }; }; }");
+        // Seen through: `let`, module functions, `mkMerge`, `mkIf`, priorities.
+        for src in [
+            "{ inventory.services = lib.mkIf c { a.b = { }; }; }",
+            "{ inventory = { ... }: { services.a.b = { }; }; }",
+            "{ inventory = let x = 1; in { services.a.b = { }; }; }",
+            "{ inventory = lib.mkMerge [ { services.a.b = { }; } ]; }",
+            "{ clan.inventory = lib.mkDefault { services.a.b = { }; }; }",
+            "{ inventory.services = lib.mkOverride 50 { a.b = { }; }; }",
+            "let inv = { services.a.b = { }; }; in { inventory = inv; }",
+        ] {
+            let f = facts(src);
+            assert_eq!(names(&f), ["a.b"], "{src}");
+            assert!(f.unmigratable.is_empty(), "{src}");
+        }
+        // What is inside them and not a set cannot be seen into.
+        let f = facts("{ inventory.services = lib.mkIf c someServices; }");
         assert_eq!(f.unmigratable.len(), 1);
-        assert!(f.instances.is_empty());
+        let f = facts(
+            "{ meta.name = \"x\"; inventory = builtins.fromJSON (builtins.readFile ./i.json); }",
+        );
+        assert_eq!(f.unmigratable.len(), 1);
+        // Outside a clan's set, `inventory` is just a name.
+        let f = facts("{ inventory = import ./inventory { inherit lib; }; lib = 1; }");
+        assert!(f.unmigratable.is_empty());
+        let f = facts("{ inventory = clanLib.callLib ./inventory { }; }");
+        assert!(f.unmigratable.is_empty());
     }
 
     #[test]

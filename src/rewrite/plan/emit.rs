@@ -36,7 +36,15 @@ pub(super) fn instance_edits(
         .filter(|e| !work.is_deleted(e.span))
         .cloned()
         .collect();
-    edits.extend(work.deleted.iter().map(|d| TextEdit::delete(*d)));
+    // A deletion inside another is part of it.
+    let deletions = work.deleted.iter().enumerate().filter(|(i, d)| {
+        !work
+            .deleted
+            .iter()
+            .enumerate()
+            .any(|(j, outer)| j != *i && outer.contains(**d) && (outer != *d || j < *i))
+    });
+    edits.extend(deletions.map(|(_, d)| TextEdit::delete(*d)));
     let name = nix_attr(&work.new_name);
     let mut heads: Vec<Head<'_>> = Vec::new();
     for c in &work.contributors {

@@ -594,7 +594,8 @@ fn write_part(
             .filter(|(i, _)| *i != home)
             .map(|(_, m)| m)
             .collect();
-        let lines = copy_lines(module, part, entries, &others, &[]);
+        // The comments stay with the part that keeps its place.
+        let lines = copy_lines(module, part, entries, &others, &[], false);
         work.tail.extend(lines);
         return;
     }
@@ -605,35 +606,48 @@ fn write_part(
         .all(|m| target_keys(&m.target).starts_with(&part.parent));
     if below_parent && !later_literal_prefix(part, moves) {
         let all: Vec<&Move> = moves.iter().collect();
-        let lines = copy_lines(module, part, entries, &all, &part.parent);
+        let lines = copy_lines(module, part, entries, &all, &part.parent, true);
         work.replaced.push(Replacement {
             binding: part.binding.clone(),
             lines,
         });
         return;
     }
-    // Otherwise after the instance: the part goes, with the comments above it.
-    let span = lines_with_comments_above(text, &part.binding);
-    let own = whole_lines(text, Span::from(part.binding.syntax().text_range()));
-    let carried = own.start != span.start;
-    work.deleted.push(
-        if own.start == line_start(text, own.start) && own.end >= span.end {
-            span
-        } else {
-            own
-        },
-    );
-    if carried {
-        let comments = text[span.start..own.start]
-            .lines()
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty());
-        work.tail.extend(comments);
+    // Otherwise after the instance: the part goes, and the sets around it it
+    // leaves empty, each with the comments above it.
+    let mut comments = deleted_with_comments(work, text, &part.binding);
+    let mut child = part.binding.clone();
+    while let Some(parent) = emptied_parent(work, &child) {
+        let mut outer = deleted_with_comments(work, text, &parent);
+        outer.append(&mut comments);
+        comments = outer;
+        child = parent;
     }
+    work.tail.extend(comments);
     let all: Vec<&Move> = moves.iter().collect();
-    let lines = copy_lines(module, part, entries, &all, &[]);
+    let lines = copy_lines(module, part, entries, &all, &[], true);
     work.tail.extend(lines);
-    vacate_parents(work, text, &part.binding);
+}
+
+/// Deletes a binding, with the comments on the lines right above it when it
+/// has its lines to itself; returns those comments.
+fn deleted_with_comments(
+    work: &mut Work<'_>,
+    text: &str,
+    binding: &ast::AttrpathValue,
+) -> Vec<String> {
+    let span = lines_with_comments_above(text, binding);
+    let own = whole_lines(text, Span::from(binding.syntax().text_range()));
+    if own.start != line_start(text, own.start) || own.end < span.end {
+        work.deleted.push(own);
+        return Vec::new();
+    }
+    work.deleted.push(span);
+    text[span.start..own.start]
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Whether a binding after the part, in the set that holds it, defines a
@@ -670,15 +684,17 @@ fn later_literal_prefix(part: &PartReading, moves: &[Move]) -> bool {
     false
 }
 
-/// The bindings `moves` write, each on its own line (comments first), in the
-/// order of the part's entries, relative to the set at `base` (a prefix of
-/// the targets' paths).
+/// The bindings `moves` write, each on its own line, in the order of the
+/// part's entries, relative to the set at `base` (a prefix of the targets'
+/// paths). `comments`: the comments of each entry go with its first copy (a
+/// comment is kept once, where its key is first written).
 fn copy_lines(
     module: Option<&ModuleInfo>,
     part: &PartReading,
     entries: Option<&[Entry]>,
     moves: &[&Move],
     base: &[String],
+    comments: bool,
 ) -> Vec<String> {
     let target = |m: &Move| {
         target_keys(&m.target)[base.len()..]
@@ -715,13 +731,18 @@ fn copy_lines(
             .as_ref()
             .map(|c| format!(" {c}"))
             .unwrap_or_default();
+        let mut commented = !comments;
         for m in &moves {
             if let Share::Entries(chosen) = &m.share
                 && !chosen.contains(&i)
             {
                 continue;
             }
-            lines.extend(entry.comments_above.iter().cloned());
+            let after = if commented { "" } else { after.as_str() };
+            if !commented {
+                lines.extend(entry.comments_above.iter().cloned());
+                commented = true;
+            }
             lines.push(format!("{}.{keys} = {value};{after}", target(m)));
         }
     }
@@ -755,44 +776,25 @@ fn rename_in_place(
     }
 }
 
-/// Deletes the sets around a part that moved out when nothing else is left
-/// in them (`machines = { m = { config = …; }; }`), up to the instance.
-fn vacate_parents(work: &mut Work<'_>, text: &str, binding: &ast::AttrpathValue) {
-    let instance_sets: Vec<Span> = work
-        .contributors
-        .iter()
-        .filter_map(|c| {
-            (c.inst_idx + 1 == c.segs.len())
-                .then(|| crate::syntax::nix::binding_value(&c.node))
-                .flatten()
-                .map(|v| Span::from(v.syntax().text_range()))
-        })
-        .collect();
-    let mut child = binding.clone();
-    while let Some(parent) = crate::syntax::nix::enclosing_binding(child.syntax()) {
-        let Some(ast::Expr::AttrSet(set)) =
-            crate::syntax::nix::binding_value(&parent).map(strip_parens)
-        else {
-            return;
-        };
-        let set_span = Span::from(set.syntax().text_range());
-        let is_contributor = work
-            .contributors
-            .iter()
-            .any(|c| c.node.syntax() == parent.syntax());
-        if instance_sets.contains(&set_span) || is_contributor {
-            return;
-        }
-        let empty = set
-            .entries()
-            .all(|e| work.is_deleted(Span::from(e.syntax().text_range())));
-        if !empty {
-            return;
-        }
-        let span = whole_lines(text, Span::from(parent.syntax().text_range()));
-        work.deleted.push(span);
-        child = parent;
-    }
+/// The binding of the set around `child`, inside the instance, once nothing
+/// else is left in that set (`machines = { m = { config = …; }; }` after its
+/// config moved out).
+fn emptied_parent(work: &Work<'_>, child: &ast::AttrpathValue) -> Option<ast::AttrpathValue> {
+    let parent = crate::syntax::nix::enclosing_binding(child.syntax())?;
+    let ast::Expr::AttrSet(set) = crate::syntax::nix::binding_value(&parent).map(strip_parens)?
+    else {
+        return None;
+    };
+    let set_span = Span::from(set.syntax().text_range());
+    let instance_set = work.contributors.iter().any(|c| {
+        c.node.syntax() == parent.syntax()
+            || crate::syntax::nix::binding_value(&c.node)
+                .is_some_and(|v| Span::from(v.syntax().text_range()) == set_span)
+    });
+    let empty = set
+        .entries()
+        .all(|e| work.is_deleted(Span::from(e.syntax().text_range())));
+    (!instance_set && empty).then_some(parent)
 }
 
 /// A binding replaced by the copies of its settings, written relative to
