@@ -9,7 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{before_units, repo_root};
+use common::golden::{as_inventory_arg, golden_files, user_table_args};
+use common::repo_root;
 
 /// The directory of the nearest `flake.nix` within the unit, else the file's own.
 fn clan_dir(file: &Path, unit_root: &Path) -> PathBuf {
@@ -20,24 +21,6 @@ fn clan_dir(file: &Path, unit_root: &Path) -> PathBuf {
         }
         if dir == unit_root || !dir.pop() {
             return file.parent().unwrap().to_path_buf();
-        }
-    }
-}
-
-/// `--arg userTable /path` for the nearest clan-migrate.toml within the unit.
-fn user_table(file: &Path, unit_root: &Path) -> Vec<String> {
-    let mut dir = file.parent().unwrap().to_path_buf();
-    loop {
-        let candidate = dir.join("clan-migrate.toml");
-        if candidate.exists() {
-            return vec![
-                "--arg".into(),
-                "userTable".into(),
-                candidate.display().to_string(),
-            ];
-        }
-        if dir == unit_root || !dir.pop() {
-            return Vec::new();
         }
     }
 }
@@ -57,13 +40,8 @@ fn resolve(file: &Path, unit_root: &Path) -> Result<serde_json::Value, String> {
         .arg("--argstr")
         .arg("clanDir")
         .arg(clan_dir(file, unit_root))
-        .args(user_table(file, unit_root))
-        .args(["--arg", "asInventory"])
-        .arg(if file.file_name().is_some_and(|n| n == "inventory.nix") {
-            "true"
-        } else {
-            "false"
-        })
+        .args(user_table_args(file, unit_root))
+        .args(as_inventory_arg(file))
         .output()
         .unwrap();
     if out.status.success() {
@@ -83,74 +61,22 @@ fn before_and_after_mean_the_same_to_nix() {
     }
     let mut compared_changed = Vec::new();
     let mut not_evaluable = Vec::new();
-    for unit in before_units() {
-        let before_root = repo_root().join("testdata/before").join(&unit);
-        let after_root = repo_root().join("testdata/after").join(&unit);
-        let files: Vec<PathBuf> = if before_root.is_dir() {
-            walkdir::WalkDir::new(&before_root)
-                .into_iter()
-                .map(|e| e.unwrap())
-                .filter(|e| {
-                    e.path()
-                        .extension()
-                        .is_some_and(|x| x == "nix" || x == "json")
-                })
-                .map(|e| e.path().strip_prefix(&before_root).unwrap().to_path_buf())
-                .collect()
-        } else if unit.ends_with(".nix") {
-            vec![PathBuf::new()]
-        } else {
-            Vec::new()
-        };
-        let unit_changed = files.iter().any(|rel| {
-            let read = |root: &Path| {
-                std::fs::read(if rel.as_os_str().is_empty() {
-                    root.to_path_buf()
-                } else {
-                    root.join(rel)
-                })
-                .unwrap()
-            };
-            read(&before_root) != read(&after_root)
-        });
-        for rel in files {
-            let (before, after) = if rel.as_os_str().is_empty() {
-                (before_root.clone(), after_root.clone())
-            } else {
-                (before_root.join(&rel), after_root.join(&rel))
-            };
-            let unit_dirs = (
-                if before_root.is_dir() {
-                    before_root.clone()
-                } else {
-                    before_root.parent().unwrap().to_path_buf()
-                },
-                if after_root.is_dir() {
-                    after_root.clone()
-                } else {
-                    after_root.parent().unwrap().to_path_buf()
-                },
-            );
-            match (
-                resolve(&before, &unit_dirs.0),
-                resolve(&after, &unit_dirs.1),
-            ) {
-                (Ok(b), Ok(a)) => {
-                    assert_eq!(b, a, "{unit}/{}: the normal forms differ", rel.display());
-                    let has_instances = b.as_object().is_some_and(|o| !o.is_empty());
-                    if unit_changed && has_instances && !compared_changed.contains(&unit) {
-                        compared_changed.push(unit.clone());
-                    }
-                }
-                (Err(_), Err(_)) => not_evaluable.push(format!("{unit}/{}", rel.display())),
-                (Ok(_), Err(e)) => panic!(
-                    "{unit}/{}: the rewrite no longer evaluates:\n{e}",
-                    rel.display()
-                ),
-                (Err(e), Ok(_)) => {
-                    panic!("{unit}/{}: only the rewrite evaluates:\n{e}", rel.display())
+    for file in golden_files() {
+        let name = file.name();
+        match (
+            resolve(&file.before, &file.before_unit),
+            resolve(&file.after, &file.after_unit),
+        ) {
+            (Ok(b), Ok(a)) => {
+                assert_eq!(b, a, "{name}: the normal forms differ");
+                let has_instances = b.as_object().is_some_and(|o| !o.is_empty());
+                if file.unit_changed && has_instances && !compared_changed.contains(&file.unit) {
+                    compared_changed.push(file.unit.clone());
                 }
             }
+            (Err(_), Err(_)) => not_evaluable.push(name),
+            (Ok(_), Err(e)) => panic!("{name}: the rewrite no longer evaluates:\n{e}"),
+            (Err(e), Ok(_)) => panic!("{name}: only the rewrite evaluates:\n{e}"),
         }
     }
     eprintln!(

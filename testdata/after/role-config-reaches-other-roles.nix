@@ -22,7 +22,7 @@
     module.name = "zerotier";
     roles.controller.machines = { web01 = { }; };
     roles.peer.tags = [ "all" ];
-    roles.peer.settings.excludeHosts = [ "laptop" ];
-    roles.controller.settings.excludeHosts = [ "laptop" ];
+    # Accept an external machine too.
+    roles.controller.settings.allowedIps = [ "fd00::1" ];
   };
 }

@@ -19,6 +19,7 @@
   inventory.services.zerotier.office = {
     roles.controller.machines = [ "web01" ];
     roles.peer.tags = [ "all" ];
-    roles.peer.config.excludeHosts = [ "laptop" ];
+    # Accept an external machine too.
+    config.networkIps = [ "fd00::1" ];
   };
 }

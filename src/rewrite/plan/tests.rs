@@ -98,48 +98,51 @@ fn outcome_of(text: &str) -> Option<ReasonKind> {
 #[test]
 fn machine_config_with_uncertain_memberships_moves_only_when_they_cannot_matter() {
     // The clan's machines are not in the file: tag memberships are unknown.
-    let zerotier = |roles: &str, config: &str| {
+    let sshd = |roles: &str, config: &str| {
         format!(
-            "{{\n  inventory.services.zerotier.z = {{\n{roles}    machines.relay.config = {config};\n  }};\n}}\n"
+            "{{\n  inventory.services.sshd.s = {{\n{roles}    machines.gate.config = {config};\n  }};\n}}\n"
         )
     };
-    let moon_and_peer_tag =
-        "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.tags = [ \"all\" ];\n";
-    // `moon` is declared by the moon role only: relay's peer membership does not matter.
-    let moved = zerotier(moon_and_peer_tag, "{ moon.stableEndpoints = [ \"a\" ]; }");
+    let server_and_client_tag =
+        "    roles.server.machines = [ \"gate\" ];\n    roles.client.tags = [ \"all\" ];\n";
+    // `hostKeys` is declared by the server role only: gate's client membership does not matter.
+    let host_keys = "{ hostKeys.rsa.enable = true; }";
+    let moved = sshd(server_and_client_tag, host_keys);
     assert_eq!(outcome_of(&moved), None);
-    // `excludeHosts` is declared by the peer role too.
-    let both = zerotier(moon_and_peer_tag, "{ excludeHosts = [ \"b\" ]; }");
+    // `certificate` is declared by the client role too.
+    let certificate = "{ certificate.searchDomains = [ \"b\" ]; }";
+    let both = sshd(server_and_client_tag, certificate);
     assert_eq!(outcome_of(&both), Some(ReasonKind::Membership));
     // One key of two is declared by the uncertain role.
-    let mixed = zerotier(
-        moon_and_peer_tag,
-        "{ moon.stableEndpoints = [ \"a\" ]; excludeHosts = [ \"b\" ]; }",
+    let mixed = sshd(
+        server_and_client_tag,
+        "{ hostKeys.rsa.enable = true; certificate.searchDomains = [ \"b\" ]; }",
     );
     assert_eq!(outcome_of(&mixed), Some(ReasonKind::Membership));
     // A key the module table does not know.
-    let unknown = zerotier(moon_and_peer_tag, "{ somethingElse = 1; }");
+    let unknown = sshd(server_and_client_tag, "{ somethingElse = 1; }");
     assert_eq!(outcome_of(&unknown), Some(ReasonKind::InstanceConfig));
     // A config that is not an attribute set literal: its keys are not known.
-    let opaque = zerotier(moon_and_peer_tag, "relayConfig");
+    let opaque = sshd(server_and_client_tag, "gateConfig");
     assert_eq!(outcome_of(&opaque), Some(ReasonKind::InstanceConfig));
     // Certainly in no role, perhaps in one: not decided either.
-    let only_tags = zerotier(
-        "    roles.moon.tags = [ \"relays\" ];\n",
-        "{ moon.stableEndpoints = [ \"a\" ]; }",
-    );
+    let only_tags = sshd("    roles.server.tags = [ \"gates\" ];\n", host_keys);
     assert_eq!(outcome_of(&only_tags), Some(ReasonKind::Membership));
     // A computed machine list is an uncertain membership like a tag.
-    let computed = zerotier(
-        "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.machines = peers;\n",
-        "{ moon.stableEndpoints = [ \"a\" ]; }",
+    let computed_clients =
+        "    roles.server.machines = [ \"gate\" ];\n    roles.client.machines = clients;\n";
+    assert_eq!(outcome_of(&sshd(computed_clients, host_keys)), None);
+    assert_eq!(
+        outcome_of(&sshd(computed_clients, certificate)),
+        Some(ReasonKind::Membership)
     );
-    assert_eq!(outcome_of(&computed), None);
-    let computed_both = zerotier(
-        "    roles.moon.machines = [ \"relay\" ];\n    roles.peer.machines = peers;\n",
-        "{ excludeHosts = [ \"b\" ]; }",
-    );
-    assert_eq!(outcome_of(&computed_both), Some(ReasonKind::Membership));
+}
+
+#[test]
+fn legacy_options_without_a_counterpart_leave_their_instance() {
+    // zerotier's `excludeHosts` was declared and never read; the new module has no such setting.
+    let text = "{\n  inventory.services.zerotier.z = {\n    roles.controller.machines = [ \"a\" ];\n    config.excludeHosts = [ \"b\" ];\n  };\n}\n";
+    assert_eq!(outcome_of(text), Some(ReasonKind::Settings));
 }
 
 /// The text `fix` makes of `text`.
