@@ -33,6 +33,13 @@ pub struct FileAnalysis {
     /// Where this file defines instance settings.
     #[serde(skip)]
     pub settings: Vec<SettingsDef>,
+    /// `@clan/` module names this file registers.
+    #[serde(skip)]
+    pub registered_modules: Vec<String>,
+    /// An instance uses an `@clan/` name of another input than clan-core
+    /// that neither this file nor (as far as known) its flake registers.
+    #[serde(skip)]
+    pub unregistered_modules: bool,
 }
 
 impl FileAnalysis {
@@ -74,10 +81,11 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
 
 /// Whether a walked file that no other file imports can hold anything the tool reports:
 /// every legacy definition, read, instance and machine fact is spelled under an
-/// `inventory` path, and suppressions start with `clan-migrate:`. Files without
-/// either are not parsed (so their syntax errors are not reported either).
+/// `inventory` path, suppressions start with `clan-migrate:`, and registered
+/// `@clan/` module names spell `@clan/`. Files without any of them are not
+/// parsed (so their syntax errors are not reported either).
 pub fn may_hold_inventory(text: &str) -> bool {
-    text.contains("inventory") || text.contains("clan-migrate:")
+    text.contains("inventory") || text.contains("clan-migrate:") || text.contains("@clan/")
 }
 
 /// The mounts a file's name implies: an `inventory.nix` is an inventory.
@@ -128,11 +136,30 @@ pub fn analyze_valid_tree(
     mounts: &[Vec<String>],
     ctx: &FileContext,
 ) -> (FileAnalysis, LegacyFacts) {
-    let facts = legacy_nix::detect(root, &source.text, mounts);
+    let facts = detect_nix(root, &source.text, mounts, ctx);
     let mut plan = plan::plan(source, root, &facts, ctx);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
-    let (mut issues, settings) = instance_checks::check(root, &source.text, &facts, ctx);
+    let registered = crate::syntax::nix::registered_module_names(root, &source.text);
+    let known: Vec<String> = ctx
+        .registered_modules
+        .iter()
+        .chain(&registered)
+        .cloned()
+        .collect();
+    let (mut issues, mut settings) =
+        instance_checks::check(root, &source.text, &facts, ctx, &known);
+    // What clans of their own in the file define meets nothing elsewhere.
+    settings.retain(|def| def.clan.is_none());
     issues.extend(settings_defined_elsewhere(&settings, ctx));
+    let unregistered = issues.iter().any(|i| {
+        matches!(
+            i.kind,
+            instance_checks::IssueKind::ClanPrefixedModule {
+                from_clan_core: false,
+                ..
+            }
+        )
+    });
     findings.extend(lints::instance_findings(&issues));
     findings.extend(lints::zerotier_renames(&facts, || {
         instance_checks::instance_modules(root, &facts)
@@ -151,8 +178,25 @@ pub fn analyze_valid_tree(
         imports: facts.imports.clone(),
         syntax_error: false,
         plan,
+        registered_modules: registered,
+        unregistered_modules: unregistered,
     };
     (analysis, facts)
+}
+
+/// The legacy facts of a parsed Nix file in its surroundings: sets that define
+/// a clan of their own are told apart from the clan the file belongs to.
+pub fn detect_nix(
+    root: &rnix::SyntaxNode,
+    text: &str,
+    mounts: &[Vec<String>],
+    ctx: &FileContext,
+) -> LegacyFacts {
+    let file_dir = ctx.path.as_deref().and_then(std::path::Path::parent);
+    let dirs = file_dir
+        .zip(ctx.clan_dir.as_deref())
+        .map(|(file_dir, clan_dir)| crate::inventory::ClanDirs { file_dir, clan_dir });
+    legacy_nix::detect_in(root, text, mounts, dirs)
 }
 
 fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
@@ -182,16 +226,22 @@ fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
     }
 }
 
-/// Names of existing instances and the names legacy instances would get.
+/// Names of existing instances and the names legacy instances would get, in
+/// the clan the file belongs to (not in clans of its own).
 fn instance_names(facts: &LegacyFacts) -> Vec<(String, usize)> {
     let existing = facts
         .new_instances
         .iter()
+        .filter(|i| i.clan.is_none())
         .filter_map(|i| Some((i.name.clone(), i.bindings.first()?.label.start)));
-    let generated = facts.instances.iter().filter_map(|i| {
-        let name = crate::inventory::naming::default_instance_name(&i.service, &i.instance);
-        Some((name, i.bindings.first()?.label.start))
-    });
+    let generated = facts
+        .instances
+        .iter()
+        .filter(|i| i.clan.is_none())
+        .filter_map(|i| {
+            let name = crate::inventory::naming::default_instance_name(&i.service, &i.instance);
+            Some((name, i.bindings.first()?.label.start))
+        });
     existing.chain(generated).collect()
 }
 

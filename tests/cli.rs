@@ -219,18 +219,15 @@ fn output_order_is_sorted_by_path() {
 }
 
 #[test]
-fn imported_inventory_files_are_only_legacy_through_their_importer() {
+fn imported_inventory_files_are_legacy_through_their_importer_even_when_named_alone() {
+    // Named alone, the file is read with the rest of its clan (the directory
+    // of its flake.nix), whose importer mounts it at `inventory`.
     let alone = run(&[
         "check",
         "--format",
         "concise",
         "testdata/before/inventory-import/clan-inventory.nix",
     ]);
-    assert_eq!(
-        alone.code, 0,
-        "on its own it is just an attribute set: {}",
-        alone.stdout
-    );
     let with_importer = run(&[
         "check",
         "--format",
@@ -238,12 +235,40 @@ fn imported_inventory_files_are_only_legacy_through_their_importer() {
         "testdata/before/inventory-import",
     ]);
     assert_eq!(with_importer.code, 1);
+    let of_the_file = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("testdata/before/inventory-import/clan-inventory.nix:"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        with_importer.stdout.lines().count(),
+        of_the_file(&with_importer.stdout).len(),
         2,
         "{}",
         with_importer.stdout
     );
+    assert_eq!(alone.code, 1, "{}", alone.stdout);
+    assert_eq!(
+        alone.stdout.lines().count(),
+        2,
+        "only the named file is reported: {}",
+        alone.stdout
+    );
+    assert_eq!(
+        of_the_file(&alone.stdout),
+        of_the_file(&with_importer.stdout)
+    );
+
+    // Outside any flake, no importer: just an attribute set.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::copy(
+        common::repo_root().join("testdata/before/inventory-import/clan-inventory.nix"),
+        dir.path().join("clan-inventory.nix"),
+    )
+    .unwrap();
+    let no_clan = run_in(Some(dir.path()), &["check", "clan-inventory.nix"], None);
+    assert_eq!(no_clan.code, 0, "{}", no_clan.stdout);
 }
 
 #[test]

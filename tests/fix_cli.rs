@@ -180,30 +180,41 @@ fn a_rewrite_that_nix_would_reject_is_refused() {
 }
 
 #[test]
-fn tags_are_resolved_only_when_the_whole_clan_is_checked() {
+fn a_file_named_alone_is_fixed_with_what_its_whole_clan_defines() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join(".git")).unwrap();
     fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
     let clan =
         fs::read_to_string(common::repo_root().join("testdata/before/tag-membership.nix")).unwrap();
     fs::write(dir.path().join("clan.nix"), &clan).unwrap();
+    let migrated = "+    roles.server.machines.gateway.settings.hostKeys.rsa.enable = true;";
 
-    // One file of the clan: other files may add tags, so nothing is decided.
+    // One file named alone (as a pre-commit hook names it) gets the answer of
+    // the whole clan: the clan's machines and tags are known.
     let one = run_in(Some(dir.path()), &["fix", "clan.nix"], None);
-    assert_eq!(one.stdout, "", "{}", one.stderr);
-    assert!(
-        one.stderr.contains("cannot be resolved statically"),
-        "{}",
-        one.stderr
-    );
-
-    // The whole clan: the tags are known.
+    assert!(one.stdout.contains(migrated), "{}", one.stderr);
     let all = run_in(Some(dir.path()), &["fix", "."], None);
+    assert_eq!(one.stdout, all.stdout);
+
+    // Another file of the clan that defines `sshd-default` too: the legacy
+    // instance named alone would merge into it, so it is left.
+    fs::write(
+        dir.path().join("other.nix"),
+        "{ inventory.instances.sshd-default.roles.server.tags = [ \"edge\" ]; }\n",
+    )
+    .unwrap();
+    let collided = run_in(Some(dir.path()), &["fix", "clan.nix"], None);
+    assert_eq!(collided.stdout, "", "{}", collided.stderr);
     assert!(
-        all.stdout
-            .contains("+    roles.server.machines.gateway.settings.hostKeys.rsa.enable = true;"),
+        collided.stderr.contains("is also an instance name in")
+            && collided.stderr.contains("other.nix"),
         "{}",
-        all.stdout
+        collided.stderr
+    );
+    assert!(
+        !collided.stderr.contains("other.nix:1:"),
+        "files read only for the clan's facts are not reported: {}",
+        collided.stderr
     );
 }
 

@@ -39,17 +39,33 @@ pub(super) fn resolve(files: &mut [Collected], flakes: &HashSet<PathBuf>) {
             |f| &f.facts.settings,
             |(a, b)| (a.to_string(), b.to_string()),
         );
+        let mut registered: Vec<String> = members
+            .iter()
+            .flat_map(|&i| files[i].facts.registered_modules.iter().cloned())
+            .collect();
+        registered.sort_unstable();
+        registered.dedup();
         for &i in &members {
             let taken = taken.remove(&i).unwrap_or_default();
             let shared = shared.remove(&i).unwrap_or_default();
             let file = &mut files[i];
-            if taken.is_empty() && shared.is_empty() && !file.facts.needs_membership {
+            let registrations = file.facts.needs_registrations && !registered.is_empty();
+            if taken.is_empty()
+                && shared.is_empty()
+                && !file.facts.needs_membership
+                && !registrations
+            {
                 continue;
             }
             file.clan = Some(Box::new(ClanView {
                 taken_elsewhere: taken,
                 settings_elsewhere: shared,
                 machines: Some(machines.clone()),
+                registered_modules: if registrations {
+                    registered.clone()
+                } else {
+                    Vec::new()
+                },
             }));
             // Analysed again, with what the clan tells, in pass 2.
             file.analysis = None;

@@ -44,6 +44,8 @@ pub(super) struct Collected {
     pub stdin: Option<Box<SourceFile>>,
     /// Reported even without findings (`fix -` prints its input back).
     pub keep_text: bool,
+    /// Read only for what it tells the named files of its clan: not reported.
+    pub context_only: bool,
 }
 
 /// An analysis held from pass 1 to pass 2, encoded (postcard): its findings
@@ -71,6 +73,7 @@ pub(super) struct ClanView {
     pub taken_elsewhere: Vec<Elsewhere<String>>,
     pub settings_elsewhere: Vec<Elsewhere<(String, String)>>,
     pub machines: Option<Arc<MachineFacts>>,
+    pub registered_modules: Vec<String>,
 }
 
 /// What a file tells the other files of its clan.
@@ -87,6 +90,10 @@ pub(super) struct ClanFacts {
     /// An instance is left because tag membership is unknown (the clan's
     /// machines may tell).
     pub needs_membership: bool,
+    /// `@clan/` module names it registers.
+    pub registered_modules: Vec<String>,
+    /// It uses an `@clan/` name that another file of the flake may register.
+    pub needs_registrations: bool,
 }
 
 impl ClanFacts {
@@ -96,6 +103,8 @@ impl ClanFacts {
             && self.machines.is_none()
             && self.imports.is_empty()
             && !self.needs_membership
+            && self.registered_modules.is_empty()
+            && !self.needs_registrations
     }
 }
 
@@ -124,6 +133,7 @@ impl Collected {
             context.taken_elsewhere = clan.taken_elsewhere.clone();
             context.settings_elsewhere = clan.settings_elsewhere.clone();
             context.machines = clan.machines.clone();
+            context.registered_modules = clan.registered_modules.clone();
         }
         context
     }
@@ -149,6 +159,7 @@ impl Collected {
             analysis: None,
             stdin: None,
             keep_text: false,
+            context_only: false,
         };
         let mut analysis = analysis::analyze(&source, &collected.mounts, &collected.context());
         collected.facts = ClanFacts {
@@ -166,6 +177,8 @@ impl Collected {
                 .then(|| Box::new(analysis.machines.clone())),
             imports: std::mem::take(&mut analysis.imports),
             needs_membership: analysis.needs_membership(),
+            registered_modules: std::mem::take(&mut analysis.registered_modules),
+            needs_registrations: analysis.unregistered_modules,
         };
         // What other files need is in `facts` now.
         if options.drop_plans {
@@ -223,57 +236,73 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
     let found = discover::discover(paths);
     let mut errors = found.errors;
     let mut around = Surroundings::new(options);
+    let context_files = clans_around(paths, &found.files, &mut around);
     // Surroundings are looked up once per directory (cheap, sequential);
     // reading and analysing are per file, on all cores.
-    let jobs: Vec<(PathBuf, Arc<FileContext>)> = found
+    let jobs: Vec<(PathBuf, Arc<FileContext>, bool)> = found
         .files
         .into_iter()
-        .map(|path| {
+        .map(|path| (path, false))
+        .chain(context_files.iter().map(|path| (path.clone(), true)))
+        .map(|(path, context_only)| {
             let mut looked = around.dir_of(&path);
             errors.append(&mut looked.errors);
-            (path, looked.dir)
+            (path, looked.dir, context_only)
         })
         .collect();
     let flakes: HashSet<PathBuf> = jobs
         .iter()
-        .filter(|(path, _)| path.file_name().is_some_and(|n| n == "flake.nix"))
-        .filter_map(|(_, dir)| dir.path.as_ref().map(|d| d.join("flake.nix")))
+        .filter(|(path, _, _)| path.file_name().is_some_and(|n| n == "flake.nix"))
+        .filter_map(|(_, dir, _)| dir.path.as_ref().map(|d| d.join("flake.nix")))
         .collect();
     let explicit: HashSet<PathBuf> = found.explicit.into_iter().collect();
     let progress = Progress::new(jobs.len());
-    let outcomes: Vec<Outcome> = jobs
+    let outcomes: Vec<(Outcome, bool)> = jobs
         .into_par_iter()
         .with_max_len(1)
-        .map(|(path, dir)| {
+        .map(|(path, dir, context_only)| {
             progress.tick();
-            match read_source(&path) {
+            let outcome = match read_source(&path) {
+                // A file read only for its clan's facts is not the user's
+                // concern when it cannot be read.
+                Err(_) if context_only => Outcome::Quiet(path),
                 Err(failure) => Outcome::Failed(failure),
                 Ok(source) => {
                     let mounts = analysis::default_mounts_for(&path);
                     let explicit = explicit.contains(&path);
-                    let (collected, _) =
+                    let (mut collected, _) =
                         Collected::analysed(source, mounts, dir, explicit, options);
+                    collected.context_only = context_only;
                     if collected.is_quiet() {
                         Outcome::Quiet(path)
                     } else {
                         Outcome::Kept(Box::new(collected))
                     }
                 }
-            }
+            };
+            (outcome, context_only)
         })
         .collect();
     progress.finish();
-    let files_scanned = outcomes.len();
+    let files_scanned = outcomes.iter().filter(|(_, context)| !context).count();
     let mut files = Vec::new();
     let mut quiet = Vec::new();
-    for outcome in outcomes {
+    for (outcome, _) in outcomes {
         match outcome {
             Outcome::Kept(file) => files.push(*file),
             Outcome::Quiet(path) => quiet.push(path),
             Outcome::Failed(failure) => errors.push(failure),
         }
     }
-    follow_imports(options, &mut files, quiet, &mut around, &mut errors);
+    let context_files: HashSet<PathBuf> = context_files.into_iter().collect();
+    follow_imports(
+        options,
+        &mut files,
+        quiet,
+        &context_files,
+        &mut around,
+        &mut errors,
+    );
     files.retain(|file| !file.is_quiet());
     // Paths are unique: walked files are deduplicated, imported files are quiet ones.
     files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
@@ -285,6 +314,55 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
         skipped: found.skipped,
         flakes,
     }
+}
+
+/// The files of the clans the named `paths` belong to that the run does not
+/// walk: a file named alone (as a pre-commit hook names it) is analysed with
+/// what the rest of its clan defines, as in a run over the whole clan. The
+/// clan of a path is the directory of its nearest `flake.nix`.
+fn clans_around(paths: &[PathBuf], walked: &[PathBuf], around: &mut Surroundings) -> Vec<PathBuf> {
+    let absolute = |p: &Path| std::path::absolute(p).map(|a| normalize(&a)).ok();
+    let walked_dirs: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| absolute(p))
+        .collect();
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        // The surroundings of a directory are those of a file in it.
+        let probe = if path.is_dir() {
+            path.join("flake.nix")
+        } else {
+            path.clone()
+        };
+        let Some(clan_dir) = around.dir_of(&probe).dir.clan_dir.clone() else {
+            continue;
+        };
+        if walked_dirs.iter().any(|d| clan_dir.starts_with(d)) || roots.contains(&clan_dir) {
+            continue;
+        }
+        roots.push(clan_dir);
+    }
+    if roots.is_empty() {
+        return Vec::new();
+    }
+    let shown: Vec<PathBuf> = roots
+        .iter()
+        .map(|r| super::surroundings::relative_to_cwd(r))
+        .map(|r| {
+            if r.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                r
+            }
+        })
+        .collect();
+    let named: HashSet<PathBuf> = walked.iter().filter_map(|p| absolute(p)).collect();
+    discover::discover(&shown)
+        .files
+        .into_iter()
+        .filter(|p| absolute(p).is_none_or(|a| !named.contains(&a)))
+        .collect()
 }
 
 enum Outcome {
@@ -300,6 +378,7 @@ fn follow_imports(
     options: &Options,
     files: &mut Vec<Collected>,
     quiet: Vec<PathBuf>,
+    context_files: &HashSet<PathBuf>,
     around: &mut Surroundings,
     errors: &mut Vec<IoFailure>,
 ) {
@@ -330,20 +409,28 @@ fn follow_imports(
             let Some(slot) = index.get_mut(&key) else {
                 continue;
             };
-            let (path, mut mounts, dir, explicit) = match slot {
+            let (path, mut mounts, dir, explicit, context_only) = match slot {
                 Ok(i) => {
                     let file = &files[*i];
                     if file.mounts.contains(&import.mount) {
                         continue;
                     }
                     let mounts = file.mounts.clone();
-                    (file.path.clone(), mounts, file.dir.clone(), file.explicit)
+                    let (explicit, context_only) = (file.explicit, file.context_only);
+                    (
+                        file.path.clone(),
+                        mounts,
+                        file.dir.clone(),
+                        explicit,
+                        context_only,
+                    )
                 }
                 Err(path) => {
                     let mut looked = around.dir_of(path);
                     errors.append(&mut looked.errors);
                     let mounts = analysis::default_mounts_for(path);
-                    (path.clone(), mounts, looked.dir, false)
+                    let context_only = context_files.contains(path);
+                    (path.clone(), mounts, looked.dir, false, context_only)
                 }
             };
             mounts.push(import.mount);
@@ -354,7 +441,8 @@ fn follow_imports(
                     continue;
                 }
             };
-            let (collected, _) = Collected::analysed(source, mounts, dir, explicit, options);
+            let (mut collected, _) = Collected::analysed(source, mounts, dir, explicit, options);
+            collected.context_only = context_only;
             let at = match slot {
                 Ok(i) => {
                     files[*i] = collected;

@@ -37,14 +37,9 @@ pub struct FileFix {
     pub corrections: usize,
     /// The rewritten file and what `check` finds in it, once verified.
     pub after: Option<(SourceFile, Vec<Finding>)>,
-    /// Which findings of the file as it is the rewritten file still has
-    /// (indices into them; a finding is resolved when no finding with its code
-    /// and message is left).
-    pub kept: Vec<usize>,
-    /// What `check` finds in the rewritten file and not in the file as it is
-    /// (string `extraModules` kept by a migration, CM105), at its place in the
-    /// file as it is.
-    pub introduced: Vec<Finding>,
+    /// What `check` finds in the rewritten file, placed in the file as it is
+    /// (a finding inside rewritten text points at the text it replaces).
+    pub remaining: Vec<Finding>,
 }
 
 #[derive(Debug)]
@@ -78,10 +73,9 @@ impl FixReport {
             .filter(|f| matches!(f.status, Status::Pending | Status::Written))
     }
 
-    /// Findings that remain after the fix. After `--write`, those of the rewritten
-    /// files (positions in the new text). Otherwise the original findings (positions
-    /// in the files as they are) that the rewritten text still has
-    /// ([`FileFix::kept`]), and the ones it brings ([`FileFix::introduced`]).
+    /// Findings that remain after the fix: those of the rewritten files, at
+    /// their positions in the new text after `--write`, otherwise placed in
+    /// the files as they are ([`FileFix::remaining`]).
     pub fn remaining(&self, write: bool) -> Vec<(&SourceFile, &Finding)> {
         let mut out = Vec::new();
         for (index, file) in self.report.files.iter().enumerate() {
@@ -92,13 +86,7 @@ impl FixReport {
                     out.extend(after.iter().map(|f| (source, f)));
                 }
                 Some((_, fix)) => {
-                    let kept = fix
-                        .kept
-                        .iter()
-                        .filter_map(|&i| file.analysis.findings.get(i));
-                    let mut left: Vec<&Finding> = kept.chain(&fix.introduced).collect();
-                    left.sort_by_key(|f| (f.primary.span.start, f.rule.code));
-                    out.extend(left.into_iter().map(|f| (&file.source, f)));
+                    out.extend(fix.remaining.iter().map(|f| (&file.source, f)));
                 }
             }
         }
@@ -323,46 +311,51 @@ fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
         migrated: file.analysis.plan.migrated(),
         corrections: file.analysis.plan.corrections,
         after: None,
-        kept: Vec::new(),
-        introduced: Vec::new(),
+        remaining: Vec::new(),
     };
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
         Ok(after) => {
-            let (kept, introduced) = compare_findings(&file.analysis.findings, &after.1);
-            fix.kept = kept;
-            if !introduced.is_empty() {
-                // The edits applied, so they normalize.
-                let edits =
-                    edit::normalize(fix.edits.clone(), &file.source.text).unwrap_or_default();
-                fix.introduced = introduced
-                    .into_iter()
-                    .map(|f| moved_back(f, &edits))
-                    .collect();
-            }
+            // The edits applied, so they normalize.
+            let edits = edit::normalize(fix.edits.clone(), &file.source.text).unwrap_or_default();
+            fix.remaining = placed_in_original(&file.analysis.findings, &after.1, &edits);
             fix.after = Some(after);
         }
     }
     fix
 }
 
-/// The indices of the findings of `before` that `after` still has, and the
-/// findings only `after` has. Findings are the same when their code and
-/// message are; each one of `after` stands for one of `before` at most.
-fn compare_findings<'a>(
-    before: &[Finding],
-    after: &'a [Finding],
-) -> (Vec<usize>, Vec<&'a Finding>) {
-    let mut left: Vec<&Finding> = after.iter().collect();
-    let mut kept = Vec::new();
-    for (index, finding) in before.iter().enumerate() {
-        let same = |a: &&Finding| a.rule.code == finding.rule.code && a.message == finding.message;
-        if let Some(i) = left.iter().position(same) {
-            left.remove(i);
-            kept.push(index);
-        }
-    }
-    (kept, left)
+/// The findings of the rewritten text, placed in the text as it was: outside
+/// the edits where they are; inside rewritten text at the finding of the
+/// original with the same code and message in the text that edit replaced,
+/// if there is one (a JSON document rewritten whole keeps its positions),
+/// else at the start of what the edit replaced.
+fn placed_in_original(before: &[Finding], after: &[Finding], edits: &[TextEdit]) -> Vec<Finding> {
+    let mut unused: Vec<&Finding> = before.iter().collect();
+    let mut out: Vec<Finding> = after
+        .iter()
+        .map(|finding| {
+            let moved = moved_back(finding, edits);
+            let span = moved.primary.span;
+            let replaced = edits.iter().find(|e| {
+                e.span.start <= span.start && span.end <= e.span.end && !e.span.is_empty()
+            });
+            let original = replaced.and_then(|edit| {
+                unused.iter().position(|b| {
+                    b.rule.code == finding.rule.code
+                        && b.message == finding.message
+                        && edit.span.start <= b.primary.span.start
+                        && b.primary.span.end <= edit.span.end
+                })
+            });
+            match original {
+                Some(i) => unused.remove(i).clone(),
+                None => moved,
+            }
+        })
+        .collect();
+    out.sort_by_key(|f| (f.primary.span.start, f.rule.code));
+    out
 }
 
 /// A finding of the rewritten text, placed in the text as it was.

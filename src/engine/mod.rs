@@ -125,6 +125,7 @@ pub fn start(input: &Input, options: &Options) -> Run {
             let collection = collect::collect(paths, options);
             let mut files = collection.files;
             clans::resolve(&mut files, &collection.flakes);
+            files.retain(|file| !file.context_only);
             Run {
                 files: files.into_iter(),
                 options: options.clone(),

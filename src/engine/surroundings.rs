@@ -110,7 +110,7 @@ impl Surroundings {
 
 /// `path` relative to the working directory when it is below it (messages show
 /// paths the way the user named them).
-fn relative_to_cwd(path: &Path) -> PathBuf {
+pub(super) fn relative_to_cwd(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| {

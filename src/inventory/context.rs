@@ -39,6 +39,9 @@ pub struct FileContext {
     /// Instance settings of this file that other files of the clan define too:
     /// (instance, settings path), with where.
     pub settings_elsewhere: Vec<Elsewhere<(String, String)>>,
+    /// `@clan/` module names the other files of the flake register
+    /// (`clan.modules."@clan/<x>" = …;`).
+    pub registered_modules: Vec<String>,
     /// Parse every file, even one that cannot hold inventory code.
     pub no_prefilter: bool,
     /// The file was named explicitly (or is standard input): always analysed fully.
@@ -49,6 +52,19 @@ pub struct FileContext {
 }
 
 impl FileContext {
+    /// The surroundings of what a clan of its own in the file defines: its
+    /// directory and machines, and nothing from other files.
+    pub fn for_own_clan(&self, own: &crate::inventory::OwnClan) -> FileContext {
+        FileContext {
+            clan_dir: own.directory.clone(),
+            machines: Some(std::sync::Arc::new(own.machines.clone())),
+            taken_elsewhere: Vec::new(),
+            settings_elsewhere: Vec::new(),
+            registered_modules: self.registered_modules.clone(),
+            ..self.clone()
+        }
+    }
+
     /// The machine facts to resolve membership with: the clan's once known;
     /// for a file outside any flake its own; otherwise its own, with the
     /// absence of a machine or tag uncertain (other files of the clan may add

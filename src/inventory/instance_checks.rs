@@ -22,8 +22,14 @@ pub enum IssueKind {
     RoleConfig { role: String },
     /// A key the new format does not have, and where its content belongs.
     UnknownKey { path: String, target: &'static str },
-    /// `module.name = "@clan/<x>"`.
-    ClanPrefixedModule { name: String, plain: String },
+    /// `module.name = "@clan/<x>"` for a module from clan-core (`fix` writes
+    /// the plain name), or from another input where the clan registers no
+    /// module of that name (`registered: false`, no fix).
+    ClanPrefixedModule {
+        name: String,
+        plain: String,
+        from_clan_core: bool,
+    },
     /// String items in `roles.<r>.extraModules`; `reason` when they cannot be fixed.
     StringExtraModules {
         role: String,
@@ -47,6 +53,8 @@ pub enum IssueKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsDef {
     pub instance: String,
+    /// The clan of its own the instance is in (see [`crate::inventory::OwnClan`]).
+    pub clan: Option<usize>,
     pub target: String,
     /// The attribute set the definition belongs to (one module definition).
     pub anchor: usize,
@@ -69,8 +77,12 @@ struct Walk<'a> {
     issues: Vec<InstanceIssue>,
     module_name: Option<(String, Span)>,
     module_input: Option<String>,
+    /// `module.name = "@clan/<x>"`: the name as written, and its span.
+    clan_prefixed: Option<(String, Span)>,
     roles: Vec<(String, Span)>,
     settings: Vec<SettingsDef>,
+    /// `@clan/` module names this file or its clan registers.
+    registered: &'a [String],
 }
 
 impl Walk<'_> {
@@ -86,24 +98,36 @@ impl Walk<'_> {
 
 /// Checks every `inventory.instances.<name>` of a parsed file; also returns where
 /// each instance's settings are defined.
+/// `registered`: the `@clan/` module names this file and its flake register.
 pub fn check(
     root: &SyntaxNode,
     text: &str,
     facts: &LegacyFacts,
     ctx: &FileContext,
+    registered: &[String],
 ) -> (Vec<InstanceIssue>, Vec<SettingsDef>) {
     let mut issues = Vec::new();
     let mut settings = Vec::new();
+    let own_contexts: Vec<FileContext> = facts
+        .own_clans
+        .iter()
+        .map(|own| ctx.for_own_clan(own))
+        .collect();
     for instance in &facts.new_instances {
         let mut walk = Walk {
             instance: instance.name.clone(),
             text,
-            ctx,
+            ctx: instance
+                .clan
+                .and_then(|c| own_contexts.get(c))
+                .unwrap_or(ctx),
             issues: Vec::new(),
             module_name: None,
             module_input: None,
+            clan_prefixed: None,
             roles: Vec::new(),
             settings: Vec::new(),
+            registered,
         };
         for binding in &instance.bindings {
             let Some(node) = crate::syntax::nix::binding_at(root, binding.binding) else {
@@ -126,12 +150,18 @@ pub fn check(
         }
         check_module(&mut walk);
         issues.extend(walk.issues);
-        settings.extend(walk.settings);
+        settings.extend(walk.settings.into_iter().map(|def| SettingsDef {
+            clan: instance.clan,
+            ..def
+        }));
     }
     // Within one file: definitions in different attribute sets (e.g. two `mkMerge` elements).
     for (i, def) in settings.iter().enumerate() {
         if let Some(first) = settings[..i].iter().find(|d| {
-            d.instance == def.instance && d.target == def.target && d.anchor != def.anchor
+            d.clan == def.clan
+                && d.instance == def.instance
+                && d.target == def.target
+                && d.anchor != def.anchor
         }) {
             let line = text[..first.span.start.min(text.len())]
                 .matches('\n')
@@ -194,19 +224,8 @@ fn visit_binding(
                 {
                     let span = Span::from(s.syntax().text_range());
                     if let Some(plain) = name.strip_prefix("@clan/") {
-                        let plain = plain.to_owned();
-                        walk.issue(
-                            IssueKind::ClanPrefixedModule {
-                                name: name.clone(),
-                                plain: plain.clone(),
-                            },
-                            span,
-                            vec![TextEdit::replace(
-                                span,
-                                crate::inventory::naming::nix_string(&plain),
-                            )],
-                        );
-                        walk.module_name = Some((plain, span));
+                        walk.module_name = Some((plain.to_owned(), span));
+                        walk.clan_prefixed = Some((name, span));
                     } else {
                         walk.module_name = Some((name, span));
                     }
@@ -232,6 +251,7 @@ fn visit_binding(
                         .map_or(0, |a| usize::from(a.text_range().start()));
                     walk.settings.push(SettingsDef {
                         instance: walk.instance.clone(),
+                        clan: None,
                         target,
                         anchor,
                         span,
@@ -346,6 +366,30 @@ fn check_module(walk: &mut Walk<'_>) {
             input == "clan-core" || walk.ctx.module_input.as_deref() == Some(input.as_str())
         }
     };
+    // clan-core names its modules plainly; another input (a clan's own
+    // flake, as in clan-core's tests) may register `@clan/` names.
+    if let Some((name, span)) = walk.clan_prefixed.take()
+        && (from_clan_core || !walk.registered.contains(&name))
+    {
+        let plain = name.trim_start_matches("@clan/").to_owned();
+        let edits = if from_clan_core {
+            vec![TextEdit::replace(
+                span,
+                crate::inventory::naming::nix_string(&plain),
+            )]
+        } else {
+            Vec::new()
+        };
+        walk.issue(
+            IssueKind::ClanPrefixedModule {
+                name,
+                plain,
+                from_clan_core,
+            },
+            span,
+            edits,
+        );
+    }
     if !from_clan_core {
         return;
     }
@@ -406,6 +450,7 @@ pub fn json_settings(root: &crate::syntax::json::JsonNode) -> Vec<SettingsDef> {
             let mut push = |target: String, m: &crate::syntax::json::JsonMember| {
                 out.push(SettingsDef {
                     instance: instance.key.clone(),
+                    clan: None,
                     target,
                     anchor: 0,
                     span: Span::new(m.key_start, m.key_end),

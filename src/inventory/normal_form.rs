@@ -127,12 +127,36 @@ pub fn instances(
     machines: &MachineFacts,
 ) -> Vec<(String, Result<Instance, String>)> {
     let mut out = Vec::new();
+    // An instance of a clan of its own in the file: that clan's machines and
+    // directory, and its name apart from the file clan's names.
+    let scoped = |clan: Option<usize>, name: String| match clan {
+        Some(own) => format!("{name} (clan at {})", own + 1),
+        None => name,
+    };
+    let own_paths: Vec<Paths> = facts
+        .own_clans
+        .iter()
+        .map(|own| Paths {
+            file_dir: paths.file_dir.clone(),
+            clan_dir: own.directory.clone(),
+        })
+        .collect();
+    let paths_of = |clan: Option<usize>| clan.and_then(|c| own_paths.get(c)).unwrap_or(paths);
+    let machines_of = |clan: Option<usize>| match clan {
+        Some(_) => facts.machines_of(clan),
+        None => machines,
+    };
     for legacy in &facts.instances {
-        let name = default_instance_name(&legacy.service, &legacy.instance);
-        out.push((name, legacy_instance(root, legacy, paths, table, machines)));
+        let (clan, name) = (
+            legacy.clan,
+            default_instance_name(&legacy.service, &legacy.instance),
+        );
+        let instance = legacy_instance(root, legacy, paths_of(clan), table, machines_of(clan));
+        out.push((scoped(clan, name), instance));
     }
     for new in &facts.new_instances {
-        out.push((new.name.clone(), new_instance(root, new, paths, machines)));
+        let instance = new_instance(root, new, paths_of(new.clan), machines_of(new.clan));
+        out.push((scoped(new.clan, new.name.clone()), instance));
     }
     // Stable: a legacy instance and a new one of the same name keep their order.
     out.sort_by(|a, b| a.0.cmp(&b.0));

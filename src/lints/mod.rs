@@ -114,9 +114,11 @@ pub fn instance_findings(
             IssueKind::UnknownKey { path, target } => {
                 instances_unknown_key::finding(issue, path, target)
             }
-            IssueKind::ClanPrefixedModule { name, plain } => {
-                instances_clan_prefixed_module::finding(issue, name, plain)
-            }
+            IssueKind::ClanPrefixedModule {
+                name,
+                plain,
+                from_clan_core,
+            } => instances_clan_prefixed_module::finding(issue, name, plain, *from_clan_core),
             IssueKind::StringExtraModules { role, reason } => {
                 instances_string_extra_modules::finding(issue, role, reason.as_deref())
             }

@@ -525,6 +525,7 @@ pub fn plan(source: &SourceFile, root: &JsonNode, facts: &LegacyFacts, ctx: &Fil
             notes.push(note);
         }
         plan.instances.push(InstancePlan {
+            clan: None,
             service: instance.service.clone(),
             instance: instance.instance.clone(),
             new_name: new_name.clone(),

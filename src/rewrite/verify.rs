@@ -6,7 +6,6 @@
 
 use crate::analysis::{self, FileAnalysis};
 use crate::engine::FileReport;
-use crate::inventory::facts::nix as legacy_nix;
 use crate::inventory::normal_form as model;
 use crate::inventory::{LegacyFacts, MachineFacts};
 use crate::rewrite::plan::{FileContext, Outcome};
@@ -58,7 +57,8 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         // parsed again and compared in full, with its own machines on both sides
         // (they resolve tags outside a clan), to say what would change.
         let original = rnix::Root::parse(&source.text).syntax();
-        let facts_before = legacy_nix::detect(&original, &source.text, &file.mounts);
+        let facts_before =
+            analysis::detect_nix(&original, &source.text, &file.mounts, &file.context);
         let before = meaning(
             &original,
             &facts_before,
@@ -130,11 +130,11 @@ fn settled(
                 .into(),
         ));
     }
-    let still_legacy: foldhash::HashSet<(&str, &str)> = again
+    let still_legacy: foldhash::HashSet<(Option<usize>, &str, &str)> = again
         .plan
         .instances
         .iter()
-        .map(|p| (p.service.as_str(), p.instance.as_str()))
+        .map(|p| (p.clan, p.service.as_str(), p.instance.as_str()))
         .collect();
     for migrated in file
         .analysis
@@ -143,7 +143,12 @@ fn settled(
         .iter()
         .filter(|p| p.outcome == Outcome::Migrated)
     {
-        if still_legacy.contains(&(migrated.service.as_str(), migrated.instance.as_str())) {
+        let key = (
+            migrated.clan,
+            migrated.service.as_str(),
+            migrated.instance.as_str(),
+        );
+        if still_legacy.contains(&key) {
             return Err(Refusal(format!(
                 "internal error: `{}.{}` is still a legacy instance after the rewrite; nothing was written",
                 migrated.service, migrated.instance

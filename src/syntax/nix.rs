@@ -615,6 +615,40 @@ pub fn describe_expr(expr: &ast::Expr) -> &'static str {
     }
 }
 
+/// The `@clan/` module names a file registers: `….modules."@clan/<x>" = …;`,
+/// also written as `modules = { "@clan/<x>" = …; };` (a flake's
+/// `clan.modules`, a test's `clan.modules`).
+pub fn registered_module_names(root: &SyntaxNode, text: &str) -> Vec<String> {
+    if memchr::memmem::find(text.as_bytes(), b"@clan/").is_none() {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for binding in root.descendants().filter_map(ast::AttrpathValue::cast) {
+        let Some(attrpath) = binding.attrpath() else {
+            continue;
+        };
+        let keys: Vec<Key> = attrpath_keys(&attrpath)
+            .into_iter()
+            .map(|k| k.key)
+            .collect();
+        let under_modules = |i: usize| match i {
+            0 => enclosing_binding(binding.syntax())
+                .and_then(|b| b.attrpath())
+                .and_then(|a| attrpath_keys(&a).pop())
+                .is_some_and(|k| k.key.is("modules")),
+            _ => keys[i - 1].is("modules"),
+        };
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(name) = key.as_static().filter(|n| n.starts_with("@clan/"))
+                && under_modules(i)
+            {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

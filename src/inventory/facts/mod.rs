@@ -25,6 +25,9 @@ pub const SERVICES_PREFIXES: &[&[&str]] = &[
 pub struct LegacyInstance {
     pub service: String,
     pub instance: String,
+    /// The clan of its own that defines it (an index into
+    /// [`LegacyFacts::own_clans`]); `None`: the clan the file belongs to.
+    pub clan: Option<usize>,
     /// Every binding that defines part of the instance, in source order.
     pub bindings: Vec<InstanceBinding>,
     /// The instance is inside a `//` update above `services`, so its final value
@@ -135,33 +138,84 @@ pub struct LegacyFacts {
     pub machines: MachineFacts,
     /// Values of `let` variables that an inventory path is set to: walked at that path.
     pub(crate) references: Vec<Reference>,
-    /// Position in `instances` of each (service, instance), for grouping bindings.
-    index: foldhash::HashMap<(String, String), usize>,
-    /// Position in `new_instances` of each name.
-    new_index: foldhash::HashMap<String, usize>,
+    /// Clan evaluations of their own in this file (see [`OwnClan`]), outermost first.
+    pub own_clans: Vec<OwnClan>,
+    /// Position in `instances` of each (clan, service, instance), for grouping bindings.
+    index: foldhash::HashMap<(Option<usize>, String, String), usize>,
+    /// Position in `new_instances` of each (clan, name).
+    new_index: foldhash::HashMap<(Option<usize>, String), usize>,
+}
+
+/// A clan evaluation of its own inside a file: an attribute set that defines
+/// `inventory` and
+///
+/// - a literal `directory` other than the directory of the clan the file
+///   belongs to (a test harness's `clan = { directory = ./.; … }`, a
+///   `buildClan { directory = ./.; … }` below the flake), or
+/// - neither `directory` nor `self`, as the argument of a function whose name
+///   says clan or inventory (`createTestClan { … }`, `buildInventory { … }`):
+///   a real clan needs one of them, a test harness does not.
+///
+/// What it defines does not meet what the rest of the flake defines: its own
+/// machines, tags and instance names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnClan {
+    pub range: Span,
+    /// Its `directory`, absolute, when it has one.
+    pub directory: Option<std::path::PathBuf>,
+    /// Its machines and tags, as far as they are literal.
+    pub machines: MachineFacts,
+}
+
+/// Where a file is, for finding the clans of its own (see [`OwnClan`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClanDirs<'a> {
+    /// The directory of the file.
+    pub file_dir: &'a std::path::Path,
+    /// The directory of the clan the file belongs to.
+    pub clan_dir: &'a std::path::Path,
 }
 
 /// An `inventory.instances.<name>` (the new format), possibly split over bindings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInstance {
     pub name: String,
+    /// As [`LegacyInstance::clan`].
+    pub clan: Option<usize>,
     /// Every binding that spells the name, in source order (`label` is the name key).
     pub bindings: Vec<InstanceBinding>,
 }
 
 impl LegacyFacts {
+    /// The innermost clan of its own that holds `offset`.
+    pub fn clan_at(&self, offset: usize) -> Option<usize> {
+        self.own_clans
+            .iter()
+            .rposition(|c| c.range.start <= offset && offset < c.range.end)
+    }
+
+    /// The machine facts of the clan of an instance: its own clan's, or the file's.
+    pub fn machines_of(&self, clan: Option<usize>) -> &MachineFacts {
+        match clan.and_then(|c| self.own_clans.get(c)) {
+            Some(own) => &own.machines,
+            None => &self.machines,
+        }
+    }
+
     /// Adds a binding to the new-format instance `name`, creating it on first sight.
     pub(crate) fn add_new_instance_binding(&mut self, name: &str, binding: InstanceBinding) {
-        if let Some(&i) = self.new_index.get(name) {
+        let clan = self.clan_at(binding.binding.start);
+        let key = (clan, name.to_owned());
+        if let Some(&i) = self.new_index.get(&key) {
             let existing = &mut self.new_instances[i];
             if !existing.bindings.contains(&binding) {
                 existing.bindings.push(binding);
             }
         } else {
-            self.new_index
-                .insert(name.to_owned(), self.new_instances.len());
+            self.new_index.insert(key, self.new_instances.len());
             self.new_instances.push(NewInstance {
                 name: name.to_owned(),
+                clan,
                 bindings: vec![binding],
             });
         }
@@ -175,7 +229,8 @@ impl LegacyFacts {
         binding: InstanceBinding,
         inside_update: bool,
     ) {
-        let key = (service.to_owned(), instance.to_owned());
+        let clan = self.clan_at(binding.binding.start);
+        let key = (clan, service.to_owned(), instance.to_owned());
         if let Some(&i) = self.index.get(&key) {
             let existing = &mut self.instances[i];
             if !existing.bindings.contains(&binding) {
@@ -187,6 +242,7 @@ impl LegacyFacts {
             self.instances.push(LegacyInstance {
                 service: service.to_owned(),
                 instance: instance.to_owned(),
+                clan,
                 bindings: vec![binding],
                 inside_update,
             });

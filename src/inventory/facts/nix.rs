@@ -17,8 +17,9 @@ use rowan::ast::AstNode;
 use rowan::{GreenNodeData, Language};
 
 use super::{
-    EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport, LegacyFacts,
-    LegacyRead, Level, Reference, SERVICES_PREFIXES, Span, UnmigratableForm, UnmigratableReason,
+    ClanDirs, EmptyLegacyServices, INSTANCES_PREFIXES, InstanceBinding, InventoryImport,
+    LegacyFacts, LegacyRead, Level, OwnClan, Reference, SERVICES_PREFIXES, Span, UnmigratableForm,
+    UnmigratableReason,
 };
 use crate::syntax::nix::{
     Key, KeySeg, attrpath_keys, describe_expr, import_of_literal_path, literal_relative_path,
@@ -69,6 +70,142 @@ pub fn detect(root: &SyntaxNode, text: &str, mounts: &[Vec<String>]) -> LegacyFa
     detect_with(root, Some(text), mounts, true)
 }
 
+/// [`detect`] for a file at a known place: sets that define a clan of their
+/// own (see [`super::OwnClan`]) keep their instances, machines and tags apart.
+pub fn detect_in(
+    root: &SyntaxNode,
+    text: &str,
+    mounts: &[Vec<String>],
+    dirs: Option<ClanDirs<'_>>,
+) -> LegacyFacts {
+    let own_clans = dirs.map_or_else(Vec::new, |dirs| own_clans(root, text, dirs));
+    if own_clans.is_empty() {
+        return detect(root, text, mounts);
+    }
+    let mut facts = LegacyFacts {
+        own_clans,
+        ..LegacyFacts::default()
+    };
+    detector_run_into(&mut facts, root, Some(text), mounts, true);
+    facts
+}
+
+/// The sets of a file that define a clan of their own (see [`OwnClan`]),
+/// outermost first. The one look at the file system detection makes: whether
+/// such a clan's directory adds machines.
+fn own_clans(root: &SyntaxNode, text: &str, dirs: ClanDirs<'_>) -> Vec<OwnClan> {
+    let clan_dir = crate::io::discover::normalize(dirs.clan_dir);
+    // The sets in which an `inventory` binding starts: found from the word's
+    // offsets, without walking the whole tree.
+    let mut sets: Vec<ast::AttrSet> = Vec::new();
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"inventory") {
+        let Ok(offset) = TextSize::try_from(at) else {
+            break;
+        };
+        let Some(token) = root.token_at_offset(offset).right_biased() else {
+            continue;
+        };
+        let set = token
+            .parent_ancestors()
+            .find(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
+            .filter(|b| b.text_range().start() == token.text_range().start())
+            .and_then(|b| b.parent())
+            .and_then(ast::AttrSet::cast);
+        if let Some(set) = set
+            && !sets.contains(&set)
+        {
+            sets.push(set);
+        }
+    }
+    sets.sort_by_key(|s| {
+        (
+            s.syntax().text_range().start(),
+            std::cmp::Reverse(s.syntax().text_range().len()),
+        )
+    });
+    sets.into_iter()
+        .filter_map(|set| {
+            let (mut directory, mut has_directory, mut has_self, mut has_inventory) =
+                (None, false, false, false);
+            for binding in set.attrpath_values() {
+                let keys = binding
+                    .attrpath()
+                    .map(|a| attrpath_keys(&a))
+                    .unwrap_or_default();
+                match keys.first() {
+                    Some(first) if first.key.is("inventory") => has_inventory = true,
+                    Some(first) if first.key.is("self") => has_self = true,
+                    Some(first) if first.key.is("directory") => {
+                        has_directory = true;
+                        if keys.len() == 1 {
+                            directory = binding.value().as_ref().and_then(literal_relative_path);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            has_self |= set.inherits().any(|i| {
+                i.attrs()
+                    .any(|a| matches!(a, ast::Attr::Ident(id) if id.syntax().text() == "self"))
+            });
+            if !has_inventory {
+                return None;
+            }
+            let directory = match directory {
+                Some(literal) => {
+                    let directory = crate::io::discover::normalize(&dirs.file_dir.join(literal));
+                    if directory == clan_dir {
+                        return None;
+                    }
+                    Some(directory)
+                }
+                None if !has_directory && !has_self && is_clan_call_argument(&set) => None,
+                None => return None,
+            };
+            // Clan adds the machines of `<directory>/machines/` and the
+            // inventory of `<directory>/inventory.json`: with either, the
+            // literal machines and tags are not all of them.
+            let machines = crate::inventory::MachineFacts {
+                incomplete: directory.as_ref().is_some_and(|d| {
+                    d.join("machines").is_dir() || d.join("inventory.json").exists()
+                }),
+                ..Default::default()
+            };
+            Some(OwnClan {
+                range: Span::from(set.syntax().text_range()),
+                directory,
+                machines,
+            })
+        })
+        .collect()
+}
+
+/// Whether `set` is the argument of a call of a function whose name says
+/// clan or inventory (`createTestClan { … }`, `clanLib.clan { … }`).
+fn is_clan_call_argument(set: &ast::AttrSet) -> bool {
+    let mut node = set.syntax().clone();
+    while let Some(parent) = node.parent().filter(|p| p.kind() == SyntaxKind::NODE_PAREN) {
+        node = parent;
+    }
+    let Some(apply) = node.parent().and_then(ast::Apply::cast) else {
+        return false;
+    };
+    if apply.argument().map(|a| a.syntax().clone()) != Some(node) {
+        return false;
+    }
+    let name = match apply.lambda().map(strip_parens) {
+        Some(ast::Expr::Ident(id)) => id.syntax().text().to_string(),
+        Some(ast::Expr::Select(select)) => select
+            .attrpath()
+            .and_then(|a| a.attrs().last())
+            .map(|a| a.syntax().text().to_string())
+            .unwrap_or_default(),
+        _ => return false,
+    }
+    .to_ascii_lowercase();
+    name.contains("clan") || name.contains("inventory")
+}
+
 /// [`detect`] without its shortcuts: every binding, selection and subtree is
 /// read in full. What `detect` finds must be the same (the fuzz target
 /// `analyze_bytes` compares them).
@@ -96,6 +233,20 @@ fn detector_run(
     mounts: &[Vec<String>],
     prune: bool,
 ) -> (LegacyFacts, usize) {
+    let mut facts = LegacyFacts::default();
+    let walked = detector_run_into(&mut facts, root, text, mounts, prune);
+    (facts, walked)
+}
+
+/// Runs the detector, adding to `facts` (which may already know the file's
+/// own clans); returns how many nodes the walk visited.
+fn detector_run_into(
+    facts: &mut LegacyFacts,
+    root: &SyntaxNode,
+    text: Option<&str>,
+    mounts: &[Vec<String>],
+    prune: bool,
+) -> usize {
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
         let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
@@ -111,7 +262,7 @@ fn detector_run(
         .filter(|text| prune && all_mounts.len() == 1 && whole_text(text))
         .and_then(InventorySpellings::find);
     let mut detector = Detector {
-        facts: LegacyFacts::default(),
+        facts: std::mem::take(facts),
         all_mounts: &all_mounts,
         prune,
         spellings,
@@ -178,7 +329,8 @@ fn detector_run(
         detector.in_reference = false;
         detector.spellings = spellings;
     }
-    (detector.facts, detector.walked)
+    *facts = detector.facts;
+    detector.walked
 }
 
 /// The node whose range is exactly `range`.
@@ -857,10 +1009,26 @@ fn record_binding(
 
 /// `inventory.machines.<m>.tags = [ … ]`, `….machineClass = "…"`, `inventory.tags.<t> = [ … ]`:
 /// literal facts for resolving tag membership; anything non-literal makes them incomplete.
-fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFacts) {
+fn record_machine_facts(full: &[&Key], value: &ast::Expr, all_facts: &mut LegacyFacts) {
     let Some(inv) = (1..=3).find(|&n| full.len() > n && is_inventory_path(&full[..n])) else {
         return;
     };
+    let offset = usize::from(value.syntax().text_range().start());
+    let facts = match all_facts.clan_at(offset) {
+        Some(own) => &mut all_facts.own_clans[own],
+        None => {
+            return record_machine_facts_into(full, inv, value, &mut all_facts.machines);
+        }
+    };
+    record_machine_facts_into(full, inv, value, &mut facts.machines);
+}
+
+fn record_machine_facts_into(
+    full: &[&Key],
+    inv: usize,
+    value: &ast::Expr,
+    machines: &mut crate::inventory::MachineFacts,
+) {
     let rest = &full[inv..];
     let literal_strings = |v: &ast::Expr| -> Option<Vec<String>> {
         let ast::Expr::List(list) = strip_parens(v.clone()) else {
@@ -876,17 +1044,15 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
     let value = strip_parens(value.clone());
     let is_set = matches!(value, ast::Expr::AttrSet(_));
     match rest {
-        [m, ..] if m.is("machines") && rest.len() == 1 && !is_set => {
-            facts.machines.incomplete = true
-        }
+        [m, ..] if m.is("machines") && rest.len() == 1 && !is_set => machines.incomplete = true,
         [m, name, tail @ ..] if m.is("machines") => {
             let Key::Static(name) = name else {
-                facts.machines.incomplete = true;
+                machines.incomplete = true;
                 return;
             };
             // What an expression gives this machine is not known; the
             // other machines' literal tags still are.
-            let info = facts.machines.machines.entry(name.to_string()).or_default();
+            let info = machines.machines.entry(name.to_string()).or_default();
             match tail {
                 [] if !is_set => info.computed = true,
                 [t] if t.is("tags") => match literal_strings(&value) {
@@ -900,15 +1066,14 @@ fn record_machine_facts(full: &[&Key], value: &ast::Expr, facts: &mut LegacyFact
                 _ => {}
             }
         }
-        [t, ..] if t.is("tags") && rest.len() == 1 && !is_set => facts.machines.incomplete = true,
+        [t, ..] if t.is("tags") && rest.len() == 1 && !is_set => machines.incomplete = true,
         [t, tag] if t.is("tags") => match (tag, literal_strings(&value)) {
-            (Key::Static(tag), Some(list)) => facts
-                .machines
+            (Key::Static(tag), Some(list)) => machines
                 .tag_lists
                 .entry(tag.to_string())
                 .or_default()
                 .extend(list),
-            _ => facts.machines.incomplete = true,
+            _ => machines.incomplete = true,
         },
         _ => {}
     }

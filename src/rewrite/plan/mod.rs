@@ -117,6 +117,9 @@ pub enum Outcome {
 pub struct InstancePlan {
     pub service: String,
     pub instance: String,
+    /// The clan of its own in the file that defines it (see
+    /// [`crate::inventory::OwnClan`]).
+    pub clan: Option<usize>,
     pub new_name: String,
     /// The clan.service module, when known.
     pub module: Option<String>,
@@ -222,12 +225,19 @@ pub fn plan_leaving(
     // Read from the text only when an instance gets edits.
     let mut style = None;
     let machine_facts = ctx.machine_facts_for(&facts.machines);
+    // A clan of its own in the file has its own directory and machines.
+    let own_contexts: Vec<FileContext> = facts
+        .own_clans
+        .iter()
+        .map(|own| ctx.for_own_clan(own))
+        .collect();
+    let ctx_of = |clan: Option<usize>| clan.and_then(|c| own_contexts.get(c)).unwrap_or(ctx);
     let mut works: Vec<Work<'_>> = facts
         .instances
         .iter()
         .enumerate()
         .map(|(i, instance)| {
-            let mut work = read::read_instance(instance, root, text, ctx);
+            let mut work = read::read_instance(instance, root, text, ctx_of(instance.clan));
             if let Some((_, reason)) = leave.iter().find(|(at, _)| *at == i) {
                 work.blockers.insert(0, reason.clone());
             }
@@ -236,7 +246,11 @@ pub fn plan_leaving(
         .collect();
     for work in &mut works {
         // Also for an instance already left: what its settings need is worth saying.
-        settings::plan_settings(work, text, &machine_facts);
+        let machines = match work.instance.clan {
+            Some(_) => facts.machines_of(work.instance.clan),
+            None => &machine_facts,
+        };
+        settings::plan_settings(work, text, machines);
     }
     check_names(&mut works, facts, ctx);
     let containers = containers(&works, text);
@@ -259,7 +273,7 @@ pub fn plan_leaving(
         for (i, work) in works.iter().enumerate() {
             if work.blockers.is_empty() {
                 let style = style.get_or_insert_with(|| Style::of(text));
-                let edits = emit::instance_edits(work, text, style, ctx);
+                let edits = emit::instance_edits(work, text, style, ctx_of(work.instance.clan));
                 match moving_out[i] {
                     Some(k) => moves.entry(k).or_default().push((i, edits)),
                     None => owned.extend(edits.into_iter().map(|e| (e, Owner::Instance(i)))),
@@ -297,8 +311,8 @@ pub fn plan_leaving(
                 }
             }
         }
-        for empty in &facts.empty {
-            let edit = TextEdit::delete(whole_lines(text, empty.binding));
+        for span in empty_deletions(root, facts) {
+            let edit = TextEdit::delete(whole_lines(text, span));
             owned.push((edit, Owner::EmptyDefinition));
         }
         // Edits that overlap are a bug in the planner: the instances they
@@ -314,6 +328,7 @@ pub fn plan_leaving(
         instances: works
             .into_iter()
             .map(|w| InstancePlan {
+                clan: w.instance.clan,
                 service: w.instance.service.clone(),
                 instance: w.instance.instance.clone(),
                 new_name: w.new_name,
@@ -336,18 +351,58 @@ pub fn plan_leaving(
 
 /// The new name must be free: not an instance of this file, of another file
 /// of the clan, or the name another legacy instance here would get.
-fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
-    let mut generated: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
-    for work in works.iter() {
-        *generated.entry(work.new_name.clone()).or_default() += 1;
+/// The bindings that deleting the empty legacy definitions removes: each
+/// empty one, or the `services = { … }` that holds nothing else (left behind,
+/// it would be an empty definition of its own).
+fn empty_deletions(root: &SyntaxNode, facts: &LegacyFacts) -> Vec<Span> {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let empties: Vec<Span> = facts.empty.iter().map(|e| e.binding).collect();
+    let mut out: Vec<Span> = Vec::new();
+    for empty in &facts.empty {
+        let holder = empty.service.as_ref().and_then(|_| {
+            let node = crate::syntax::nix::binding_at(root, empty.binding)?;
+            let set = node.syntax().parent().and_then(ast::AttrSet::cast)?;
+            let all_empty = set
+                .syntax()
+                .children()
+                .filter(|c| {
+                    ast::AttrpathValue::can_cast(c.kind()) || ast::Inherit::can_cast(c.kind())
+                })
+                .all(|c| empties.contains(&Span::from(c.text_range())));
+            let owner = crate::syntax::nix::enclosing_binding(node.syntax())?;
+            let names_services = owner
+                .attrpath()
+                .and_then(|a| crate::syntax::nix::attrpath_keys(&a).pop())
+                .is_some_and(|k| k.key.is("services"));
+            (all_empty && names_services).then(|| Span::from(owner.syntax().text_range()))
+        });
+        let span = holder.unwrap_or(empty.binding);
+        if !out.contains(&span) {
+            out.push(span);
+        }
     }
-    let existing_names: foldhash::HashMap<&str, &crate::inventory::NewInstance> = facts
-        .new_instances
-        .iter()
-        .map(|n| (n.name.as_str(), n))
-        .collect();
+    out
+}
+
+fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
+    // Names meet within one clan: the file's, or one of its own.
+    let mut generated: foldhash::HashMap<(Option<usize>, String), usize> =
+        foldhash::HashMap::default();
+    for work in works.iter() {
+        *generated
+            .entry((work.instance.clan, work.new_name.clone()))
+            .or_default() += 1;
+    }
+    let existing_names: foldhash::HashMap<(Option<usize>, &str), &crate::inventory::NewInstance> =
+        facts
+            .new_instances
+            .iter()
+            .map(|n| ((n.clan, n.name.as_str()), n))
+            .collect();
     for work in works.iter_mut() {
-        let existing = existing_names.get(work.new_name.as_str());
+        let clan = work.instance.clan;
+        let existing = existing_names.get(&(clan, work.new_name.as_str()));
         if let Some(span) = existing.and_then(|n| n.bindings.first()).map(|b| b.label) {
             work.block(
                 ReasonKind::NameCollision,
@@ -355,7 +410,11 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
                 Some(span),
             );
         }
-        if let Some(elsewhere) = ctx.taken_elsewhere.iter().find(|e| e.key == work.new_name) {
+        let elsewhere = clan
+            .is_none()
+            .then(|| ctx.taken_elsewhere.iter().find(|e| e.key == work.new_name))
+            .flatten();
+        if let Some(elsewhere) = elsewhere {
             work.block(
                 ReasonKind::NameCollision,
                 format!(
@@ -367,7 +426,10 @@ fn check_names(works: &mut [Work<'_>], facts: &LegacyFacts, ctx: &FileContext) {
                 None,
             );
         }
-        if generated.get(&work.new_name).is_some_and(|&n| n > 1) {
+        if generated
+            .get(&(clan, work.new_name.clone()))
+            .is_some_and(|&n| n > 1)
+        {
             work.block(
                 ReasonKind::NameCollision,
                 format!(

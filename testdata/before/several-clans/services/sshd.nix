@@ -1,0 +1,1 @@
+{ _class = "clan.service"; manifest.name = "sshd"; }

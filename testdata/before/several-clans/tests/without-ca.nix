@@ -1,0 +1,22 @@
+{
+  name = "sshd-without-ca";
+  clan = {
+    directory = ./.;
+    inventory = {
+      machines.server = { };
+      instances.sshd-default = {
+        module.name = "@clan/sshd";
+        module.input = "self";
+        roles.server.machines.server.settings = {
+          hostKeys.rsa.enable = true;
+        };
+      };
+      # Registered nowhere in this flake.
+      instances.admin = {
+        module.name = "@clan/admin";
+        module.input = "self";
+        roles.default.machines.server = { };
+      };
+    };
+  };
+}
