@@ -7,7 +7,7 @@ use crate::inventory::facts::{json as legacy_json, nix as legacy_nix};
 use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
 use crate::inventory::{InventoryImport, LegacyFacts};
 use crate::lints::{self, parse_error};
-use crate::rewrite::plan::{self, FileContext, Outcome, Plan, ReasonKind};
+use crate::rewrite::plan::{self, FileContext, InstanceKey, Outcome, Plan, Reason, ReasonKind};
 use crate::suppress;
 use crate::syntax::json as json_tree;
 use crate::text::source::{FileKind, SourceFile};
@@ -62,7 +62,7 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
         return FileAnalysis::default();
     }
     let mut analysis = match source.kind {
-        FileKind::Nix => analyze_nix(source, mounts, ctx),
+        FileKind::Nix => analyze_nix(source, mounts, ctx, &[]),
         FileKind::InventoryJson => analyze_json(source, ctx),
     };
     if irrelevant {
@@ -97,7 +97,28 @@ pub fn default_mounts_for(path: &std::path::Path) -> Vec<Vec<String>> {
     }
 }
 
-fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -> FileAnalysis {
+/// [`analyze`] of a Nix file whose instances `leave` are left as they are,
+/// each with its reason: `fix` leaves the instances whose rewrite fails
+/// verification and migrates the rest.
+pub fn analyze_leaving(
+    source: &SourceFile,
+    mounts: &[Vec<String>],
+    ctx: &FileContext,
+    leave: &[(InstanceKey, Reason)],
+) -> FileAnalysis {
+    let mut analysis = analyze_nix(source, mounts, ctx, leave);
+    analysis
+        .findings
+        .sort_by_key(|f| (f.primary.span.start, f.rule.code));
+    analysis
+}
+
+fn analyze_nix(
+    source: &SourceFile,
+    mounts: &[Vec<String>],
+    ctx: &FileContext,
+    leave: &[(InstanceKey, Reason)],
+) -> FileAnalysis {
     let parse = rnix::Root::parse(&source.text);
     if !parse.errors().is_empty() {
         return FileAnalysis {
@@ -119,7 +140,7 @@ fn analyze_nix(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
             ..FileAnalysis::default()
         };
     }
-    let (mut analysis, facts) = analyze_valid_tree(source, &root, mounts, ctx);
+    let (mut analysis, facts) = analyze_valid_tree_leaving(source, &root, mounts, ctx, leave);
     if ctx.digest_meaning && !analysis.plan.edits.is_empty() {
         let before = crate::rewrite::verify::meaning(&root, &facts, ctx, &facts.machines);
         analysis.plan.meaning_before = Some(crate::inventory::normal_form::Digest::of(&before));
@@ -136,8 +157,19 @@ pub fn analyze_valid_tree(
     mounts: &[Vec<String>],
     ctx: &FileContext,
 ) -> (FileAnalysis, LegacyFacts) {
+    analyze_valid_tree_leaving(source, root, mounts, ctx, &[])
+}
+
+/// [`analyze_valid_tree`], leaving the instances of `leave`.
+pub fn analyze_valid_tree_leaving(
+    source: &SourceFile,
+    root: &rnix::SyntaxNode,
+    mounts: &[Vec<String>],
+    ctx: &FileContext,
+    leave: &[(InstanceKey, Reason)],
+) -> (FileAnalysis, LegacyFacts) {
     let facts = detect_nix(root, &source.text, mounts, ctx);
-    let mut plan = plan::plan(source, root, &facts, ctx);
+    let mut plan = plan::plan_leaving(source, root, &facts, ctx, leave);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
     let registered = crate::syntax::nix::registered_module_names(root, &source.text);
     let known: Vec<String> = ctx

@@ -6,20 +6,38 @@
 //! passes of a run; `flush-fails`: flushing that file's new text to disk
 //! fails, and with it, in a batch flushed with one `syncfs`, every file of the
 //! batch on that file system).
-//! A file name of `*` matches every file. Without the variable nothing happens.
+//! `fail-verification:<instance>` makes the verification of a rewrite in which
+//! that instance (its new name) is migrated fail.
+//! A file name of `*` matches every file. Without the variable nothing happens;
+//! without the cargo feature `failpoints` (the tests turn it on) the variable
+//! is not read.
 
 use std::path::Path;
 
+/// The fault the tests asked for, as (point, target).
+#[cfg(feature = "failpoints")]
+fn asked() -> Option<(String, String)> {
+    let spec = std::env::var_os("CLAN_MIGRATE_FAILPOINT")?;
+    let spec = spec.to_string_lossy();
+    let (at, name) = spec.split_once(':')?;
+    Some((at.to_owned(), name.to_owned()))
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn asked() -> Option<(String, String)> {
+    None
+}
+
 /// Whether the test asked for the fault `point` at `path`.
 pub fn hit(point: &str, path: &Path) -> bool {
-    let Some(spec) = std::env::var_os("CLAN_MIGRATE_FAILPOINT") else {
-        return false;
-    };
-    let spec = spec.to_string_lossy();
-    let Some((at, name)) = spec.split_once(':') else {
-        return false;
-    };
-    at == point && (name == "*" || path.file_name().is_some_and(|n| n == name))
+    asked().is_some_and(|(at, name)| {
+        at == point && (name == "*" || path.file_name().is_some_and(|n| n == name.as_str()))
+    })
+}
+
+/// Whether the test asked for the fault `point` for the thing named `name`.
+pub fn hit_named(point: &str, name: &str) -> bool {
+    asked().is_some_and(|(at, target)| at == point && target == name)
 }
 
 /// At the fault `point`, changes the file at `path` as another program would

@@ -525,3 +525,47 @@ fn a_low_limit_on_open_files_does_not_fail_writes() {
         );
     }
 }
+
+#[test]
+fn an_instance_whose_rewrite_fails_verification_does_not_block_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        "{\n  inventory.services.sshd.default.roles.server.machines = [ \"a\" ];\n  inventory.services.borgbackup.home.roles.server.machines = [ \"a\" ];\n}\n",
+    )
+    .unwrap();
+    let out = run_with_failpoint(dir.path(), "fail-verification:sshd-default");
+    assert_eq!(out.code, 1, "one instance is left: {}", out.stderr);
+    let text = fs::read_to_string(dir.path().join("clan.nix")).unwrap();
+    assert_eq!(
+        text,
+        "{\n  inventory.services.sshd.default.roles.server.machines = [ \"a\" ];\n  inventory.instances.borgbackup-home.module.name = \"borgbackup\";\n  inventory.instances.borgbackup-home.roles.server.machines = { a = { }; };\n}\n"
+    );
+    assert!(
+        out.stderr.contains("its rewrite failed verification (the rewrite of `sshd-default` is refused (injected fault))"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("migrated 1 instance in 1 file"),
+        "{}",
+        out.stderr
+    );
+
+    // Every instance failing: the file is left whole, with the error.
+    fs::write(
+        dir.path().join("one.nix"),
+        "{\n  inventory.services.sshd.default.roles.server.machines = [ \"a\" ];\n}\n",
+    )
+    .unwrap();
+    fs::remove_file(dir.path().join("clan.nix")).unwrap();
+    let out = run_with_failpoint(dir.path(), "fail-verification:sshd-default");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("one.nix: error: the rewrite of `sshd-default` is refused"),
+        "{}",
+        out.stderr
+    );
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clan_migrate::analysis;
 use clan_migrate::engine::FileReport;
-use clan_migrate::inventory::facts::nix;
+use clan_migrate::inventory::facts::nix as legacy_nix;
 use clan_migrate::rewrite::plan::FileContext;
 use clan_migrate::rewrite::{edit, verify};
 use clan_migrate::text::source::{FileKind, SourceFile};

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::{FileReport, Input, Options, Report};
+use crate::analysis::FileAnalysis;
 use crate::diagnostic::Finding;
 use crate::io::atomic_write::{AtomicWriter, Replacement};
 use crate::rewrite::edit::{self, TextEdit};
-use crate::rewrite::plan::{Outcome, ReasonKind};
+use crate::rewrite::plan::{InstanceKey, InstancePlan, Outcome, Reason, ReasonKind};
 use crate::rewrite::verify::{self, Refusal};
 use crate::text::source::SourceFile;
 
@@ -219,8 +220,8 @@ impl FixTotals {
 
 /// Plans, applies and verifies; writes when `write` is set.
 pub fn run(input: &Input, options: &Options, write: bool) -> FixReport {
-    let report = super::run(input, options);
-    let files = fix_files(&report);
+    let mut report = super::run(input, options);
+    let files = fix_files(&mut report);
     let mut fixed = FixReport { report, files };
     if write && matches!(input, Input::Paths(_)) {
         write_files(&mut fixed, &AtomicWriter::new());
@@ -250,13 +251,13 @@ impl FixRun {
     /// The next files with findings, fixed (and written); `None` when all were taken.
     pub fn next_batch(&mut self) -> Option<FixReport> {
         let files = self.run.next_batch()?;
-        let report = Report {
+        let mut report = Report {
             files,
             files_scanned: self.run.files_scanned,
             errors: Vec::new(),
             skipped: Vec::new(),
         };
-        let files = fix_files(&report);
+        let files = fix_files(&mut report);
         let mut batch = FixReport { report, files };
         if let Some(writer) = &self.writer {
             write_files(&mut batch, writer);
@@ -267,10 +268,12 @@ impl FixRun {
 }
 
 /// Rewrites and verifies each file of `report` that has edits, on all cores.
-fn fix_files(report: &Report) -> Vec<FileFix> {
+/// A file whose instances fail verification is planned again without them
+/// (its report then says why they are left).
+fn fix_files(report: &mut Report) -> Vec<FileFix> {
     report
         .files
-        .par_iter()
+        .par_iter_mut()
         .with_max_len(1)
         .enumerate()
         .filter(|(_, file)| !file.analysis.plan.edits.is_empty())
@@ -301,8 +304,91 @@ fn write_files(fixed: &mut FixReport, writer: &AtomicWriter) {
     }
 }
 
-/// Rewrites and verifies one file.
-fn fix_file(report_index: usize, file: &FileReport) -> FileFix {
+/// Rewrites and verifies one file; when that fails, leaves the instances whose
+/// own rewrite fails verification and migrates the others.
+fn fix_file(report_index: usize, file: &mut FileReport) -> FileFix {
+    let fix = fix_file_as_planned(report_index, file);
+    if !matches!(fix.status, Status::Refused(_)) {
+        return fix;
+    }
+    match without_failing_instances(file) {
+        Some(replanned) => {
+            let original = std::mem::replace(&mut file.analysis, replanned);
+            let again = fix_file_as_planned(report_index, file);
+            if matches!(again.status, Status::Refused(_)) {
+                file.analysis = original;
+                return fix;
+            }
+            again
+        }
+        None => fix,
+    }
+}
+
+/// The analysis of `file` with each migrated instance whose rewrite fails
+/// verification on its own left, with the reason; `None` when no instance
+/// alone fails (the failure comes from them together) or only one migrates.
+fn without_failing_instances(file: &FileReport) -> Option<FileAnalysis> {
+    if file.source.kind != crate::text::FileKind::Nix {
+        return None;
+    }
+    let migrated: Vec<InstanceKey> = file
+        .analysis
+        .plan
+        .instances
+        .iter()
+        .filter(|p| p.outcome == Outcome::Migrated)
+        .map(InstancePlan::key)
+        .collect();
+    if migrated.len() < 2 {
+        return None;
+    }
+    let set_aside = Reason::new(ReasonKind::Verification, "checked separately", None);
+    let failing: Vec<(InstanceKey, Reason)> = migrated
+        .iter()
+        .filter_map(|i| {
+            let others: Vec<(InstanceKey, Reason)> = migrated
+                .iter()
+                .filter(|j| *j != i)
+                .map(|j| (j.clone(), set_aside.clone()))
+                .collect();
+            let alone = FileReport {
+                analysis: crate::analysis::analyze_leaving(
+                    &file.source,
+                    &file.mounts,
+                    &file.context,
+                    &others,
+                ),
+                ..file.clone()
+            };
+            let failure = match rewrite(&alone) {
+                Ok(_) => return None,
+                Err(Refusal(failure)) => failure,
+            };
+            let failure = failure.trim_end_matches("; nothing was written");
+            Some((
+                i.clone(),
+                Reason::new(
+                    ReasonKind::Verification,
+                    format!("its rewrite failed verification ({failure}); the file's other instances are migrated"),
+                    None,
+                ),
+            ))
+        })
+        .collect();
+    if failing.is_empty() || failing.len() == migrated.len() {
+        return None;
+    }
+    Some(crate::analysis::analyze_leaving(
+        &file.source,
+        &file.mounts,
+        &file.context,
+        &failing,
+    ))
+}
+
+/// Rewrites and verifies one file as its analysis plans it.
+fn fix_file_as_planned(report_index: usize, file: &FileReport) -> FileFix {
     let mut fix = FileFix {
         report_index,
         path: file.source.path.clone(),

@@ -77,6 +77,7 @@ pub struct Role {
     /// The settings each member receives: each member of `members` by name,
     /// and (`None`) any member not known by name, when the role is open.
     pub settings: BTreeMap<Option<String>, Value>,
+    /// Sorted (see [`module_set`]).
     pub extra_modules: Vec<Value>,
 }
 
@@ -324,10 +325,7 @@ pub fn legacy_from_tree(
         let membership = Membership::of(role.get("machines"), role.get("tags"))?;
         let mut extra = list_items(role.get("extraModules"));
         extra.extend(list_items(role.get("imports")));
-        let extra = extra
-            .into_iter()
-            .map(|v| legacy_module_path(v, paths))
-            .collect();
+        let extra = module_set(extra.into_iter().map(|v| legacy_module_path(v, paths)));
         memberships.insert(
             name,
             (membership, role.get("config").unwrap_or(&empty), extra),
@@ -629,13 +627,22 @@ pub fn new_from_tree(
                 .unwrap_or(empty.clone());
             settings.insert(member.cloned(), merge(role_settings.clone(), own)?);
         }
-        let extra = list_items(role.get("extraModules"))
-            .into_iter()
-            .map(|v| legacy_module_path(v, paths))
-            .collect();
+        let extra = module_set(
+            list_items(role.get("extraModules"))
+                .into_iter()
+                .map(|v| legacy_module_path(v, paths)),
+        );
         roles.insert(name.clone(), membership.role(machines, settings, extra));
     }
     Ok(Instance { module, roles })
+}
+
+/// The modules a role imports, in a fixed order: the module system merges
+/// imports whatever their order.
+fn module_set(modules: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut modules: Vec<Value> = modules.collect();
+    modules.sort();
+    modules
 }
 
 /// Strings in extraModules are relative to the clan directory, in both formats.

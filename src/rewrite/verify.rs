@@ -8,7 +8,7 @@ use crate::analysis::{self, FileAnalysis};
 use crate::engine::FileReport;
 use crate::inventory::normal_form as model;
 use crate::inventory::{LegacyFacts, MachineFacts};
-use crate::rewrite::plan::{FileContext, Outcome};
+use crate::rewrite::plan::{FileContext, Outcome, ReasonKind};
 use crate::syntax::duplicates;
 use crate::text::source::SourceFile;
 
@@ -25,6 +25,16 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         verify_json(file, &rewritten)?;
         let again = analysis::analyze(&rewritten, &file.mounts, &file.context);
         return settled(file, rewritten, again);
+    }
+    let injected = file.analysis.plan.instances.iter().find(|p| {
+        p.outcome == Outcome::Migrated
+            && crate::failpoint::hit_named("fail-verification", &p.new_name)
+    });
+    if let Some(instance) = injected {
+        return Err(Refusal(format!(
+            "the rewrite of `{}` is refused (injected fault); nothing was written",
+            instance.new_name
+        )));
     }
     let parse = rnix::Root::parse(new_text);
     if let Some(error) = parse.errors().first() {
@@ -44,8 +54,27 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
     let new_root = parse.syntax();
     // The analysis of the rewritten file serves twice: its legacy facts give the
     // model after the rewrite, its plan shows whether fixing again changes anything.
-    let (again, facts_after) =
-        analysis::analyze_valid_tree(&rewritten, &new_root, &file.mounts, &file.context);
+    // Instances the plan leaves on purpose (their rewrite failed verification)
+    // are left when fixing again too.
+    let leave: Vec<_> = file
+        .analysis
+        .plan
+        .instances
+        .iter()
+        .filter_map(|p| match &p.outcome {
+            Outcome::Left(reason, _) if reason.kind == ReasonKind::Verification => {
+                Some((p.key(), reason.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let (again, facts_after) = analysis::analyze_valid_tree_leaving(
+        &rewritten,
+        &new_root,
+        &file.mounts,
+        &file.context,
+        &leave,
+    );
     let after = meaning(
         &new_root,
         &facts_after,

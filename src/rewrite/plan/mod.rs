@@ -212,14 +212,24 @@ pub fn plan(
     plan_leaving(source, root, facts, ctx, &[])
 }
 
-/// [`plan`], leaving the instances of `leave` (indices into `facts.instances`)
+/// A legacy instance by what names it in its file: the clan of its own it is
+/// in (if any), its service and its instance name.
+pub type InstanceKey = (Option<usize>, String, String);
+
+impl InstancePlan {
+    pub fn key(&self) -> InstanceKey {
+        (self.clan, self.service.clone(), self.instance.clone())
+    }
+}
+
+/// [`plan`], leaving the instances of `leave`
 /// as they are, each with its reason.
 pub fn plan_leaving(
     source: &SourceFile,
     root: &SyntaxNode,
     facts: &LegacyFacts,
     ctx: &FileContext,
-    leave: &[(usize, Reason)],
+    leave: &[(InstanceKey, Reason)],
 ) -> Plan {
     let text = &source.text;
     // Read from the text only when an instance gets edits.
@@ -235,10 +245,12 @@ pub fn plan_leaving(
     let mut works: Vec<Work<'_>> = facts
         .instances
         .iter()
-        .enumerate()
-        .map(|(i, instance)| {
+        .map(|instance| {
             let mut work = read::read_instance(instance, root, text, ctx_of(instance.clan));
-            if let Some((_, reason)) = leave.iter().find(|(at, _)| *at == i) {
+            let key = |(clan, service, name): &InstanceKey| {
+                *clan == instance.clan && *service == instance.service && *name == instance.instance
+            };
+            if let Some((_, reason)) = leave.iter().find(|(at, _)| key(at)) {
                 work.blockers.insert(0, reason.clone());
             }
             work
