@@ -157,26 +157,40 @@ fn json_lists_the_edits_and_what_remains() {
 }
 
 #[test]
-fn a_rewrite_that_nix_would_reject_is_refused() {
-    // The generated name collides with a binding the rewrite cannot see as an
-    // instance name (`instances` is set to a variable), so only the duplicate
-    // check catches it.
+fn instances_set_to_an_expression_move_into_the_inventory_imports() {
+    // `instances` is a variable: the migrated instance cannot be added next to
+    // it; as an inventory import it merges with the new instance instead.
     let dir = tempfile::tempdir().unwrap();
     let text = "{\n  inventory.instances = existing;\n  inventory.services.sshd.default.roles.server.tags = [ \"all\" ];\n}\n";
     fs::write(dir.path().join("c.nix"), text).unwrap();
     let out = run_in(Some(dir.path()), &["fix", "--write", "c.nix"], None);
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("c.nix")).unwrap(),
+        "{\n  inventory.imports = [ { instances = existing; } ];\n  inventory.instances.sshd-default.module.name = \"sshd\";\n  inventory.instances.sshd-default.roles.server.tags = [ \"all\" ];\n}\n"
+    );
+
+    // With an `imports` list there, the expression joins it.
+    let text = "{\n  inventory.imports = [ ./more.nix ];\n  inventory.instances = existing;\n  inventory.services.sshd.default.roles.server.tags = [ \"all\" ];\n}\n";
+    fs::write(dir.path().join("c.nix"), text).unwrap();
+    let out = run_in(Some(dir.path()), &["fix", "--write", "c.nix"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("c.nix")).unwrap(),
+        "{\n  inventory.imports = [ ./more.nix { instances = existing; } ];\n  inventory.instances.sshd-default.module.name = \"sshd\";\n  inventory.instances.sshd-default.roles.server.tags = [ \"all\" ];\n}\n"
+    );
+
+    // An `imports` that is not a list literal: the instance is left, with the reason.
+    let text = "{\n  inventory.imports = more;\n  inventory.instances = existing;\n  inventory.services.sshd.default.roles.server.tags = [ \"all\" ];\n}\n";
+    fs::write(dir.path().join("c.nix"), text).unwrap();
+    let out = run_in(Some(dir.path()), &["fix", "--write", "c.nix"], None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("would define `inventory.instances` twice"),
+        out.stderr.contains("`instances` is set to an expression in the same attribute set, whose `imports` is not a list literal"),
         "{}",
         out.stderr
     );
-    assert_eq!(
-        fs::read_to_string(dir.path().join("c.nix")).unwrap(),
-        text,
-        "nothing written"
-    );
+    assert_eq!(fs::read_to_string(dir.path().join("c.nix")).unwrap(), text);
 }
 
 #[test]

@@ -140,6 +140,10 @@ pub struct LegacyFacts {
     pub(crate) references: Vec<Reference>,
     /// Clan evaluations of their own in this file (see [`OwnClan`]), outermost first.
     pub own_clans: Vec<OwnClan>,
+    /// `inventory.instances = <expr>` where the expression is not an attribute
+    /// set literal (`import ./instances.nix`): the whole bindings. No
+    /// `instances.<name>` can be added next to one in the same attribute set.
+    pub opaque_instances: Vec<Span>,
     /// Position in `instances` of each (clan, service, instance), for grouping bindings.
     index: foldhash::HashMap<(Option<usize>, String, String), usize>,
     /// Position in `new_instances` of each (clan, name).

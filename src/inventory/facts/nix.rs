@@ -918,6 +918,15 @@ fn record_binding(
     if let Some(value) = &value {
         record_machine_facts(full, value, facts);
     }
+    if prefix_len(INSTANCES_PREFIXES, full) == Some(full.len())
+        && base < full.len()
+        && let Some(value) = &value
+        && !crate::syntax::nix::terminals(value)
+            .iter()
+            .all(|(t, _)| matches!(t, ast::Expr::AttrSet(_)))
+    {
+        facts.opaque_instances.push(binding_span);
+    }
 
     let Some(k) = services_prefix_len(full) else {
         return;

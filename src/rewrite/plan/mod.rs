@@ -265,6 +265,7 @@ pub fn plan_leaving(
         settings::plan_settings(work, text, machines);
     }
     check_names(&mut works, facts, ctx);
+    let opaque_edits = check_opaque_instances(&mut works, root, facts);
     let containers = containers(&works, text);
 
     let owned = 'plan: loop {
@@ -282,7 +283,15 @@ pub fn plan_leaving(
         let mut owned: Vec<(TextEdit, Owner)> = Vec::new();
         let mut moves: std::collections::BTreeMap<usize, Vec<(usize, Vec<TextEdit>)>> =
             std::collections::BTreeMap::new();
+        let mut opaque_done: Vec<usize> = Vec::new();
         for (i, work) in works.iter().enumerate() {
+            if work.blockers.is_empty()
+                && let Some((k, edits)) = &opaque_edits[i]
+                && !opaque_done.contains(k)
+            {
+                opaque_done.push(*k);
+                owned.extend(edits.iter().cloned().map(|e| (e, Owner::Instance(i))));
+            }
             if work.blockers.is_empty() {
                 let style = style.get_or_insert_with(|| Style::of(text));
                 let edits = emit::instance_edits(work, text, style, ctx_of(work.instance.clan));
@@ -363,6 +372,125 @@ pub fn plan_leaving(
 
 /// The new name must be free: not an instance of this file, of another file
 /// of the clan, or the name another legacy instance here would get.
+/// A migrated instance becomes `….instances.<name>`; where the same attribute
+/// set (the same anchor) binds `….instances = <expr>;`, Nix would see
+/// `instances` defined twice. The inventory is a module, so that binding
+/// becomes `….imports = [ { instances = <expr>; } ];` (the module system
+/// merges both definitions of `instances`), or joins the set's `imports`
+/// list, written with the first instance that migrates. Where `imports` is
+/// not a list literal, the instances are left.
+/// Returns, per instance, the edits of that binding when it needs them.
+fn check_opaque_instances(
+    works: &mut [Work<'_>],
+    root: &SyntaxNode,
+    facts: &LegacyFacts,
+) -> Vec<Option<(usize, Vec<TextEdit>)>> {
+    let mut needs = vec![None; works.len()];
+    if facts.opaque_instances.is_empty() {
+        return needs;
+    }
+    let anchor = |span: Span| {
+        crate::syntax::nix::binding_at(root, span)
+            .and_then(|b| crate::syntax::nix::anchor_of(rowan::ast::AstNode::syntax(&b)))
+            .map(|a| a.text_range())
+    };
+    let opaque: Vec<(Span, Option<rnix::TextRange>, Option<Vec<TextEdit>>)> = facts
+        .opaque_instances
+        .iter()
+        .map(|&span| (span, anchor(span), as_inventory_import(root, span)))
+        .collect();
+    for (i, work) in works.iter_mut().enumerate() {
+        let Some(first) = work.instance.bindings.first() else {
+            continue;
+        };
+        let here = anchor(first.binding);
+        let Some(k) = opaque
+            .iter()
+            .position(|(_, a, _)| a.is_some() && *a == here)
+        else {
+            continue;
+        };
+        match &opaque[k].2 {
+            Some(edits) => needs[i] = Some((k, edits.clone())),
+            None => work.block(
+                ReasonKind::SharedDefinition,
+                "`instances` is set to an expression in the same attribute set, whose `imports` is not a list literal: a migrated instance cannot be added next to it; add it to what that expression gives by hand".to_owned(),
+                Some(opaque[k].0),
+            ),
+        }
+    }
+    needs
+}
+
+/// `….instances = <expr>;` as `….imports = [ { instances = <expr>; } ];`, or
+/// as an item of the set's `….imports` list literal.
+fn as_inventory_import(root: &SyntaxNode, span: Span) -> Option<Vec<TextEdit>> {
+    use rnix::ast::HasEntry;
+    use rowan::ast::AstNode;
+    let binding = crate::syntax::nix::binding_at(root, span)?;
+    let attrpath = binding.attrpath()?;
+    let last = attrpath.attrs().last()?;
+    let value = binding.value()?;
+    let keys = crate::syntax::nix::attrpath_keys(&attrpath);
+    let leading: Vec<&crate::syntax::nix::Key> = keys[..keys.len().saturating_sub(1)]
+        .iter()
+        .map(|k| &k.key)
+        .collect();
+    let set = binding
+        .syntax()
+        .parent()
+        .and_then(rnix::ast::AttrSet::cast)?;
+    let imports: Vec<rnix::ast::AttrpathValue> = set
+        .attrpath_values()
+        .filter(|other| {
+            other.attrpath().is_some_and(|a| {
+                let other_keys = crate::syntax::nix::attrpath_keys(&a);
+                other_keys.len() > leading.len()
+                    && other_keys.iter().zip(&leading).all(|(o, l)| o.key == **l)
+                    && other_keys[leading.len()].key.is("imports")
+            })
+        })
+        .collect();
+    let value_span = Span::from(value.syntax().text_range());
+    if !imports.is_empty() {
+        // `….imports = [ … ];` as a list literal: the expression joins it.
+        let [only] = imports.as_slice() else {
+            return None;
+        };
+        let list = match only.value().map(crate::syntax::nix::strip_parens) {
+            Some(rnix::ast::Expr::List(list))
+                if only.attrpath()?.attrs().count() == leading.len() + 1 =>
+            {
+                list
+            }
+            _ => return None,
+        };
+        let close =
+            crate::syntax::nix::child_token_range(list.syntax(), rnix::SyntaxKind::TOKEN_R_BRACK)?;
+        let text = root.text().to_string();
+        let close = usize::from(close.start());
+        let joint = if text[..close].ends_with([' ', '\n', '\t']) {
+            ""
+        } else {
+            " "
+        };
+        return Some(vec![
+            TextEdit::insert(
+                close,
+                format!("{joint}{{ instances = {}; }} ", value.syntax().text()),
+            ),
+            TextEdit::delete(whole_lines(&text, span)),
+        ]);
+    }
+    Some(vec![
+        TextEdit::replace(Span::from(last.syntax().text_range()), "imports"),
+        TextEdit::replace(
+            value_span,
+            format!("[ {{ instances = {}; }} ]", value.syntax().text()),
+        ),
+    ])
+}
+
 /// The bindings that deleting the empty legacy definitions removes: each
 /// empty one, or the `services = { … }` that holds nothing else (left behind,
 /// it would be an empty definition of its own).

@@ -1,0 +1,6 @@
+{
+  admin-default = {
+    module.name = "admin";
+    roles.default.tags = [ "all" ];
+  };
+}
