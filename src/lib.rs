@@ -1,9 +1,7 @@
 //! clan-migrate: find legacy Clan `inventory.services` definitions and migrate them
 //! to `inventory.instances`.
 
-pub mod analysis;
 pub mod cli;
-pub mod diagnostic;
 pub mod engine;
 pub mod failpoint;
 pub mod inventory;
@@ -11,7 +9,6 @@ pub mod io;
 pub mod lints;
 pub mod report;
 pub mod rewrite;
-pub mod suppress;
 pub mod syntax;
 #[cfg(test)]
 mod test_support;

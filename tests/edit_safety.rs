@@ -98,9 +98,8 @@ fn fixing_keeps_every_comment() {
         {
             continue;
         }
-        let fixed =
-            clan_migrate::rewrite::edit::apply(&file.source.text, &file.analysis.plan.edits)
-                .expect("the planned edits apply");
+        let fixed = clan_migrate::text::edit::apply(&file.source.text, &file.analysis.plan.edits)
+            .expect("the planned edits apply");
         assert_eq!(
             comments(&file.source.text),
             comments(&fixed),

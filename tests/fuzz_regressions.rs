@@ -7,10 +7,11 @@
 
 mod common;
 
-use clan_migrate::analysis;
 use clan_migrate::engine::FileReport;
+use clan_migrate::engine::analysis;
+use clan_migrate::engine::verify;
 use clan_migrate::rewrite::plan::FileContext;
-use clan_migrate::rewrite::{edit, verify};
+use clan_migrate::text::edit;
 use clan_migrate::text::source::{FileKind, SourceFile};
 
 #[test]

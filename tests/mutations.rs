@@ -9,9 +9,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use clan_migrate::analysis;
-use clan_migrate::rewrite::edit;
+use clan_migrate::engine::analysis;
 use clan_migrate::rewrite::plan::FileContext;
+use clan_migrate::text::edit;
 use clan_migrate::text::source::{FileKind, SourceFile};
 
 /// xorshift64*: deterministic and dependency-free.

@@ -4,9 +4,9 @@
 
 use std::fs;
 
+use clan_migrate::engine::verify::verify;
 use clan_migrate::engine::{self, Input, Options};
 use clan_migrate::inventory::normal_form::Digest;
-use clan_migrate::rewrite::verify::verify;
 
 const ORIGINAL: &str = r#"{
   inventory.services.sshd.default = {

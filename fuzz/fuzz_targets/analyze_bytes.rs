@@ -8,11 +8,12 @@
 
 use std::path::PathBuf;
 
-use clan_migrate::analysis;
+use clan_migrate::engine::analysis;
 use clan_migrate::engine::FileReport;
 use clan_migrate::inventory::facts::nix as legacy_nix;
 use clan_migrate::rewrite::plan::FileContext;
-use clan_migrate::rewrite::{edit, verify};
+use clan_migrate::engine::verify;
+use clan_migrate::text::edit;
 use clan_migrate::text::source::{FileKind, SourceFile};
 use libfuzzer_sys::fuzz_target;
 

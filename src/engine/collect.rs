@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::surroundings::Surroundings;
 use super::{Options, read_source};
-use crate::analysis::{self, FileAnalysis};
+use crate::engine::analysis::{self, FileAnalysis};
 use crate::inventory::context::{Elsewhere, FileContext};
 use crate::inventory::{InventoryImport, MachineFacts};
 use crate::io::discover::{self, IoFailure, Skipped, normalize};

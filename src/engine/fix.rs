@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::{FileReport, Input, Options, Report};
-use crate::analysis::FileAnalysis;
-use crate::diagnostic::Finding;
+use crate::engine::analysis::FileAnalysis;
+use crate::engine::verify::{self, Refusal};
 use crate::io::atomic_write::{AtomicWriter, Replacement};
-use crate::rewrite::edit::{self, TextEdit};
+use crate::lints::Finding;
 use crate::rewrite::plan::{InstanceKey, InstancePlan, Outcome, Reason, ReasonKind};
-use crate::rewrite::verify::{self, Refusal};
+use crate::text::edit::{self, TextEdit};
 use crate::text::source::SourceFile;
 
 /// What happened to one file.
@@ -125,7 +125,7 @@ impl FixReport {
         }
         let remaining = remaining
             .iter()
-            .any(|(_, f)| f.severity() >= crate::diagnostic::Severity::Warning);
+            .any(|(_, f)| f.severity() >= crate::lints::Severity::Warning);
         let pending = !write && self.files.iter().any(|f| f.status == Status::Pending);
         u8::from(remaining || pending)
     }
@@ -353,7 +353,7 @@ fn without_failing_instances(file: &FileReport) -> Option<FileAnalysis> {
                 .map(|j| (j.clone(), set_aside.clone()))
                 .collect();
             let alone = FileReport {
-                analysis: crate::analysis::analyze_leaving(
+                analysis: crate::engine::analysis::analyze_leaving(
                     &file.source,
                     &file.mounts,
                     &file.context,
@@ -379,7 +379,7 @@ fn without_failing_instances(file: &FileReport) -> Option<FileAnalysis> {
     if failing.is_empty() || failing.len() == migrated.len() {
         return None;
     }
-    Some(crate::analysis::analyze_leaving(
+    Some(crate::engine::analysis::analyze_leaving(
         &file.source,
         &file.mounts,
         &file.context,

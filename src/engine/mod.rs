@@ -12,20 +12,22 @@
 //! what pass 1 assumed. `fix` then verifies and writes each batch
 //! ([`fix`]).
 
+pub mod analysis;
 mod clans;
 mod collect;
 pub mod fix;
 mod surroundings;
+pub mod verify;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::analysis::{self, FileAnalysis};
 use crate::inventory::context::FileContext;
 use crate::io::discover::{IoFailure, Skipped, describe_io_error};
 use crate::text::{FileKind, SourceFile};
+use analysis::FileAnalysis;
 
 use collect::Collected;
 
@@ -88,20 +90,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// What the findings add up to.
-    pub fn totals(&self) -> crate::report::Totals {
-        let mut totals = crate::report::Totals::default();
-        for file in &self.files {
-            for finding in &file.analysis.findings {
-                totals.add(finding);
-            }
-        }
-        totals
-    }
-
     /// Whether something could not be read or parsed.
     pub fn has_errors(&self) -> bool {
-        self.totals().has_errors(!self.errors.is_empty())
+        let parse_error = &crate::lints::parse_error::RULE;
+        !self.errors.is_empty()
+            || self.files.iter().any(|file| {
+                file.analysis
+                    .findings
+                    .iter()
+                    .any(|f| std::ptr::eq(f.rule, parse_error))
+            })
     }
 }
 

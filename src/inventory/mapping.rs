@@ -14,7 +14,7 @@
 
 use super::membership::{Known, MachineFacts, RoleMembers};
 use super::modules::ModuleInfo;
-use super::naming::nix_attr;
+use crate::syntax::quote::nix_attr;
 
 /// Whose legacy `config` a part is.
 #[derive(Debug, Clone, PartialEq, Eq)]

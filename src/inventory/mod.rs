@@ -5,7 +5,6 @@ pub mod config;
 pub mod context;
 pub mod facts;
 pub mod flake;
-pub mod instance_checks;
 pub mod mapping;
 pub mod membership;
 pub mod modules;

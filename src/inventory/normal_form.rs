@@ -926,6 +926,19 @@ pub fn json_instances(
     out
 }
 
+/// The normal forms of the instances of a parsed Nix file, with tags resolved
+/// by the clan's machines (outside a clan, by the file's `own`).
+pub fn meaning(
+    root: &rnix::SyntaxNode,
+    facts: &LegacyFacts,
+    context: &crate::inventory::context::FileContext,
+    own: &MachineFacts,
+) -> Vec<(String, Result<Instance, String>)> {
+    let paths = paths_for(context.path.as_deref(), context.clan_dir.as_deref());
+    let machines = context.machine_facts_for(own);
+    instances(root, facts, &paths, &context.modules, &machines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! CM005: an empty legacy `services` (or service) definition.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::EmptyLegacyServices;
-use crate::inventory::naming::nix_attr;
+use crate::lints::{Finding, Label, Severity};
+use crate::syntax::quote::nix_attr;
 
 pub static RULE: Rule = Rule {
     code: "CM005",

@@ -1,9 +1,9 @@
 //! CM104: `module.name = "@clan/…"`.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::instance_checks::InstanceIssue;
-use crate::inventory::naming::nix_string;
+use crate::lints::instance_checks::InstanceIssue;
+use crate::lints::{Finding, Label, Severity};
+use crate::syntax::quote::nix_string;
 
 pub static RULE: Rule = Rule {
     code: "CM104",

@@ -1,8 +1,8 @@
 //! CM102: `roles.<role>.config` under `inventory.instances`.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::instance_checks::InstanceIssue;
+use crate::lints::instance_checks::InstanceIssue;
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM102",

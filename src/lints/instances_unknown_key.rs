@@ -1,8 +1,8 @@
 //! CM103: an attribute the new instance format does not have.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::instance_checks::InstanceIssue;
+use crate::lints::instance_checks::InstanceIssue;
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM103",

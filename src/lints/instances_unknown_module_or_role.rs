@@ -1,8 +1,8 @@
 //! CM106: a module name that is not a clan.service, or a role it does not define.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
-use crate::inventory::instance_checks::InstanceIssue;
+use crate::lints::instance_checks::InstanceIssue;
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM106",

@@ -1,10 +1,11 @@
 //! CM001: a legacy `inventory.services.<service>.<instance>`.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::LegacyInstance;
-use crate::inventory::naming::{default_instance_name, nix_attr, nix_attr_path, nix_string};
+use crate::inventory::naming::default_instance_name;
+use crate::lints::{Finding, Label, Severity};
 use crate::rewrite::plan::{InstancePlan, Outcome};
+use crate::syntax::quote::{nix_attr, nix_attr_path, nix_string};
 use crate::text::source::FileKind;
 
 pub static RULE: Rule = Rule {

@@ -1,8 +1,8 @@
 //! CM002: an expression reads `….inventory.services…`.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::LegacyRead;
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM002",

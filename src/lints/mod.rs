@@ -2,6 +2,8 @@
 //! its code, severity and documentation (shown by `clan-migrate explain CODE`).
 
 pub mod empty_legacy_services;
+mod finding;
+pub mod instance_checks;
 pub mod instances_clan_prefixed_module;
 pub mod instances_duplicate_settings;
 pub mod instances_machine_list;
@@ -12,39 +14,12 @@ pub mod instances_unknown_module_or_role;
 pub mod legacy_service_instance;
 pub mod legacy_services_read;
 pub mod parse_error;
+pub mod suppress;
 pub mod unmigratable_legacy_form;
 pub mod unused_suppression;
 pub mod zerotier_instance_renamed;
 
-use serde::Serialize;
-
-use crate::diagnostic::Severity;
-
-/// Whether `clan-migrate fix` can repair what a rule reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fixability {
-    /// `fix` repairs every instance of it.
-    Always,
-    /// `fix` repairs it when the mapping is certain, and explains otherwise.
-    Sometimes,
-    /// Needs a human.
-    Never,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Stable code, e.g. `CM001`, used in suppressions and `--format json`.
-    pub code: &'static str,
-    /// Stable kebab-case name.
-    pub name: &'static str,
-    pub severity: Severity,
-    /// One line: what the rule reports.
-    pub summary: &'static str,
-    pub fix: Fixability,
-    /// Markdown with `## What it does`, `## Why`, `## Example`.
-    pub docs: &'static str,
-}
+pub use finding::{Finding, Fixability, Label, Rule, Severity};
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
@@ -70,7 +45,7 @@ pub static RULES: &[&Rule] = &[
 pub fn zerotier_renames(
     facts: &crate::inventory::LegacyFacts,
     modules_of_new: impl FnOnce() -> Vec<(String, String, crate::text::Span)>,
-) -> Vec<crate::diagnostic::Finding> {
+) -> Vec<crate::lints::Finding> {
     let legacy: Vec<(&str, String)> = facts
         .instances
         .iter()
@@ -103,9 +78,9 @@ pub fn zerotier_renames(
 
 /// The findings for mistakes in `inventory.instances` code.
 pub fn instance_findings(
-    issues: &[crate::inventory::instance_checks::InstanceIssue],
-) -> Vec<crate::diagnostic::Finding> {
-    use crate::inventory::instance_checks::IssueKind;
+    issues: &[crate::lints::instance_checks::InstanceIssue],
+) -> Vec<crate::lints::Finding> {
+    use crate::lints::instance_checks::IssueKind;
     issues
         .iter()
         .map(|issue| match &issue.kind {
@@ -150,7 +125,7 @@ pub fn legacy_findings(
     facts: &crate::inventory::LegacyFacts,
     kind: crate::text::source::FileKind,
     plan: &crate::rewrite::plan::Plan,
-) -> Vec<crate::diagnostic::Finding> {
+) -> Vec<crate::lints::Finding> {
     let mut findings = Vec::new();
     // The plan lists the instances in the order they were detected.
     findings.extend(facts.instances.iter().enumerate().filter_map(|(n, i)| {

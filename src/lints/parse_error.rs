@@ -3,7 +3,7 @@
 use rnix::{ParseError, SyntaxKind, TextRange, TextSize};
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
+use crate::lints::{Finding, Label, Severity};
 use crate::syntax::json::JsonError;
 use crate::text::Span;
 

@@ -1,8 +1,8 @@
 //! CM003: a legacy definition whose content is only known after evaluation.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::inventory::{Level, UnmigratableForm, UnmigratableReason};
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM003",

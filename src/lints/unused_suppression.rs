@@ -1,8 +1,8 @@
 //! CM004: a suppression comment that silences nothing.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
-use crate::suppress::{Suppression, SuppressionProblem};
+use crate::lints::suppress::{Suppression, SuppressionProblem};
+use crate::lints::{Finding, Label, Severity};
 
 pub static RULE: Rule = Rule {
     code: "CM004",

@@ -1,7 +1,7 @@
 //! CM108: a zerotier instance next to a legacy one of another name.
 
 use super::{Fixability, Rule};
-use crate::diagnostic::{Finding, Label, Severity};
+use crate::lints::{Finding, Label, Severity};
 use crate::text::Span;
 
 pub static RULE: Rule = Rule {

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::diagnostic::Finding;
 use crate::io::discover::IoFailure;
+use crate::lints::Finding;
 use crate::text::source::SourceFile;
 
 /// Read errors, before the findings.

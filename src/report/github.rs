@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::diagnostic::{Finding, Severity};
 use crate::io::discover::IoFailure;
+use crate::lints::{Finding, Severity};
 use crate::text::source::SourceFile;
 
 /// Read errors, before the findings.

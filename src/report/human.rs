@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use crate::diagnostic::{Finding, Severity};
 use crate::io::discover::IoFailure;
+use crate::lints::{Finding, Severity};
 use crate::text::source::SourceFile;
 
 const TAB_WIDTH: usize = 4;

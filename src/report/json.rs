@@ -7,9 +7,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::stream;
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::engine::fix::{FixReport, Status};
 use crate::io::discover::{IoFailure, Skipped};
+use crate::lints::{Finding, Label, Severity};
 use crate::text::source::SourceFile;
 
 /// Bumped on any incompatible change to the document's shape.

@@ -13,10 +13,10 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 use rayon::prelude::*;
 
-use crate::diagnostic::Finding;
-use crate::diagnostic::Severity;
 use crate::engine::FileReport;
 use crate::io::discover::{IoFailure, Skipped};
+use crate::lints::Finding;
+use crate::lints::Severity;
 use crate::text::Span;
 use crate::text::source::{Position, SourceFile};
 

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::span_positions;
 use super::stream;
-use crate::diagnostic::{Finding, Label, Severity};
 use crate::io::discover::IoFailure;
 use crate::lints::RULES;
+use crate::lints::{Finding, Label, Severity};
 use crate::text::source::SourceFile;
 
 fn level(severity: Severity) -> &'static str {

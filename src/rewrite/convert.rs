@@ -8,12 +8,12 @@ use std::path::Path;
 use rnix::ast;
 use rowan::ast::AstNode;
 
-use super::edit::TextEdit;
 use super::plan::FileContext;
 use super::plan::style::whole_lines_or_trailing_space;
-use crate::inventory::naming::nix_attr;
 use crate::syntax::nix::{child_token_range, str_literal, strip_parens};
+use crate::syntax::quote::nix_attr;
 use crate::text::Span;
+use crate::text::edit::TextEdit;
 use rnix::SyntaxKind;
 
 /// The edits that turn a list of names into an attribute set of empty sets.

@@ -1,7 +1,5 @@
 //! The migration rewrite: a plan of text edits per file, applied once and verified.
 
 pub mod convert;
-pub mod edit;
 pub mod plan;
 pub mod plan_json;
-pub mod verify;

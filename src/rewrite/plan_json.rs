@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use super::edit::TextEdit;
 use super::plan::{FileContext, InstancePlan, Outcome, Plan, Reason, ReasonKind};
 use crate::inventory::MachineFacts;
 use crate::inventory::mapping::{self, Scope, Share, Target, UncertainKind};
@@ -18,6 +17,7 @@ use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, Span};
 use crate::syntax::json::{JsonMember, JsonNode, JsonValue};
 use crate::syntax::json_write::{JsonStyle, node};
+use crate::text::edit::TextEdit;
 use crate::text::source::SourceFile;
 
 type Obj = Vec<JsonMember>;

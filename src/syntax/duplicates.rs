@@ -364,7 +364,7 @@ fn add(set: &mut Children, path: &[String], value: Def, span: Span, found: &mut 
 
 fn duplicate(prefix: &[String], first: Span, second: Span) -> Duplicate {
     Duplicate {
-        path: crate::inventory::naming::nix_attr_path(prefix.iter().map(String::as_str)),
+        path: crate::syntax::quote::nix_attr_path(prefix.iter().map(String::as_str)),
         first,
         second,
     }

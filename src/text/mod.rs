@@ -1,5 +1,6 @@
-//! Source text: decoded files, byte spans and positions.
+//! Source text: decoded files, byte spans and positions, and edits of it.
 
+pub mod edit;
 pub mod source;
 
 pub use source::{BOM, FileKind, Position, SourceFile};

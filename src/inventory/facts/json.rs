@@ -4,8 +4,8 @@ use super::{
     EmptyLegacyServices, InstanceBinding, LegacyFacts, Level, Span, UnmigratableForm,
     UnmigratableReason,
 };
-use crate::inventory::naming::nix_attr_path;
 use crate::syntax::json::{JsonMember, JsonNode, JsonValue};
+use crate::syntax::quote::nix_attr_path;
 
 /// Detects legacy instances in a parsed `inventory.json`.
 pub fn detect(root: &JsonNode) -> LegacyFacts {

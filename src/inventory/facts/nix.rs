@@ -840,7 +840,7 @@ fn static_path(path: &[&Key]) -> Option<Vec<String>> {
 fn display_path(path: &[&Key]) -> String {
     path.iter()
         .map(|k| match k {
-            Key::Static(s) => crate::inventory::naming::nix_attr(s),
+            Key::Static(s) => crate::syntax::quote::nix_attr(s),
             Key::Dynamic => "${…}".to_owned(),
         })
         .collect::<Vec<_>>()

@@ -15,10 +15,10 @@ use super::style::{
     whole_lines_or_trailing_space,
 };
 use super::{Reason, ReasonKind, Work};
-use crate::inventory::naming::nix_attr;
-use crate::rewrite::edit::TextEdit;
 use crate::syntax::nix::{KeySeg, attrpath_keys, strip_parens};
+use crate::syntax::quote::nix_attr;
 use crate::text::Span;
+use crate::text::edit::TextEdit;
 
 /// The edits that rewrite a container, or why it cannot be rewritten.
 type ContainerEdits = (Vec<TextEdit>, Option<Reason>);
@@ -393,7 +393,7 @@ pub(super) fn move_out(
     let mut pieces: Vec<(usize, String)> = Vec::new();
     let mut edits: Vec<(TextEdit, Owner)> = Vec::new();
     for ((span, i), local) in spans.iter().zip(&local) {
-        let moved = crate::rewrite::edit::apply(&text[span.start..span.end], local)
+        let moved = crate::text::edit::apply(&text[span.start..span.end], local)
             .map_err(|_| outside(*i))?;
         pieces.push((span.start, moved));
     }

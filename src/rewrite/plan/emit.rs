@@ -10,10 +10,10 @@ use rowan::ast::AstNode;
 use super::read::{Contributor, Holder};
 use super::style::{Style, line_end, line_indent, line_start};
 use super::{FileContext, Work};
-use crate::inventory::naming::{nix_attr, nix_string};
-use crate::rewrite::edit::TextEdit;
 use crate::syntax::nix::{attrpath_keys, strip_parens};
+use crate::syntax::quote::{nix_attr, nix_string};
 use crate::text::Span;
+use crate::text::edit::TextEdit;
 
 /// Where a contributor is, and the text its path has in front of the
 /// instance's new name (`inventory.instances.sshd-x`), to prefix what is

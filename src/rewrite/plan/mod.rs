@@ -28,7 +28,7 @@ pub use crate::inventory::context::FileContext;
 use crate::inventory::modules::ModuleInfo;
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, LegacyInstance};
-use crate::rewrite::edit::TextEdit;
+use crate::text::edit::TextEdit;
 use crate::text::{SourceFile, Span};
 
 use containers::{Owner, block_overlapping, block_shared_containers, containers, move_out};
@@ -338,7 +338,7 @@ pub fn plan_leaving(
         }
         // Edits that overlap are a bug in the planner: the instances they
         // belong to are left, explained, and the rest is planned again.
-        match crate::rewrite::edit::first_overlap(&owned) {
+        match crate::text::edit::first_overlap(&owned) {
             Some(overlap) if block_overlapping(&mut works, &containers, overlap, text) => {}
             _ => break owned,
         }

@@ -14,11 +14,11 @@ use crate::inventory::LegacyInstance;
 use crate::inventory::mapping::Scope;
 use crate::inventory::membership::{Listed, RoleMembers};
 use crate::inventory::modules::Status;
-use crate::inventory::naming::{nix_attr, nix_string};
 use crate::rewrite::convert;
-use crate::rewrite::edit::TextEdit;
 use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+use crate::syntax::quote::{nix_attr, nix_string};
 use crate::text::Span;
+use crate::text::edit::TextEdit;
 
 /// Where a contributor's `services` and service segments are.
 #[derive(Debug, Clone)]

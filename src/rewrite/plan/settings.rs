@@ -15,10 +15,10 @@ use super::{ReasonKind, Work};
 use crate::inventory::MachineFacts;
 use crate::inventory::mapping::{self, Move, Scope, Share, Target, UncertainKind};
 use crate::inventory::modules::ModuleInfo;
-use crate::inventory::naming::nix_attr;
-use crate::rewrite::edit::TextEdit;
 use crate::syntax::nix::{KeySeg, attrpath_keys, strip_parens};
+use crate::syntax::quote::nix_attr;
 use crate::text::Span;
+use crate::text::edit::TextEdit;
 
 /// One legacy `config` definition of an instance, as read from its binding.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ fn instances_whose_edits_would_overlap_are_left_and_the_rest_is_migrated() {
     let ctx = FileContext::default();
     let planned = plan(&source, &root, &facts, &ctx);
     assert_eq!(planned.migrated(), 2);
-    assert!(super::super::edit::apply(text, &planned.edits).is_ok());
+    assert!(crate::text::edit::apply(text, &planned.edits).is_ok());
 
     // A third instance made of the same binding as the first, under another
     // name, as a planner bug would see it: the two rename the same key.
@@ -44,7 +44,7 @@ fn instances_whose_edits_would_overlap_are_left_and_the_rest_is_migrated() {
             "the rewrite of `sshd.a` and the rewrite of `sshd.twin` would change the same text, at line 2; this is a bug in clan-migrate, please report it"
         );
     }
-    let after = super::super::edit::apply(text, &planned.edits).expect("no overlap left");
+    let after = crate::text::edit::apply(text, &planned.edits).expect("no overlap left");
     assert!(after.contains("inventory.services.sshd.a = {"), "{after}");
     assert!(
         after.contains("inventory.instances.borgbackup-b = {"),
@@ -147,7 +147,7 @@ fn legacy_options_without_a_counterpart_leave_their_instance() {
 
 /// The text `fix` makes of `text`.
 fn fixed(text: &str) -> String {
-    super::super::edit::apply(text, &planned(text).edits).expect("no overlap")
+    crate::text::edit::apply(text, &planned(text).edits).expect("no overlap")
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use rnix::{SyntaxKind, SyntaxNode};
 
-use crate::diagnostic::Finding;
+use crate::lints::Finding;
 use crate::lints::{find_rule, unused_suppression};
 use crate::text::Span;
 use crate::text::source::SourceFile;

@@ -4,11 +4,10 @@
 //! extraModules; see `inventory::model`), fixing it again changes nothing, and
 //! every instance the plan migrated is gone from the legacy tree.
 
-use crate::analysis::{self, FileAnalysis};
 use crate::engine::FileReport;
+use crate::engine::analysis::{self, FileAnalysis};
 use crate::inventory::normal_form as model;
-use crate::inventory::{LegacyFacts, MachineFacts};
-use crate::rewrite::plan::{FileContext, Outcome, ReasonKind};
+use crate::rewrite::plan::{Outcome, ReasonKind};
 use crate::syntax::duplicates;
 use crate::text::source::SourceFile;
 
@@ -75,7 +74,7 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         &file.context,
         &leave,
     );
-    let after = meaning(
+    let after = model::meaning(
         &new_root,
         &facts_after,
         &file.context,
@@ -88,13 +87,13 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         let original = rnix::Root::parse(&source.text).syntax();
         let facts_before =
             analysis::detect_nix(&original, &source.text, &file.mounts, &file.context);
-        let before = meaning(
+        let before = model::meaning(
             &original,
             &facts_before,
             &file.context,
             &facts_before.machines,
         );
-        let after = meaning(
+        let after = model::meaning(
             &new_root,
             &facts_after,
             &file.context,
@@ -107,19 +106,6 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         }
     }
     settled(file, rewritten, again)
-}
-
-/// The normal forms of the instances of a parsed Nix file, with tags resolved
-/// by the clan's machines (outside a clan, by the file's `own`).
-pub fn meaning(
-    root: &rnix::SyntaxNode,
-    facts: &LegacyFacts,
-    context: &FileContext,
-    own: &MachineFacts,
-) -> Vec<(String, Result<model::Instance, String>)> {
-    let paths = model::paths_for(context.path.as_deref(), context.clan_dir.as_deref());
-    let machines = context.machine_facts_for(own);
-    model::instances(root, facts, &paths, &context.modules, &machines)
 }
 
 /// The JSON document parses, and every instance has the same normal form.

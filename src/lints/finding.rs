@@ -1,8 +1,8 @@
-//! Findings: what a rule reports, with labelled source spans.
+//! Rules (what they are: code, severity, docs) and findings: what a rule
+//! reports, with labelled source spans.
 
 use serde::{Deserialize, Serialize};
 
-use crate::lints::Rule;
 use crate::text::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -22,6 +22,32 @@ impl Severity {
             Severity::Error => "error",
         }
     }
+}
+
+/// Whether `clan-migrate fix` can repair what a rule reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fixability {
+    /// `fix` repairs every instance of it.
+    Always,
+    /// `fix` repairs it when the mapping is certain, and explains otherwise.
+    Sometimes,
+    /// Needs a human.
+    Never,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable code, e.g. `CM001`, used in suppressions and `--format json`.
+    pub code: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    pub fix: Fixability,
+    /// Markdown with `## What it does`, `## Why`, `## Example`.
+    pub docs: &'static str,
 }
 
 /// A span with a message, pointing into the file's text.
@@ -90,7 +116,7 @@ impl Finding {
 mod rule_by_code {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::lints::{Rule, find_rule};
+    use super::super::{Rule, find_rule};
 
     pub fn serialize<S: Serializer>(rule: &&'static Rule, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(rule.code)

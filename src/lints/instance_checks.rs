@@ -7,12 +7,13 @@ use rnix::SyntaxNode;
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
-use super::modules::Status;
-use super::{LegacyFacts, Span};
+use crate::inventory::LegacyFacts;
+use crate::inventory::modules::Status;
 use crate::rewrite::convert;
-use crate::rewrite::edit::TextEdit;
 use crate::rewrite::plan::FileContext;
 use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
+use crate::text::Span;
+use crate::text::edit::TextEdit;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssueKind {
@@ -375,7 +376,7 @@ fn check_module(walk: &mut Walk<'_>) {
         let edits = if from_clan_core {
             vec![TextEdit::replace(
                 span,
-                crate::inventory::naming::nix_string(&plain),
+                crate::syntax::quote::nix_string(&plain),
             )]
         } else {
             Vec::new()

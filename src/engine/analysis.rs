@@ -2,13 +2,13 @@
 //! which other files mount it) to owned findings. Syntax trees never leave it, so
 //! files can be analysed on any thread.
 
-use crate::diagnostic::Finding;
 use crate::inventory::facts::{json as legacy_json, nix as legacy_nix};
-use crate::inventory::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
 use crate::inventory::{InventoryImport, LegacyFacts};
+use crate::lints::Finding;
+use crate::lints::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
+use crate::lints::suppress;
 use crate::lints::{self, parse_error};
 use crate::rewrite::plan::{self, FileContext, InstanceKey, Outcome, Plan, Reason, ReasonKind};
-use crate::suppress;
 use crate::syntax::json as json_tree;
 use crate::text::source::{FileKind, SourceFile};
 
@@ -142,7 +142,7 @@ fn analyze_nix(
     }
     let (mut analysis, facts) = analyze_valid_tree_leaving(source, &root, mounts, ctx, leave);
     if ctx.digest_meaning && !analysis.plan.edits.is_empty() {
-        let before = crate::rewrite::verify::meaning(&root, &facts, ctx, &facts.machines);
+        let before = crate::inventory::normal_form::meaning(&root, &facts, ctx, &facts.machines);
         analysis.plan.meaning_before = Some(crate::inventory::normal_form::Digest::of(&before));
     }
     analysis
