@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks clan-migrate against a parse-only baseline (same walker, rnix parse
-# of every file, one thread: src/bin/parse-baseline.rs) on generated trees, and
+# of every file, one thread: examples/parse-baseline.rs) on generated trees, and
 # prints every figure as a ratio measured in the same run (medians of rounds
 # that run every command once, timed by hyperfine).
-# `fix --write` is also shown next to its file-system floor (src/bin/write-floor.rs:
+# `fix --write` is also shown next to its file-system floor (examples/write-floor.rs:
 # the same atomic replacement of the same files, with no analysis).
 #
 #   scripts/bench.sh [FILES...]        default: 1000 10000 (add 100000 for the large run)
@@ -25,11 +25,11 @@ cd "$(dirname "$0")/.."
 for tool in hyperfine rg python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 2; }
 done
-cargo build --release -q
+cargo build --release -q --bin clan-migrate --example parse-baseline --example write-floor
 root=$PWD
 cm=$root/target/release/clan-migrate
-base=$root/target/release/parse-baseline
-floor=$root/target/release/write-floor
+base=$root/target/release/examples/parse-baseline
+floor=$root/target/release/examples/write-floor
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 sizes=${*:-1000 10000}

@@ -3,13 +3,13 @@
 
 pub mod cli;
 pub mod engine;
-pub mod failpoint;
+pub(crate) mod failpoint;
 pub mod inventory;
 pub mod io;
-pub mod lints;
-pub mod report;
+pub(crate) mod lints;
+pub(crate) mod report;
 pub mod rewrite;
-pub mod syntax;
+pub(crate) mod syntax;
 #[cfg(test)]
 mod test_support;
 pub mod text;

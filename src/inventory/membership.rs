@@ -57,36 +57,6 @@ impl Known {
 }
 
 impl MachineFacts {
-    /// The tags of a machine, built-in ones included; `None` when not all are
-    /// known (the earlier all-or-nothing reading, until its callers move to
-    /// [`MachineFacts::has_tag`]).
-    pub fn tags_of(&self, machine: &str) -> Option<Vec<String>> {
-        if self.incomplete {
-            return None;
-        }
-        let info = self.machines.get(machine)?;
-        if info.computed {
-            return None;
-        }
-        let mut tags = info.tags.clone();
-        tags.extend(
-            self.tag_lists
-                .iter()
-                .filter(|(_, l)| l.iter().any(|m| m == machine))
-                .map(|(t, _)| t.clone()),
-        );
-        tags.push("all".into());
-        tags.push(
-            if info.class.as_deref() == Some("darwin") {
-                "darwin"
-            } else {
-                "nixos"
-            }
-            .into(),
-        );
-        Some(tags)
-    }
-
     /// The machines carrying any of `tags`; `None` when not all are known.
     pub fn members_by_tags(&self, tags: &[String]) -> Option<Vec<String>> {
         let (certain, complete) = self.tagged(tags);

@@ -44,14 +44,6 @@ impl Array {
         Array { indent, count: 0 }
     }
 
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// Writes one element (after `[` or `,`), indented one level below the array's line.
     pub fn push(&mut self, element: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
         let mut bytes = Vec::new();

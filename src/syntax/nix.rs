@@ -190,19 +190,6 @@ pub fn is_rec(set: &ast::AttrSet) -> bool {
     child_token_range(set.syntax(), SyntaxKind::TOKEN_REC).is_some()
 }
 
-/// The nearest ancestor that is not a parenthesis, with the last node climbed.
-pub fn parent_skipping_parens(node: &SyntaxNode) -> Option<(SyntaxNode, SyntaxNode)> {
-    let mut child = node.clone();
-    loop {
-        let parent = child.parent()?;
-        if parent.kind() == SyntaxKind::NODE_PAREN {
-            child = parent;
-        } else {
-            return Some((parent, child));
-        }
-    }
-}
-
 /// The text of a relative path literal without interpolation (`./x.nix`, `../a/b`).
 pub fn literal_relative_path(expr: &ast::Expr) -> Option<String> {
     match strip_parens(expr.clone()) {
