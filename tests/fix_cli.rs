@@ -583,3 +583,17 @@ fn an_instance_whose_rewrite_fails_verification_does_not_block_the_others() {
         out.stderr
     );
 }
+
+#[test]
+fn a_suppressed_finding_is_not_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    let text = "{\n  # clan-migrate: ignore[CM102] kept on purpose\n  inventory.instances.a.roles.server.config.x = 1;\n  inventory.instances.b.roles.server.config.x = 1;\n}\n";
+    fs::write(dir.path().join("c.nix"), text).unwrap();
+    let out = run_in(Some(dir.path()), &["fix", "--write", "c.nix"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("c.nix")).unwrap(),
+        "{\n  # clan-migrate: ignore[CM102] kept on purpose\n  inventory.instances.a.roles.server.config.x = 1;\n  inventory.instances.b.roles.server.settings.x = 1;\n}\n"
+    );
+}

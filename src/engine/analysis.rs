@@ -5,7 +5,7 @@
 use crate::inventory::facts::{json as legacy_json, nix as legacy_nix};
 use crate::inventory::{InventoryImport, LegacyFacts};
 use crate::lints::Finding;
-use crate::lints::instance_checks::{self, InstanceIssue, IssueKind, SettingsDef};
+use crate::lints::instance_checks::{self, SettingsDef};
 use crate::lints::suppress;
 use crate::lints::{self, parse_error};
 use crate::rewrite::plan::{self, FileContext, InstanceKey, Outcome, Plan, Reason, ReasonKind};
@@ -178,30 +178,27 @@ pub fn analyze_valid_tree_leaving(
         .chain(&registered)
         .cloned()
         .collect();
-    let (mut issues, mut settings) =
+    let (instance_findings, mut settings) =
         instance_checks::check(root, &source.text, &facts, ctx, &known);
     // What clans of their own in the file define meets nothing elsewhere.
     settings.retain(|def| def.clan.is_none());
-    issues.extend(settings_defined_elsewhere(&settings, ctx));
-    let unregistered = issues.iter().any(|i| {
-        matches!(
-            i.kind,
-            instance_checks::IssueKind::ClanPrefixedModule {
-                from_clan_core: false,
-                ..
-            }
-        )
-    });
-    findings.extend(lints::instance_findings(&issues));
+    let cm104 = &lints::instances_clan_prefixed_module::RULE;
+    let unregistered = instance_findings
+        .iter()
+        .any(|f| std::ptr::eq(f.rule, cm104) && f.fix.is_empty());
+    findings.extend(instance_findings);
+    findings.extend(settings_defined_elsewhere(&settings, ctx));
     findings.extend(lints::zerotier_renames(&facts, || {
         instance_checks::instance_modules(root, &facts)
     }));
-    let fixes: Vec<_> = issues.into_iter().filter(|i| !i.edits.is_empty()).collect();
-    plan.corrections = fixes.len();
-    plan.edits.extend(fixes.into_iter().flat_map(|i| i.edits));
     let suppressions = suppress::collect(root, source);
     let mut findings = suppress::apply(findings, &suppressions, source);
     findings.sort_by_key(|f| (f.primary.span.start, f.rule.code));
+    // The fixes the findings carry (mistakes in `inventory.instances` code).
+    let fixed: Vec<&lints::Finding> = findings.iter().filter(|f| !f.fix.is_empty()).collect();
+    plan.corrections = fixed.len();
+    plan.edits
+        .extend(fixed.into_iter().flat_map(|f| f.fix.iter().cloned()));
     let analysis = FileAnalysis {
         findings,
         names: instance_names(&facts),
@@ -243,9 +240,7 @@ fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
             let plan = crate::rewrite::plan_json::plan(source, &root, &facts, ctx);
             let settings = instance_checks::json_settings(&root);
             let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
-            findings.extend(lints::instance_findings(&settings_defined_elsewhere(
-                &settings, ctx,
-            )));
+            findings.extend(settings_defined_elsewhere(&settings, ctx));
             FileAnalysis {
                 findings,
                 settings,
@@ -278,7 +273,7 @@ fn instance_names(facts: &LegacyFacts) -> Vec<(String, usize)> {
 }
 
 /// CM107 for settings this file defines that another file of the clan defines too.
-fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<InstanceIssue> {
+fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<lints::Finding> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     defs.iter()
         .filter(|def| {
@@ -292,16 +287,13 @@ fn settings_defined_elsewhere(defs: &[SettingsDef], ctx: &FileContext) -> Vec<In
                 .settings_elsewhere
                 .iter()
                 .find(|e| e.key.0 == def.instance && e.key.1 == def.target)?;
-            let (path, line) = (&elsewhere.path, elsewhere.line);
-            Some(InstanceIssue {
-                instance: def.instance.clone(),
-                kind: IssueKind::DuplicateSettings {
-                    target: def.target.clone(),
-                    other: format!("{}:{line}", path.display()),
-                },
-                span: def.span,
-                edits: Vec::new(),
-            })
+            let other = format!("{}:{}", elsewhere.path.display(), elsewhere.line);
+            Some(lints::instances_duplicate_settings::finding(
+                &def.instance,
+                def.span,
+                &def.target,
+                &other,
+            ))
         })
         .collect()
 }

@@ -78,6 +78,11 @@ pub struct Finding {
     /// What `fix` does about it, or why it cannot.
     pub help: Option<String>,
     pub notes: Vec<String>,
+    /// The edits that repair it, when the rule can repair it on its own (a
+    /// legacy instance's migration is planned per instance instead: see
+    /// `rewrite::plan`). `fix` applies the fixes of the findings that are not
+    /// suppressed.
+    pub fix: Vec<crate::text::edit::TextEdit>,
 }
 
 impl Finding {
@@ -89,7 +94,13 @@ impl Finding {
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
+            fix: Vec::new(),
         }
+    }
+
+    pub fn with_fix(mut self, edits: Vec<crate::text::edit::TextEdit>) -> Self {
+        self.fix = edits;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -7,6 +7,11 @@ use rnix::SyntaxNode;
 use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
+use super::{
+    Finding, instances_clan_prefixed_module, instances_duplicate_settings, instances_machine_list,
+    instances_role_config, instances_string_extra_modules, instances_unknown_key,
+    instances_unknown_module_or_role,
+};
 use crate::inventory::LegacyFacts;
 use crate::inventory::modules::Status;
 use crate::rewrite::convert;
@@ -14,40 +19,6 @@ use crate::rewrite::plan::FileContext;
 use crate::syntax::nix::{Key, KeySeg, attrpath_keys, str_literal, strip_parens};
 use crate::text::Span;
 use crate::text::edit::TextEdit;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IssueKind {
-    /// `roles.<r>.machines = [ … ]`.
-    MachineList { role: String },
-    /// `roles.<r>.config`.
-    RoleConfig { role: String },
-    /// A key the new format does not have, and where its content belongs.
-    UnknownKey { path: String, target: &'static str },
-    /// `module.name = "@clan/<x>"` for a module from clan-core (`fix` writes
-    /// the plain name), or from another input where the clan registers no
-    /// module of that name (`registered: false`, no fix).
-    ClanPrefixedModule {
-        name: String,
-        plain: String,
-        from_clan_core: bool,
-    },
-    /// String items in `roles.<r>.extraModules`; `reason` when they cannot be fixed.
-    StringExtraModules {
-        role: String,
-        reason: Option<String>,
-    },
-    /// A module name that only existed as a legacy clanModule, or was removed.
-    LegacyModuleName { name: String, advice: String },
-    /// A role the (known) module does not define.
-    UnknownRole {
-        module: String,
-        role: String,
-        roles: Vec<String>,
-    },
-    /// The same settings are defined by two separate definitions (`other`: where
-    /// the other one is, as `path:line` or `line N`).
-    DuplicateSettings { target: String, other: String },
-}
 
 /// One definition of an instance's settings (`roles.<r>.settings`,
 /// `roles.<r>.machines.<m>.settings`, `roles.<r>.tags.<t>.settings`).
@@ -62,20 +33,11 @@ pub struct SettingsDef {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceIssue {
-    pub instance: String,
-    pub kind: IssueKind,
-    pub span: Span,
-    /// The fix, when it is mechanical.
-    pub edits: Vec<TextEdit>,
-}
-
 struct Walk<'a> {
     instance: String,
     text: &'a str,
     ctx: &'a FileContext,
-    issues: Vec<InstanceIssue>,
+    findings: Vec<Finding>,
     module_name: Option<(String, Span)>,
     module_input: Option<String>,
     /// `module.name = "@clan/<x>"`: the name as written, and its span.
@@ -87,13 +49,8 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn issue(&mut self, kind: IssueKind, span: Span, edits: Vec<TextEdit>) {
-        self.issues.push(InstanceIssue {
-            instance: self.instance.clone(),
-            kind,
-            span,
-            edits,
-        });
+    fn report(&mut self, finding: Finding) {
+        self.findings.push(finding);
     }
 }
 
@@ -106,8 +63,8 @@ pub fn check(
     facts: &LegacyFacts,
     ctx: &FileContext,
     registered: &[String],
-) -> (Vec<InstanceIssue>, Vec<SettingsDef>) {
-    let mut issues = Vec::new();
+) -> (Vec<Finding>, Vec<SettingsDef>) {
+    let mut findings = Vec::new();
     let mut settings = Vec::new();
     let own_contexts: Vec<FileContext> = facts
         .own_clans
@@ -122,7 +79,7 @@ pub fn check(
                 .clan
                 .and_then(|c| own_contexts.get(c))
                 .unwrap_or(ctx),
-            issues: Vec::new(),
+            findings: Vec::new(),
             module_name: None,
             module_input: None,
             clan_prefixed: None,
@@ -150,7 +107,7 @@ pub fn check(
             }
         }
         check_module(&mut walk);
-        issues.extend(walk.issues);
+        findings.extend(walk.findings);
         settings.extend(walk.settings.into_iter().map(|def| SettingsDef {
             clan: instance.clan,
             ..def
@@ -168,18 +125,15 @@ pub fn check(
                 .matches('\n')
                 .count()
                 + 1;
-            issues.push(InstanceIssue {
-                instance: def.instance.clone(),
-                kind: IssueKind::DuplicateSettings {
-                    target: def.target.clone(),
-                    other: format!("line {line}"),
-                },
-                span: def.span,
-                edits: Vec::new(),
-            });
+            findings.push(instances_duplicate_settings::finding(
+                &def.instance,
+                def.span,
+                &def.target,
+                &format!("line {line}"),
+            ));
         }
     }
-    (issues, settings)
+    (findings, settings)
 }
 
 fn visit_set(walk: &mut Walk<'_>, set: &ast::AttrSet, prefix: &[String]) {
@@ -282,20 +236,15 @@ fn visit_binding(
                         let edits = convert::list_to_attrs(&v, walk.text)
                             .map(|c| c.edits)
                             .unwrap_or_default();
-                        walk.issue(
-                            IssueKind::MachineList { role },
-                            Span::from(v.syntax().text_range()),
-                            edits,
-                        );
+                        let span = Span::from(v.syntax().text_range());
+                        let finding = instances_machine_list::finding(&walk.instance, span, &role);
+                        walk.report(finding.with_fix(edits));
                     }
                 }
                 Some("config") => {
                     if let Some(span) = own(2) {
-                        walk.issue(
-                            IssueKind::RoleConfig { role },
-                            span,
-                            vec![TextEdit::replace(span, "settings")],
-                        );
+                        let finding = instances_role_config::finding(&walk.instance, span, &role);
+                        walk.report(finding.with_fix(vec![TextEdit::replace(span, "settings")]));
                     }
                 }
                 Some("extraModules") if rel.len() == 3 => {
@@ -303,32 +252,33 @@ fn visit_binding(
                     let has_strings = matches!(strip_parens(v.clone()), ast::Expr::List(list) if list.items().any(|i| matches!(i, ast::Expr::Str(_))));
                     if has_strings {
                         let span = Span::from(v.syntax().text_range());
-                        match convert::string_modules_to_paths(&v, walk.ctx) {
-                            Ok(edits) => walk.issue(
-                                IssueKind::StringExtraModules { role, reason: None },
+                        let instance = walk.instance.clone();
+                        let finding = match convert::string_modules_to_paths(&v, walk.ctx) {
+                            Ok(edits) => instances_string_extra_modules::finding(
+                                &instance, span, &role, None,
+                            )
+                            .with_fix(edits),
+                            Err(reason) => instances_string_extra_modules::finding(
+                                &instance,
                                 span,
-                                edits,
+                                &role,
+                                Some(&reason),
                             ),
-                            Err(reason) => walk.issue(
-                                IssueKind::StringExtraModules {
-                                    role,
-                                    reason: Some(reason),
-                                },
-                                span,
-                                Vec::new(),
-                            ),
-                        }
+                        };
+                        walk.report(finding);
                     }
                 }
                 Some("tags") => recurse(walk, &rel),
                 Some("extraModules") => {}
                 Some(other) => {
                     if let Some(span) = own(2) {
-                        walk.issue(
-                            IssueKind::UnknownKey { path: format!("roles.{role}.{other}"), target: "a role has only `machines`, `tags`, `settings` and `extraModules`" },
+                        let finding = instances_unknown_key::finding(
+                            &walk.instance,
                             span,
-                            Vec::new(),
+                            &format!("roles.{role}.{other}"),
+                            "a role has only `machines`, `tags`, `settings` and `extraModules`",
                         );
+                        walk.report(finding);
                     }
                 }
             }
@@ -345,14 +295,8 @@ fn visit_binding(
                     "imports" => "`module` (to name the module) or `roles.<role>.extraModules`",
                     _ => "an instance has only `module` and `roles`",
                 };
-                walk.issue(
-                    IssueKind::UnknownKey {
-                        path: key.to_owned(),
-                        target,
-                    },
-                    span,
-                    Vec::new(),
-                );
+                let finding = instances_unknown_key::finding(&walk.instance, span, key, target);
+                walk.report(finding);
             }
         }
     }
@@ -381,15 +325,14 @@ fn check_module(walk: &mut Walk<'_>) {
         } else {
             Vec::new()
         };
-        walk.issue(
-            IssueKind::ClanPrefixedModule {
-                name,
-                plain,
-                from_clan_core,
-            },
+        let finding = instances_clan_prefixed_module::finding(
+            &walk.instance,
             span,
-            edits,
+            &name,
+            &plain,
+            from_clan_core,
         );
+        walk.report(finding.with_fix(edits));
     }
     if !from_clan_core {
         return;
@@ -402,15 +345,14 @@ fn check_module(walk: &mut Walk<'_>) {
     if let Some(roles) = modules.service_roles(&name) {
         for (role, role_span) in walk.roles.clone() {
             if !roles.contains(&role) {
-                walk.issue(
-                    IssueKind::UnknownRole {
-                        module: name.clone(),
-                        role,
-                        roles: roles.to_vec(),
-                    },
+                let finding = instances_unknown_module_or_role::role_finding(
+                    &walk.instance,
                     role_span,
-                    Vec::new(),
+                    &name,
+                    &role,
+                    roles,
                 );
+                walk.report(finding);
             }
         }
         return;
@@ -427,11 +369,9 @@ fn check_module(walk: &mut Walk<'_>) {
         Status::Removed => "it was removed from clan-core and has no clan.service".to_owned(),
         Status::Migrated | Status::Redesigned => return,
     };
-    walk.issue(
-        IssueKind::LegacyModuleName { name, advice },
-        span,
-        Vec::new(),
-    );
+    let finding =
+        instances_unknown_module_or_role::module_finding(&walk.instance, span, &name, &advice);
+    walk.report(finding);
 }
 
 /// Where an `inventory.json` defines instance settings (one definition per file).

@@ -1,9 +1,9 @@
 //! CM104: `module.name = "@clan/…"`.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
 use crate::syntax::quote::nix_string;
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM104",
@@ -39,16 +39,22 @@ inventory.instances.importer-base.module.name = "importer";
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, name: &str, plain: &str, from_clan_core: bool) -> Finding {
+pub fn finding(
+    instance: &str,
+    span: Span,
+    name: &str,
+    plain: &str,
+    from_clan_core: bool,
+) -> Finding {
     let finding = Finding::new(
         &RULE,
         format!(
             "instance `{}` uses the module name {}",
-            issue.instance,
+            instance,
             nix_string(name)
         ),
         Label::new(
-            issue.span,
+            span,
             if from_clan_core {
                 "not a clan-core module name"
             } else {

@@ -1,8 +1,8 @@
 //! CM107: an instance's settings are defined twice.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM107",
@@ -39,14 +39,14 @@ Merge them into one `roles.server.settings = { … };` in one file.
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, target: &str, other: &str) -> Finding {
+pub fn finding(instance: &str, span: Span, target: &str, other: &str) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "`{target}` of instance `{}` is defined twice (also at {other})",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "second definition"),
+        Label::new(span, "second definition"),
     )
     .with_help(
         "settings take exactly one definition: merge both into one attribute set in one place",

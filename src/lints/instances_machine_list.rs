@@ -1,8 +1,8 @@
 //! CM101: `roles.<role>.machines` is a list under `inventory.instances`.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM101",
@@ -35,14 +35,14 @@ inventory.instances.sshd-default.roles.server.machines = { web = { }; db = { }; 
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, role: &str) -> Finding {
+pub fn finding(instance: &str, span: Span, role: &str) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "`roles.{role}.machines` of instance `{}` is a list",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "a list of machine names"),
+        Label::new(span, "a list of machine names"),
     )
     .with_help("`clan-migrate fix` writes it as an attribute set: `{ <machine> = { }; … }`")
 }

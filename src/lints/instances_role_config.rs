@@ -1,8 +1,8 @@
 //! CM102: `roles.<role>.config` under `inventory.instances`.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM102",
@@ -33,14 +33,14 @@ inventory.instances.borgbackup-home.roles.server.settings.directory = "/srv/borg
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, role: &str) -> Finding {
+pub fn finding(instance: &str, span: Span, role: &str) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "`roles.{role}.config` of instance `{}` should be `settings`",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "legacy name"),
+        Label::new(span, "legacy name"),
     )
     .with_help("`clan-migrate fix` renames it to `settings`")
 }

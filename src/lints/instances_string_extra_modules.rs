@@ -1,8 +1,8 @@
 //! CM105: string items in `roles.<role>.extraModules`.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM105",
@@ -36,14 +36,14 @@ roles.default.extraModules = [ ../modules/base.nix ];
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, role: &str, reason: Option<&str>) -> Finding {
+pub fn finding(instance: &str, span: Span, role: &str, reason: Option<&str>) -> Finding {
     let finding = Finding::new(
         &RULE,
         format!(
             "`roles.{role}.extraModules` of instance `{}` has string items",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "strings are relative to the clan directory"),
+        Label::new(span, "strings are relative to the clan directory"),
     );
     match reason {
         None => finding

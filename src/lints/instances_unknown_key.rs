@@ -1,8 +1,8 @@
 //! CM103: an attribute the new instance format does not have.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM103",
@@ -37,14 +37,14 @@ Move `certificate.searchDomains` to `roles.server.settings` and
 "#,
 };
 
-pub fn finding(issue: &InstanceIssue, path: &str, target: &str) -> Finding {
+pub fn finding(instance: &str, span: Span, path: &str, target: &str) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "instance `{}` has `{path}`, which the new format does not have",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "not an attribute of an instance"),
+        Label::new(span, "not an attribute of an instance"),
     )
     .with_help(format!("its content belongs in {target}"))
 }

@@ -1,8 +1,8 @@
 //! CM106: a module name that is not a clan.service, or a role it does not define.
 
 use super::{Fixability, Rule};
-use crate::lints::instance_checks::InstanceIssue;
 use crate::lints::{Finding, Label, Severity};
+use crate::text::Span;
 
 pub static RULE: Rule = Rule {
     code: "CM106",
@@ -38,26 +38,32 @@ Use the clan.service `wifi` (its settings differ: see its README).
 "#,
 };
 
-pub fn module_finding(issue: &InstanceIssue, name: &str, advice: &str) -> Finding {
+pub fn module_finding(instance: &str, span: Span, name: &str, advice: &str) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "instance `{}` uses `{name}`, which is not a clan.service module",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "legacy or removed module"),
+        Label::new(span, "legacy or removed module"),
     )
     .with_help(advice.to_owned())
 }
 
-pub fn role_finding(issue: &InstanceIssue, module: &str, role: &str, roles: &[String]) -> Finding {
+pub fn role_finding(
+    instance: &str,
+    span: Span,
+    module: &str,
+    role: &str,
+    roles: &[String],
+) -> Finding {
     Finding::new(
         &RULE,
         format!(
             "instance `{}`: the `{module}` module has no role `{role}`",
-            issue.instance
+            instance
         ),
-        Label::new(issue.span, "unknown role"),
+        Label::new(span, "unknown role"),
     )
     .with_help(format!("its roles are: {}", roles.join(", ")))
 }

@@ -76,42 +76,6 @@ pub fn zerotier_renames(
     out
 }
 
-/// The findings for mistakes in `inventory.instances` code.
-pub fn instance_findings(
-    issues: &[crate::lints::instance_checks::InstanceIssue],
-) -> Vec<crate::lints::Finding> {
-    use crate::lints::instance_checks::IssueKind;
-    issues
-        .iter()
-        .map(|issue| match &issue.kind {
-            IssueKind::MachineList { role } => instances_machine_list::finding(issue, role),
-            IssueKind::RoleConfig { role } => instances_role_config::finding(issue, role),
-            IssueKind::UnknownKey { path, target } => {
-                instances_unknown_key::finding(issue, path, target)
-            }
-            IssueKind::ClanPrefixedModule {
-                name,
-                plain,
-                from_clan_core,
-            } => instances_clan_prefixed_module::finding(issue, name, plain, *from_clan_core),
-            IssueKind::StringExtraModules { role, reason } => {
-                instances_string_extra_modules::finding(issue, role, reason.as_deref())
-            }
-            IssueKind::LegacyModuleName { name, advice } => {
-                instances_unknown_module_or_role::module_finding(issue, name, advice)
-            }
-            IssueKind::UnknownRole {
-                module,
-                role,
-                roles,
-            } => instances_unknown_module_or_role::role_finding(issue, module, role, roles),
-            IssueKind::DuplicateSettings { target, other } => {
-                instances_duplicate_settings::finding(issue, target, other)
-            }
-        })
-        .collect()
-}
-
 /// A rule by code (`CM001`, any case) or by name (`legacy-service-instance`).
 pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {
     RULES
