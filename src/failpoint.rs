@@ -4,8 +4,7 @@
 //! error after the temporary file is written; `abort-before-rename`: the process
 //! dies there; `changed-before-second-read`: a file changes between the two
 //! passes of a run; `flush-fails`: flushing that file's new text to disk
-//! fails, and with it, in a batch flushed with one `syncfs`, every file of the
-//! batch on that file system).
+//! fails).
 //! `fail-verification:<instance>` makes the verification of a rewrite in which
 //! that instance (its new name) is migrated fail.
 //! A file name of `*` matches every file. Without the variable nothing happens;

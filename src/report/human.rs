@@ -54,7 +54,12 @@ pub fn findings(
 
 /// One finding of `source`, whose path is written as `path`. The snippet is
 /// the lines its labels are on (and those between), not the whole file.
-fn render_finding(renderer: &Renderer, source: &SourceFile, path: &str, finding: &Finding) -> String {
+fn render_finding(
+    renderer: &Renderer,
+    source: &SourceFile,
+    path: &str,
+    finding: &Finding,
+) -> String {
     let labels = std::iter::once((&finding.primary, true))
         .chain(finding.secondary.iter().map(|l| (l, false)));
     let text_len = source.text.len();
