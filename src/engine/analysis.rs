@@ -85,7 +85,27 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
 /// `@clan/` module names spell `@clan/`. Files without any of them are not
 /// parsed (so their syntax errors are not reported either).
 pub fn may_hold_inventory(text: &str) -> bool {
-    text.contains("inventory") || text.contains("clan-migrate:") || text.contains("@clan/")
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // SIMD searches, built once. Most walked files contain none of the words,
+    // so each search reads the whole text: `clan` is read once for the two
+    // words that contain it.
+    static WORDS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+        [
+            Finder::new("inventory"),
+            Finder::new("clan"),
+            Finder::new("clan-migrate:"),
+            Finder::new("@clan/"),
+        ]
+    });
+    let [inventory, clan, suppression, module] = &*WORDS;
+    let bytes = text.as_bytes();
+    inventory.find(bytes).is_some()
+        || clan.find(bytes).is_some_and(|at| {
+            // Both words have `clan` at most one byte in.
+            let from = &bytes[at.saturating_sub(1)..];
+            suppression.find(from).is_some() || module.find(from).is_some()
+        })
 }
 
 /// The mounts a file's name implies: an `inventory.nix` is an inventory.

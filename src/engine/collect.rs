@@ -26,7 +26,8 @@ pub(super) struct Collected {
     pub path: PathBuf,
     /// The logical paths at which other files mount this one.
     pub mounts: Vec<Vec<String>>,
-    /// The length and digest of the text pass 1 read.
+    /// The length and digest of the text pass 1 read (the digest only for a
+    /// file that is kept, see [`Collected::is_quiet`]).
     pub len: usize,
     pub digest: u64,
     pub facts: ClanFacts,
@@ -151,7 +152,7 @@ impl Collected {
             path: source.path.clone(),
             mounts,
             len: source.text.len(),
-            digest: digest(&source),
+            digest: 0,
             facts: ClanFacts::default(),
             dir,
             explicit,
@@ -189,6 +190,10 @@ impl Collected {
         analysis.machines = MachineFacts::default();
         if !analysis.findings.is_empty() {
             collected.analysis = Held::keep(&analysis);
+        }
+        // Pass 2 reads again only the files kept: only theirs is needed.
+        if !collected.is_quiet() {
+            collected.digest = digest(&source);
         }
         (collected, source)
     }

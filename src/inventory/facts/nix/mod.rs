@@ -51,16 +51,8 @@ pub fn detect_in(
     mounts: &[Vec<String>],
     dirs: Option<ClanDirs<'_>>,
 ) -> LegacyFacts {
-    let own_clans = dirs.map_or_else(Vec::new, |dirs| own_clans(root, text, dirs));
-    if own_clans.is_empty() {
-        return detect(root, text, mounts);
-    }
-    let mut facts = LegacyFacts {
-        own_clans,
-        ..LegacyFacts::default()
-    };
-    detector_run_into(&mut facts, root, Some(text), mounts, true);
-    facts
+    let dirs = dirs.map(|d| (d, crate::io::discover::normalize(d.clan_dir)));
+    detector_run(root, Some(text), mounts, true, dirs).0
 }
 
 /// [`detect`] without its shortcuts: every binding, selection and subtree is
@@ -80,30 +72,18 @@ fn detect_with(
     mounts: &[Vec<String>],
     prune: bool,
 ) -> LegacyFacts {
-    detector_run(root, text, mounts, prune).0
+    detector_run(root, text, mounts, prune, None).0
 }
 
 /// [`detect_with`], and how many nodes the walk visited.
+/// `dirs`: where the file is, when clans of its own are looked for.
 fn detector_run(
     root: &SyntaxNode,
     text: Option<&str>,
     mounts: &[Vec<String>],
     prune: bool,
+    dirs: Option<(ClanDirs<'_>, std::path::PathBuf)>,
 ) -> (LegacyFacts, usize) {
-    let mut facts = LegacyFacts::default();
-    let walked = detector_run_into(&mut facts, root, text, mounts, prune);
-    (facts, walked)
-}
-
-/// Runs the detector, adding to `facts` (which may already know the file's
-/// own clans); returns how many nodes the walk visited.
-fn detector_run_into(
-    facts: &mut LegacyFacts,
-    root: &SyntaxNode,
-    text: Option<&str>,
-    mounts: &[Vec<String>],
-    prune: bool,
-) -> usize {
     let mut all_mounts: Vec<Vec<Key>> = vec![Vec::new()];
     for m in mounts {
         let m: Vec<Key> = m.iter().map(|s| Key::Static(s.into())).collect();
@@ -119,13 +99,14 @@ fn detector_run_into(
         .filter(|text| prune && all_mounts.len() == 1 && whole_text(text))
         .and_then(InventorySpellings::find);
     let mut detector = Detector {
-        facts: std::mem::take(facts),
+        facts: LegacyFacts::default(),
         all_mounts: &all_mounts,
         prune,
         spellings,
         walked: 0,
         anchor_paths: Vec::new(),
         in_reference: false,
+        dirs,
     };
     let green = root.green();
     let top = WalkNode {
@@ -186,8 +167,7 @@ fn detector_run_into(
         detector.in_reference = false;
         detector.spellings = spellings;
     }
-    *facts = detector.facts;
-    detector.walked
+    (detector.facts, detector.walked)
 }
 
 /// The node whose range is exactly `range`.

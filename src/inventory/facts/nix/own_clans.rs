@@ -2,94 +2,95 @@
 
 use super::*;
 
-/// The sets of a file that define a clan of their own (see [`OwnClan`]),
-/// outermost first. The one look at the file system detection makes: whether
-/// such a clan's directory adds machines.
-pub(super) fn own_clans(root: &SyntaxNode, text: &str, dirs: ClanDirs<'_>) -> Vec<OwnClan> {
-    let clan_dir = crate::io::discover::normalize(dirs.clan_dir);
-    // The sets in which an `inventory` binding starts: found from the word's
-    // offsets, without walking the whole tree.
-    let mut sets: Vec<ast::AttrSet> = Vec::new();
-    for at in memchr::memmem::find_iter(text.as_bytes(), b"inventory") {
-        let Ok(offset) = TextSize::try_from(at) else {
-            break;
-        };
-        let Some(token) = root.token_at_offset(offset).right_biased() else {
-            continue;
-        };
-        let set = token
-            .parent_ancestors()
-            .find(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
-            .filter(|b| b.text_range().start() == token.text_range().start())
-            .and_then(|b| b.parent())
-            .and_then(ast::AttrSet::cast);
-        if let Some(set) = set
-            && !sets.contains(&set)
-        {
-            sets.push(set);
-        }
+/// Whether the set `green` binds `inventory` directly (`inventory = …;`,
+/// `inventory.x = …;`): read from the green tree, before a set is looked at
+/// more closely.
+pub(super) fn binds_inventory(green: &GreenNodeData) -> bool {
+    fn node<'g>(
+        child: rowan::NodeOrToken<&'g GreenNodeData, &'g rowan::GreenTokenData>,
+    ) -> Option<&'g GreenNodeData> {
+        child.into_node()
     }
-    sets.sort_by_key(|s| {
-        (
-            s.syntax().text_range().start(),
-            std::cmp::Reverse(s.syntax().text_range().len()),
-        )
-    });
-    sets.into_iter()
-        .filter_map(|set| {
-            let (mut directory, mut has_directory, mut has_self, mut has_inventory) =
-                (None, false, false, false);
-            for binding in set.attrpath_values() {
-                let keys = binding
-                    .attrpath()
-                    .map(|a| attrpath_keys(&a))
-                    .unwrap_or_default();
-                match keys.first() {
-                    Some(first) if first.key.is("inventory") => has_inventory = true,
-                    Some(first) if first.key.is("self") => has_self = true,
-                    Some(first) if first.key.is("directory") => {
-                        has_directory = true;
-                        if keys.len() == 1 {
-                            directory = binding.value().as_ref().and_then(literal_relative_path);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            has_self |= set.inherits().any(|i| {
-                i.attrs()
-                    .any(|a| matches!(a, ast::Attr::Ident(id) if id.syntax().text() == "self"))
-            });
-            if !has_inventory {
-                return None;
-            }
-            let directory = match directory {
-                Some(literal) => {
-                    let directory = crate::io::discover::normalize(&dirs.file_dir.join(literal));
-                    if directory == clan_dir {
-                        return None;
-                    }
-                    Some(directory)
-                }
-                None if !has_directory && !has_self && is_clan_call_argument(&set) => None,
-                None => return None,
-            };
-            // Clan adds the machines of `<directory>/machines/` and the
-            // inventory of `<directory>/inventory.json`: with either, the
-            // literal machines and tags are not all of them.
-            let machines = crate::inventory::MachineFacts {
-                incomplete: directory.as_ref().is_some_and(|d| {
-                    d.join("machines").is_dir() || d.join("inventory.json").exists()
-                }),
-                ..Default::default()
-            };
-            Some(OwnClan {
-                range: Span::from(set.syntax().text_range()),
-                directory,
-                machines,
+    green
+        .children()
+        .filter_map(node)
+        .filter(|b| raw_kind(b) == SyntaxKind::NODE_ATTRPATH_VALUE)
+        .any(|binding| {
+            let first_key = binding
+                .children()
+                .filter_map(node)
+                .find(|p| raw_kind(p) == SyntaxKind::NODE_ATTRPATH)
+                .and_then(|path| path.children().filter_map(node).next());
+            first_key.is_some_and(|key| {
+                raw_kind(key) == SyntaxKind::NODE_IDENT
+                    && key
+                        .children()
+                        .filter_map(|c| c.into_token())
+                        .any(|t| t.text() == "inventory")
             })
         })
-        .collect()
+}
+
+/// The clan of its own that `set` defines, if it defines one (see
+/// [`OwnClan`]). `clan_dir` is `dirs.clan_dir`, normalized. The one look at
+/// the file system detection makes: whether such a clan's directory adds
+/// machines.
+pub(super) fn own_clan(
+    set: &ast::AttrSet,
+    dirs: ClanDirs<'_>,
+    clan_dir: &std::path::Path,
+) -> Option<OwnClan> {
+    let (mut directory, mut has_directory, mut has_self, mut has_inventory) =
+        (None, false, false, false);
+    for binding in set.attrpath_values() {
+        let keys = binding
+            .attrpath()
+            .map(|a| attrpath_keys(&a))
+            .unwrap_or_default();
+        match keys.first() {
+            Some(first) if first.key.is("inventory") => has_inventory = true,
+            Some(first) if first.key.is("self") => has_self = true,
+            Some(first) if first.key.is("directory") => {
+                has_directory = true;
+                if keys.len() == 1 {
+                    directory = binding.value().as_ref().and_then(literal_relative_path);
+                }
+            }
+            _ => {}
+        }
+    }
+    has_self |= set.inherits().any(|i| {
+        i.attrs()
+            .any(|a| matches!(a, ast::Attr::Ident(id) if id.syntax().text() == "self"))
+    });
+    if !has_inventory {
+        return None;
+    }
+    let directory = match directory {
+        Some(literal) => {
+            let directory = crate::io::discover::normalize(&dirs.file_dir.join(literal));
+            if directory == clan_dir {
+                return None;
+            }
+            Some(directory)
+        }
+        None if !has_directory && !has_self && is_clan_call_argument(set) => None,
+        None => return None,
+    };
+    // Clan adds the machines of `<directory>/machines/` and the
+    // inventory of `<directory>/inventory.json`: with either, the
+    // literal machines and tags are not all of them.
+    let machines = crate::inventory::MachineFacts {
+        incomplete: directory
+            .as_ref()
+            .is_some_and(|d| d.join("machines").is_dir() || d.join("inventory.json").exists()),
+        ..Default::default()
+    };
+    Some(OwnClan {
+        range: Span::from(set.syntax().text_range()),
+        directory,
+        machines,
+    })
 }
 
 /// Whether `set` is the argument of a call of a function whose name says

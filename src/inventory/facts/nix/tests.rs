@@ -516,7 +516,7 @@ fn module_code_is_not_walked() {
       };
     }"#;
     let root = rnix::Root::parse(src).syntax();
-    let nodes = |text, mounts: &[Vec<String>]| detector_run(&root, text, mounts, true).1;
+    let nodes = |text, mounts: &[Vec<String>]| detector_run(&root, text, mounts, true, None).1;
     let (whole, skipping) = (nodes(None, &[]), nodes(Some(src), &[]));
     assert!(skipping * 3 < whole, "{skipping} of {whole} nodes walked");
     let mounted = [vec!["inventory".to_owned()]];

@@ -141,6 +141,9 @@ pub(super) struct Detector<'m> {
     pub(super) anchor_paths: Vec<(TextRange, Vec<Key>)>,
     /// Walking such a value again (its reads were found the first time).
     pub(super) in_reference: bool,
+    /// Where the file is, to tell the sets that define a clan of their own
+    /// (and its clan directory, normalized); `None`: none is looked for.
+    pub(super) dirs: Option<(ClanDirs<'m>, std::path::PathBuf)>,
 }
 
 /// The offsets at which a file may spell the key `inventory`: the word itself, or
@@ -176,7 +179,18 @@ impl Detector<'_> {
         let mut own = None;
         let mut inside_instance = inherited.inside_instance;
         match node.kind {
-            SyntaxKind::NODE_ATTR_SET => own = Some(self.set_context(inherited, node.range())),
+            SyntaxKind::NODE_ATTR_SET => {
+                // Before its bindings are recorded: they belong to it.
+                if let Some((dirs, clan_dir)) = &self.dirs
+                    && !self.in_reference
+                    && binds_inventory(node.green)
+                    && let Some(set) = node.cursor().and_then(ast::AttrSet::cast)
+                    && let Some(clan) = own_clan(&set, *dirs, clan_dir)
+                {
+                    self.facts.own_clans.push(clan);
+                }
+                own = Some(self.set_context(inherited, node.range()));
+            }
             SyntaxKind::NODE_ATTRPATH_VALUE => {
                 if let Some(ctx) = inherited.owner.filter(|ctx| ctx.live)
                     && ctx.first_keys.may_start(node.green)
