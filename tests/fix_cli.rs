@@ -197,7 +197,7 @@ fn instances_set_to_an_expression_move_into_the_inventory_imports() {
 fn a_file_named_alone_is_fixed_with_what_its_whole_clan_defines() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join(".git")).unwrap();
-    fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    fs::write(dir.path().join("flake.nix"), "{ inputs.clan-core.url = \"https://git.clan.lol/clan/clan-core/archive/main.tar.gz\"; outputs = _: { }; }\n").unwrap();
     let clan =
         fs::read_to_string(common::repo_root().join("testdata/before/tag-membership.nix")).unwrap();
     fs::write(dir.path().join("clan.nix"), &clan).unwrap();

@@ -64,3 +64,20 @@ fn fixtures_are_judged_by_the_real_nix_parser() {
         }
     }
 }
+
+#[test]
+fn the_projects_own_nix_files_parse() {
+    if !common::nix_available() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("flake.nix")];
+    files.extend(nix_files(&root.join("tests/oracle")));
+    files.extend(nix_files(&root.join("tests/clan_core")));
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        if let Some(err) = nix_parse(&file) {
+            panic!("{} does not parse with Nix:\n{err}", file.display());
+        }
+    }
+}

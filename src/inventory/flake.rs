@@ -65,10 +65,21 @@ fn collect_inputs(set: &ast::AttrSet, prefix: &mut Vec<String>, found: &mut Vec<
     }
 }
 
-/// The directory of the nearest `flake.nix` at or above `dir`, with the clan-core
-/// input name read from it; cached per directory. The search stops at a
-/// repository root (a directory holding `.git`): what lies above a user's
-/// repository is not part of their flake.
+/// Whether a `flake.nix` belongs to a clan: it names clan-core (an input, the
+/// `clan.lol` forge), a clan evaluation (`buildClan`, `clanLib`) or an
+/// `inventory`. A flake that names none of them (a tool's own packaging, a
+/// monorepo's top) is not the clan of the files below it.
+pub fn is_clan_flake(flake_nix: &str) -> bool {
+    ["clan-core", "clan.lol", "buildClan", "clanLib", "inventory"]
+        .iter()
+        .any(|word| flake_nix.contains(word))
+}
+
+/// The directory of the nearest `flake.nix` at or above `dir` that belongs to
+/// a clan ([`is_clan_flake`]), with the clan-core input name read from it;
+/// cached per directory. The search stops at a repository root (a directory
+/// holding `.git`): what lies above a user's repository is not part of their
+/// flake.
 #[derive(Debug, Default)]
 pub struct FlakeLookup {
     cache: HashMap<PathBuf, Option<(PathBuf, Option<String>)>>,
@@ -77,13 +88,8 @@ pub struct FlakeLookup {
 impl FlakeLookup {
     pub fn nearest(&mut self, dir: &Path) -> Option<(PathBuf, Option<String>)> {
         crate::io::discover::nearest_ancestor(&mut self.cache, dir, &|dir| {
-            let candidate = dir.join("flake.nix");
-            candidate.is_file().then(|| {
-                let input = std::fs::read_to_string(&candidate)
-                    .ok()
-                    .and_then(|t| clan_core_input(&t));
-                (dir.to_path_buf(), input)
-            })
+            let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
+            is_clan_flake(&text).then(|| (dir.to_path_buf(), clan_core_input(&text)))
         })
     }
 }
@@ -110,6 +116,9 @@ mod tests {
             None
         );
         assert_eq!(clan_core_input("{ broken = ; }"), None);
+        assert!(is_clan_flake(r#"{ inputs.clan.url = "https://git.clan.lol/clan/clan-core"; }"#));
+        assert!(is_clan_flake("{ outputs = i: i.clan-core.lib.clan { inventory = { }; }; }"));
+        assert!(!is_clan_flake(r#"{ inputs.nixpkgs.url = "github:nixos/nixpkgs"; outputs = _: { }; }"#));
         assert_eq!(
             clan_core_input("\u{feff}{ inputs.clan-core.url = \"github:clan-lol/clan-core\"; }")
                 .as_deref(),
