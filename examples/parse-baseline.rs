@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         eprintln!("usage: parse-baseline PATHS...");
         return ExitCode::from(2);
     }
-    let found = clan_migrate::io::discover::discover(&paths);
+    let found = clan_migrate::io::discover::discover(&paths, &Default::default());
     let (mut files, mut bytes, mut with_errors) = (0usize, 0usize, 0usize);
     for path in &found.files {
         let Ok(text) = std::fs::read_to_string(path) else {

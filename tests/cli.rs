@@ -168,7 +168,7 @@ fn walking_skips_hidden_dirs_and_symlinks_but_explicit_paths_are_processed() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, vec!["./real/legacy.nix"], "{}", out.stdout);
+    assert_eq!(paths, vec!["real/legacy.nix"], "{}", out.stdout);
     let skipped: Vec<&str> = doc["skipped"]
         .as_array()
         .unwrap()
@@ -177,7 +177,7 @@ fn walking_skips_hidden_dirs_and_symlinks_but_explicit_paths_are_processed() {
         .collect();
     assert_eq!(
         skipped,
-        vec!["./link.nix"],
+        vec!["link.nix"],
         "the link is reported, `result` is not"
     );
 
@@ -329,7 +329,7 @@ fn invalid_json_and_non_utf8_are_clear_errors() {
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stdout,
-        "./inventory.json:2:16: CM000 invalid JSON: expected an object key (a string in double quotes)\n"
+        "inventory.json:2:16: CM000 invalid JSON: expected an object key (a string in double quotes)\n"
     );
 
     fs::write(dir.path().join("inventory.json"), "{}").unwrap();
@@ -342,7 +342,7 @@ fn invalid_json_and_non_utf8_are_clear_errors() {
     assert_eq!(out.code, 2);
     assert!(
         out.stdout.contains(
-            "./latin1.nix: error: file is not valid UTF-8 (first invalid byte at line 1, column 11"
+            "latin1.nix: error: file is not valid UTF-8 (first invalid byte at line 1, column 11"
         ),
         "{}",
         out.stdout
@@ -415,4 +415,228 @@ fn sarif_output_matches_the_json_findings() {
         run0["invocations"][0]["executionSuccessful"], false,
         "an unreadable config is an error"
     );
+}
+
+/// A repository with a legacy file, an instance mistake, and what ignore
+/// files and `--exclude` leave out.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::write(dir.path().join(".gitignore"), "ignored/\n").unwrap();
+    for sub in ["ignored", "vendor", "clan"] {
+        fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    fs::write(dir.path().join("ignored/old.nix"), LEGACY).unwrap();
+    fs::write(dir.path().join("vendor/old.nix"), LEGACY).unwrap();
+    fs::write(dir.path().join("clan/legacy.nix"), LEGACY).unwrap();
+    fs::write(
+        dir.path().join("clan/instances.nix"),
+        "{ inventory.instances.a.roles.server.config.x = 1; }\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn concise_paths(out: &common::Run) -> Vec<String> {
+    out.stdout
+        .lines()
+        .map(|l| l.split(": ").next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn ignore_files_and_exclude_globs_leave_paths_out_of_the_walk() {
+    let dir = repository();
+    let args = ["check", "--format", "concise", "--quiet"];
+    let all = run_in(Some(dir.path()), &[&args[..], &["."]].concat(), None);
+    assert_eq!(
+        concise_paths(&all),
+        vec![
+            "clan/instances.nix:1:38",
+            "clan/legacy.nix:1:3",
+            "vendor/old.nix:1:3"
+        ]
+    );
+    let excluded = run_in(
+        Some(dir.path()),
+        &[&args[..], &["--exclude", "vendor", "."]].concat(),
+        None,
+    );
+    assert_eq!(
+        concise_paths(&excluded),
+        vec!["clan/instances.nix:1:38", "clan/legacy.nix:1:3"]
+    );
+    let everything = run_in(
+        Some(dir.path()),
+        &[&args[..], &["--no-ignore", "."]].concat(),
+        None,
+    );
+    assert_eq!(concise_paths(&everything).len(), 4, "{}", everything.stdout);
+    // A file named explicitly is read whatever ignores it.
+    let named = run_in(
+        Some(dir.path()),
+        &[&args[..], &["ignored/old.nix"]].concat(),
+        None,
+    );
+    assert_eq!(concise_paths(&named), vec!["ignored/old.nix:1:3"]);
+}
+
+#[test]
+fn rules_are_selected_and_ignored_on_the_command_line_and_in_the_configuration() {
+    let dir = repository();
+    let codes = |extra: &[&str]| {
+        let args = [
+            &["check", "--format", "concise", "--quiet", "clan"][..],
+            extra,
+        ]
+        .concat();
+        let out = run_in(Some(dir.path()), &args, None);
+        let codes: Vec<String> = out
+            .stdout
+            .lines()
+            .map(|l| l.split(' ').nth(1).unwrap().to_owned())
+            .collect();
+        (out.code, codes)
+    };
+    assert_eq!(codes(&[]), (1, vec!["CM102".into(), "CM001".into()]));
+    assert_eq!(codes(&["--select", "CM1"]), (1, vec!["CM102".into()]));
+    assert_eq!(
+        codes(&["--ignore", "instances-role-config"]),
+        (1, vec!["CM001".into()])
+    );
+    assert_eq!(
+        codes(&["--select", "CM001,CM102", "--ignore", "CM001,CM102"]),
+        (0, vec![])
+    );
+    fs::write(
+        dir.path().join("clan/clan-migrate.toml"),
+        "ignore = [\"CM001\"]\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&[]), (1, vec!["CM102".into()]));
+    assert_eq!(codes(&["--select", "CM0"]), (0, vec![]), "ignores add up");
+
+    let unknown = run_in(
+        Some(dir.path()),
+        &["check", "--select", "CM9,typo", "clan"],
+        None,
+    );
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("unknown rules `CM9`, `typo`"),
+        "{}",
+        unknown.stderr
+    );
+
+    // `fix` leaves what is not selected as it is.
+    fs::remove_file(dir.path().join("clan/clan-migrate.toml")).unwrap();
+    let fix = run_in(
+        Some(dir.path()),
+        &["fix", "--select", "CM102", "clan"],
+        None,
+    );
+    assert!(
+        fix.stdout.contains("+++ b/clan/instances.nix"),
+        "{}",
+        fix.stdout
+    );
+    assert!(!fix.stdout.contains("legacy.nix"), "{}", fix.stdout);
+    assert!(
+        fix.stderr
+            .contains("would migrate 0 instances and correct 1 mistake in 1 file"),
+        "{}",
+        fix.stderr
+    );
+}
+
+#[test]
+fn exit_zero_statistics_and_verbose() {
+    let dir = repository();
+    let zero = run_in(
+        Some(dir.path()),
+        &["check", "--exit-zero", "--quiet", "clan"],
+        None,
+    );
+    assert_eq!(zero.code, 0);
+    assert!(!zero.stdout.is_empty());
+    fs::write(dir.path().join("clan/broken.nix"), "{ inventory = ; }\n").unwrap();
+    let broken = run_in(
+        Some(dir.path()),
+        &["check", "--exit-zero", "--quiet", "clan"],
+        None,
+    );
+    assert_eq!(
+        broken.code, 2,
+        "a file that does not parse is still an error"
+    );
+    fs::remove_file(dir.path().join("clan/broken.nix")).unwrap();
+
+    let statistics = run_in(Some(dir.path()), &["check", "--statistics", "."], None);
+    assert_eq!(statistics.code, 1);
+    assert_eq!(
+        statistics.stdout,
+        "2  CM001  legacy-service-instance\n1  CM102  instances-role-config\n"
+    );
+
+    fs::write(
+        dir.path().join("flake.nix"),
+        "{ inputs.clan-core.url = \"https://git.clan.lol/clan/clan-core\"; outputs = _: { }; }\n",
+    )
+    .unwrap();
+    let verbose = run_in(Some(dir.path()), &["check", "-v", "clan/legacy.nix"], None);
+    assert!(
+        verbose.stderr.contains("clan-migrate: 1 files to check")
+            && verbose
+                .stderr
+                .contains("clan-migrate: read the clan in . for the named paths"),
+        "{}",
+        verbose.stderr
+    );
+}
+
+#[test]
+fn a_path_without_files_to_check_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("docs")).unwrap();
+    fs::write(dir.path().join("docs/README.md"), "# nothing here\n").unwrap();
+    for command in ["check", "fix"] {
+        let out = run_in(Some(dir.path()), &[command, "docs"], None);
+        assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("no `.nix` file or `inventory.json` found in docs"),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn completions_and_the_manual_come_from_the_command_line_definition() {
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("clan-migrate") && bash.stdout.contains("--select"));
+    let man = run(&["man"]);
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH"),
+        "{}",
+        &man.stdout[..200]
+    );
+    assert!(man.stdout.contains("clan\\-migrate"));
+}
+
+#[test]
+fn check_help_lists_no_fix_only_option_and_rules_are_aligned() {
+    let help = run(&["check", "--help"]);
+    assert!(!help.stdout.contains("--module-input") && !help.stdout.contains("--tags-as-attrs"));
+    assert!(run(&["fix", "--help"]).stdout.contains("--module-input"));
+    let rules = run(&["rules"]);
+    let columns: Vec<usize> = rules
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("CM"))
+        .map(|l| l.find(" error ").or_else(|| l.find(" warning ")).unwrap())
+        .collect();
+    assert!(columns.windows(2).all(|w| w[0] == w[1]), "{}", rules.stdout);
 }

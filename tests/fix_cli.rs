@@ -128,7 +128,7 @@ fn json_lists_the_edits_and_what_remains() {
     assert_eq!(doc["command"], "fix");
     let fixes = doc["fixes"].as_array().unwrap();
     assert_eq!(fixes.len(), 1);
-    assert_eq!(fixes[0]["path"], "./a.nix");
+    assert_eq!(fixes[0]["path"], "a.nix");
     assert_eq!(fixes[0]["status"], "pending");
     assert_eq!(fixes[0]["instances_migrated"], 1);
     let edits = fixes[0]["edits"].as_array().unwrap();
@@ -153,7 +153,7 @@ fn json_lists_the_edits_and_what_remains() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(remaining, vec!["./b.nix"]);
+    assert_eq!(remaining, vec!["b.nix"]);
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn b_of_three_fails(point: &str, message: &str) {
     let out = run_with_failpoint(dir.path(), &format!("{point}:b.nix"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains(&format!("./b.nix: error: {message}")),
+        out.stderr.contains(&format!("b.nix: error: {message}")),
         "{}",
         out.stderr
     );
@@ -321,7 +321,7 @@ fn a_file_changed_after_it_was_read_is_not_written() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("./a.nix: error: the file changed since it was read; not written"),
+            .contains("a.nix: error: the file changed since it was read; not written"),
         "{}",
         out.stderr
     );
@@ -369,7 +369,7 @@ fn write_failures_in_any_batch_are_reported_with_their_file() {
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
             out.stderr.contains(&format!(
-                "./{failing}: error: cannot replace the file: injected failure"
+                "{failing}: error: cannot replace the file: injected failure"
             )),
             "{}",
             out.stderr
@@ -535,5 +535,24 @@ fn a_suppressed_finding_is_not_fixed() {
     assert_eq!(
         fs::read_to_string(dir.path().join("c.nix")).unwrap(),
         "{\n  # clan-migrate: ignore[CM102] kept on purpose\n  inventory.instances.a.roles.server.config.x = 1;\n  inventory.instances.b.roles.server.settings.x = 1;\n}\n"
+    );
+}
+
+#[test]
+fn the_summary_counts_in_plurals() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    fs::write(
+        dir.path().join("c.nix"),
+        "{\n  inventory.services.ergochat.a.roles.default.tags = [ \"all\" ];\n  inventory.services.ergochat.b.roles.default.tags = [ \"all\" ];\n  inventory.services.mumble.c.roles.server.tags = [ \"all\" ];\n}\n",
+    )
+    .unwrap();
+    let out = run_in(Some(dir.path()), &["fix", "c.nix"], None);
+    assert!(
+        out.stderr.contains(
+            "left 3 as they are (3 modules without a certain counterpart); 3 findings remain"
+        ),
+        "{}",
+        out.stderr
     );
 }

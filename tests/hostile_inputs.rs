@@ -254,12 +254,7 @@ fn special_files_and_links() {
         .iter()
         .map(|s| s["path"].as_str().unwrap())
         .collect();
-    for name in [
-        "./dangling.nix",
-        "./fifo.nix",
-        "./loop-a.nix",
-        "./loop-b.nix",
-    ] {
+    for name in ["dangling.nix", "fifo.nix", "loop-a.nix", "loop-b.nix"] {
         assert!(
             skipped.contains(&name),
             "{name} not reported as skipped: {skipped:?}"
@@ -507,9 +502,8 @@ fn a_file_that_changes_between_the_two_passes_is_an_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains(
-            "./clan.nix: error: the file changed while clan-migrate was reading the tree"
-        ),
+        stderr
+            .contains("clan.nix: error: the file changed while clan-migrate was reading the tree"),
         "{stderr}"
     );
     // Not rewritten: the failpoint's change is all that happened to it.

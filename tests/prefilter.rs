@@ -89,7 +89,7 @@ fn syntax_errors_of_walked_files_without_inventory_code_are_not_reported() {
     assert_eq!(
         walked.stdout.lines().collect::<Vec<_>>(),
         vec![
-            "./clan.nix:1:31: CM000 unexpected `;`, expected `(`, `rec`, `{`, `[`, `\"` or an identifier"
+            "clan.nix:1:31: CM000 unexpected `;`, expected `(`, `rec`, `{`, `[`, `\"` or an identifier"
         ]
     );
     assert_eq!(walked.code, 2);

@@ -189,7 +189,7 @@ pub fn analyze_valid_tree_leaving(
     leave: &[(InstanceKey, Reason)],
 ) -> (FileAnalysis, LegacyFacts) {
     let facts = detect_nix(root, &source.text, mounts, ctx);
-    let mut plan = plan::plan_leaving(source, root, &facts, ctx, leave);
+    let mut plan = plan_selected(source, root, &facts, ctx, leave);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
     let registered = crate::syntax::nix::registered_module_names(root, &source.text);
     let known: Vec<String> = ctx
@@ -213,6 +213,7 @@ pub fn analyze_valid_tree_leaving(
     }));
     let suppressions = suppress::collect(root, source);
     let mut findings = suppress::apply(findings, &suppressions, source);
+    findings.retain(|f| lints::selected(&ctx.rules, f.rule));
     findings.sort_by_key(|f| (f.primary.span.start, f.rule.code));
     // The fixes the findings carry (mistakes in `inventory.instances` code).
     let fixed: Vec<&lints::Finding> = findings.iter().filter(|f| !f.fix.is_empty()).collect();
@@ -231,6 +232,50 @@ pub fn analyze_valid_tree_leaving(
         unregistered_modules: unregistered,
     };
     (analysis, facts)
+}
+
+/// The plan of `facts`, as far as the selected rules go: without CM001 every
+/// legacy instance is left, without CM005 no empty definition is deleted.
+fn plan_selected(
+    source: &SourceFile,
+    root: &rnix::SyntaxNode,
+    facts: &LegacyFacts,
+    ctx: &FileContext,
+    leave: &[(InstanceKey, Reason)],
+) -> Plan {
+    if ctx.rules.is_all() {
+        return plan::plan_leaving(source, root, facts, ctx, leave);
+    }
+    let migrate = lints::selected(&ctx.rules, &lints::legacy_service_instance::RULE);
+    let delete_empty = lints::selected(&ctx.rules, &lints::empty_legacy_services::RULE);
+    let not_selected: Vec<(InstanceKey, Reason)>;
+    let leave = if migrate {
+        leave
+    } else {
+        let reason = Reason::new(
+            ReasonKind::NotSelected,
+            "CM001 is not among the selected rules",
+            None,
+        );
+        not_selected = facts
+            .instances
+            .iter()
+            .map(|i| {
+                (
+                    (i.clan, i.service.clone(), i.instance.clone()),
+                    reason.clone(),
+                )
+            })
+            .collect();
+        &not_selected
+    };
+    if delete_empty {
+        plan::plan_leaving(source, root, facts, ctx, leave)
+    } else {
+        let mut kept = facts.clone();
+        kept.empty.clear();
+        plan::plan_leaving(source, root, &kept, ctx, leave)
+    }
 }
 
 /// The legacy facts of a parsed Nix file in its surroundings: sets that define
@@ -261,6 +306,7 @@ fn analyze_json(source: &SourceFile, ctx: &FileContext) -> FileAnalysis {
             let settings = instance_checks::json_settings(&root);
             let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
             findings.extend(settings_defined_elsewhere(&settings, ctx));
+            findings.retain(|f| lints::selected(&ctx.rules, f.rule));
             FileAnalysis {
                 findings,
                 settings,

@@ -228,6 +228,10 @@ pub(super) struct Collection {
     pub skipped: Vec<Skipped>,
     /// The absolute paths of the walked `flake.nix` files.
     pub flakes: HashSet<PathBuf>,
+    /// The clan directories read for what they tell the named files, and how
+    /// many files that took.
+    pub context_roots: Vec<PathBuf>,
+    pub context_files: usize,
 }
 
 /// Pass 1 over `paths` (`.` when empty).
@@ -238,10 +242,12 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
     } else {
         paths
     };
-    let found = discover::discover(paths);
+    let found = discover::discover(paths, &options.walk);
     let mut errors = found.errors;
     let mut around = Surroundings::new(options);
-    let context_files = clans_around(paths, &found.files, &mut around);
+    let (context_roots, context_files) =
+        clans_around(paths, &found.files, &mut around, &options.walk);
+    let context_count = context_files.len();
     // Surroundings are looked up once per directory (cheap, sequential);
     // reading and analysing are per file, on all cores.
     let jobs: Vec<(PathBuf, Arc<FileContext>, bool)> = found
@@ -318,6 +324,8 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
         errors,
         skipped: found.skipped,
         flakes,
+        context_roots,
+        context_files: context_count,
     }
 }
 
@@ -325,7 +333,12 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
 /// walk: a file named alone (as a pre-commit hook names it) is analysed with
 /// what the rest of its clan defines, as in a run over the whole clan. The
 /// clan of a path is the directory of its nearest `flake.nix`.
-fn clans_around(paths: &[PathBuf], walked: &[PathBuf], around: &mut Surroundings) -> Vec<PathBuf> {
+fn clans_around(
+    paths: &[PathBuf],
+    walked: &[PathBuf],
+    around: &mut Surroundings,
+    walk: &discover::WalkOptions,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let absolute = |p: &Path| std::path::absolute(p).map(|a| normalize(&a)).ok();
     let walked_dirs: Vec<PathBuf> = paths
         .iter()
@@ -349,7 +362,7 @@ fn clans_around(paths: &[PathBuf], walked: &[PathBuf], around: &mut Surroundings
         roots.push(clan_dir);
     }
     if roots.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let shown: Vec<PathBuf> = roots
         .iter()
@@ -363,11 +376,12 @@ fn clans_around(paths: &[PathBuf], walked: &[PathBuf], around: &mut Surroundings
         })
         .collect();
     let named: HashSet<PathBuf> = walked.iter().filter_map(|p| absolute(p)).collect();
-    discover::discover(&shown)
+    let files = discover::discover(&shown, walk)
         .files
         .into_iter()
         .filter(|p| absolute(p).is_none_or(|a| !named.contains(&a)))
-        .collect()
+        .collect();
+    (shown, files)
 }
 
 enum Outcome {

@@ -162,7 +162,7 @@ impl LeftInstances {
         let mut out: Vec<(&'static str, usize)> = self
             .by_reason
             .iter()
-            .map(|(k, n)| (k.describe(), *n))
+            .map(|(k, n)| (k.describe(*n), *n))
             .collect();
         if self.refused > 0 {
             out.push(("in files whose rewrite failed verification", self.refused));

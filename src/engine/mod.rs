@@ -51,6 +51,10 @@ pub struct Options {
     /// Keep no migration plans in the reports (`check` renders findings only;
     /// `fix` applies plans).
     pub drop_plans: bool,
+    /// How directories are walked (ignore files, `--exclude`).
+    pub walk: crate::io::discover::WalkOptions,
+    /// `--select` / `--ignore` (over those of `clan-migrate.toml`).
+    pub rules: crate::inventory::config::RuleSelection,
 }
 
 /// One file with findings: its text, where other files mount it, the
@@ -109,6 +113,10 @@ pub struct Run {
     files: std::vec::IntoIter<Collected>,
     options: Options,
     pub files_scanned: usize,
+    /// The clan directories read for what they tell the named files, and how
+    /// many files of them were read.
+    pub context_roots: Vec<std::path::PathBuf>,
+    pub context_files: usize,
     /// Errors so far; taking a batch can add some (a file that changed or can no
     /// longer be read).
     pub errors: Vec<IoFailure>,
@@ -128,6 +136,8 @@ pub fn start(input: &Input, options: &Options) -> Run {
                 files: files.into_iter(),
                 options: options.clone(),
                 files_scanned: collection.files_scanned,
+                context_roots: collection.context_roots,
+                context_files: collection.context_files,
                 errors: collection.errors,
                 skipped: collection.skipped,
             }
@@ -224,6 +234,8 @@ fn start_stdin(name: &Path, options: &Options) -> Run {
         files: Vec::new().into_iter(),
         options: options.clone(),
         files_scanned: 0,
+        context_roots: Vec::new(),
+        context_files: 0,
         errors: Vec::new(),
         skipped: Vec::new(),
     };

@@ -89,7 +89,12 @@ impl Surroundings {
                 (Arc::new(ModuleTable::default()), Some(message), None)
             }
         };
+        let configured = crate::inventory::config::RuleSelection {
+            select: modules.user.select.clone(),
+            ignore: modules.user.ignore.clone(),
+        };
         FileContext {
+            rules: self.options.rules.over(&configured),
             path: absolute,
             clan_dir: flake.as_ref().map(|(dir, _)| dir.clone()),
             module_input: self

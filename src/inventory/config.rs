@@ -10,6 +10,51 @@ use crate::text::source::{FileKind, SourceFile};
 
 pub const FILE_NAME: &str = "clan-migrate.toml";
 
+/// Which rules a run reports (and fixes): `--select` / `--ignore`, or `select`
+/// / `ignore` in `clan-migrate.toml`. An entry is a code (`CM104`), a code
+/// prefix (`CM1`: every rule of `inventory.instances` code) or a rule name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSelection {
+    /// Only these; `None`: every rule.
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+}
+
+impl RuleSelection {
+    /// Whether `entry` names the rule of `code` and `name`.
+    pub fn names(entry: &str, code: &str, name: &str) -> bool {
+        name == entry || (!entry.is_empty() && code.starts_with(&entry.to_ascii_uppercase()))
+    }
+
+    pub fn allows(&self, code: &str, name: &str) -> bool {
+        let names = |entry: &String| Self::names(entry, code, name);
+        self.select.as_ref().is_none_or(|s| s.iter().any(names)) && !self.ignore.iter().any(names)
+    }
+
+    /// Every entry, selected or ignored.
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        self.select
+            .iter()
+            .flatten()
+            .chain(&self.ignore)
+            .map(String::as_str)
+    }
+
+    /// `self` (from the command line) over `config` (from `clan-migrate.toml`):
+    /// a `select` given here replaces the file's, ignores add up.
+    pub fn over(&self, config: &RuleSelection) -> RuleSelection {
+        RuleSelection {
+            select: self.select.clone().or_else(|| config.select.clone()),
+            ignore: config.ignore.iter().chain(&self.ignore).cloned().collect(),
+        }
+    }
+
+    /// Whether it is every rule.
+    pub fn is_all(&self) -> bool {
+        self.select.is_none() && self.ignore.is_empty()
+    }
+}
+
 /// A configuration that could not be read, with a message naming the position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

@@ -42,6 +42,8 @@ pub struct FileContext {
     /// `@clan/` module names the other files of the flake register
     /// (`clan.modules."@clan/<x>" = …;`).
     pub registered_modules: Vec<String>,
+    /// The rules reported and fixed here.
+    pub rules: super::config::RuleSelection,
     /// Parse every file, even one that cannot hold inventory code.
     pub no_prefilter: bool,
     /// The file was named explicitly (or is standard input): always analysed fully.

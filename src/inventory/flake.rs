@@ -116,9 +116,15 @@ mod tests {
             None
         );
         assert_eq!(clan_core_input("{ broken = ; }"), None);
-        assert!(is_clan_flake(r#"{ inputs.clan.url = "https://git.clan.lol/clan/clan-core"; }"#));
-        assert!(is_clan_flake("{ outputs = i: i.clan-core.lib.clan { inventory = { }; }; }"));
-        assert!(!is_clan_flake(r#"{ inputs.nixpkgs.url = "github:nixos/nixpkgs"; outputs = _: { }; }"#));
+        assert!(is_clan_flake(
+            r#"{ inputs.clan.url = "https://git.clan.lol/clan/clan-core"; }"#
+        ));
+        assert!(is_clan_flake(
+            "{ outputs = i: i.clan-core.lib.clan { inventory = { }; }; }"
+        ));
+        assert!(!is_clan_flake(
+            r#"{ inputs.nixpkgs.url = "github:nixos/nixpkgs"; outputs = _: { }; }"#
+        ));
         assert_eq!(
             clan_core_input("\u{feff}{ inputs.clan-core.url = \"github:clan-lol/clan-core\"; }")
                 .as_deref(),

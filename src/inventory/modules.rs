@@ -97,6 +97,12 @@ pub struct UserConfig {
     /// `module.input` to write for every migrated instance (unless the module sets its own).
     #[serde(default)]
     pub module_input: Option<String>,
+    /// Only these rules (codes, code prefixes or names), as `--select`.
+    #[serde(default)]
+    pub select: Option<Vec<String>>,
+    /// Not these rules, as `--ignore`.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 /// The built-in table with a user's additions on top.

@@ -1,11 +1,20 @@
 //! Which files a run looks at: `*.nix` and `inventory.json` under the given paths,
-//! walked without following symlinks, skipping `.git`, hidden directories and
-//! `result*` links. A path named explicitly is always processed.
+//! walked without following symlinks, skipping hidden directories, `result*`
+//! links, what `.gitignore` and `.ignore` files ignore (unless `no_ignore`) and
+//! what an `--exclude` glob matches. A path named explicitly is always processed.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use walkdir::WalkDir;
+/// How directories are walked.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Walk what `.gitignore` and `.ignore` files ignore too.
+    pub no_ignore: bool,
+    /// Globs (gitignore syntax, relative to the walked path) of files and
+    /// directories not to walk.
+    pub exclude: Vec<String>,
+}
 
 /// A path that was not processed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +48,7 @@ pub fn is_candidate(path: &Path) -> bool {
     name == "inventory.json" || path.extension().is_some_and(|e| e == "nix")
 }
 
-pub fn discover(paths: &[PathBuf]) -> Discovery {
+pub fn discover(paths: &[PathBuf], options: &WalkOptions) -> Discovery {
     let mut found = Discovery::default();
     for path in paths {
         match fs::metadata(path) {
@@ -47,7 +56,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 path: path.clone(),
                 message: describe_io_error(&err),
             }),
-            Ok(meta) if meta.is_dir() => walk(path, &mut found),
+            Ok(meta) if meta.is_dir() => walk(path, options, &mut found),
             Ok(meta) if meta.is_file() => {
                 found.files.push(path.clone());
                 found.explicit.push(path.clone());
@@ -66,38 +75,61 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
     found
 }
 
-fn walk(root: &Path, found: &mut Discovery) {
-    let walker = WalkDir::new(root)
+fn walk(root: &Path, options: &WalkOptions, found: &mut Discovery) {
+    let mut overrides = ignore::overrides::OverrideBuilder::new(root);
+    for glob in &options.exclude {
+        // An override glob selects; `!glob` excludes.
+        if let Err(err) = overrides.add(&format!("!{glob}")) {
+            found.errors.push(IoFailure {
+                path: PathBuf::from(glob),
+                message: format!("invalid --exclude glob: {err}"),
+            });
+            return;
+        }
+    }
+    let overrides = match overrides.build() {
+        Ok(overrides) => overrides,
+        Err(err) => {
+            found.errors.push(IoFailure {
+                path: root.to_path_buf(),
+                message: format!("invalid --exclude glob: {err}"),
+            });
+            return;
+        }
+    };
+    let walker = ignore::WalkBuilder::new(root)
         .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !(entry.file_type().is_dir()
-                    && entry
-                        .file_name()
-                        .to_str()
-                        .is_some_and(|n| n.starts_with('.')))
-        });
+        .hidden(true)
+        .parents(true)
+        .ignore(!options.no_ignore)
+        .git_ignore(!options.no_ignore)
+        .git_global(false)
+        .git_exclude(!options.no_ignore)
+        .overrides(overrides)
+        .sort_by_file_name(std::ffi::OsStr::cmp)
+        .build();
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                let path = err
-                    .path()
-                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-                let message = err
-                    .io_error()
-                    .map_or_else(|| err.to_string(), describe_io_error);
-                found.errors.push(IoFailure { path, message });
+                found.errors.push(IoFailure {
+                    path: walk_error_path(&err).unwrap_or_else(|| root.to_path_buf()),
+                    message: walk_error_message(&err),
+                });
                 continue;
             }
         };
         if entry.depth() == 0 {
             continue;
         }
-        let file_type = entry.file_type();
-        let path = entry.path();
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        // Paths under `.` are shown without `./`, as the user would type them.
+        let path = match entry.path().strip_prefix(".") {
+            Ok(rest) if root == Path::new(".") && !rest.as_os_str().is_empty() => rest,
+            _ => entry.path(),
+        };
         if file_type.is_symlink() {
             let name = entry.file_name().to_string_lossy();
             if name.starts_with("result") {
@@ -119,6 +151,31 @@ fn walk(root: &Path, found: &mut Discovery) {
                 reason: "not a regular file".into(),
             });
         }
+    }
+}
+
+/// The path an error of the walk is about.
+fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        _ => None,
+    }
+}
+
+/// An error of the walk, in the words of [`describe_io_error`] when it is one.
+fn walk_error_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => walk_error_message(err),
+        ignore::Error::Io(io) => describe_io_error(io),
+        ignore::Error::Loop { child, .. } => {
+            format!("symbolic link loop at {}", child.display())
+        }
+        other => other.to_string(),
     }
 }
 

@@ -76,6 +76,26 @@ pub fn zerotier_renames(
     out
 }
 
+pub use crate::inventory::config::RuleSelection;
+
+/// Whether `selection` reports `rule`; parse errors (CM000) are always reported.
+pub fn selected(selection: &RuleSelection, rule: &Rule) -> bool {
+    std::ptr::eq(rule, &parse_error::RULE) || selection.allows(rule.code, rule.name)
+}
+
+/// The entries of `selection` that name no rule (a typo would silently
+/// select nothing).
+pub fn unknown_rules(selection: &RuleSelection) -> Vec<&str> {
+    selection
+        .entries()
+        .filter(|entry| {
+            !RULES
+                .iter()
+                .any(|r| RuleSelection::names(entry, r.code, r.name))
+        })
+        .collect()
+}
+
 /// A rule by code (`CM001`, any case) or by name (`legacy-service-instance`).
 pub fn find_rule(code_or_name: &str) -> Option<&'static Rule> {
     RULES

@@ -244,6 +244,21 @@ impl Totals {
     }
 }
 
+/// `--statistics`: the number of findings of each rule, with its name, in code order.
+pub fn write_statistics(totals: &Totals, out: &mut dyn Write) -> io::Result<()> {
+    let counts = totals.counts_by_code();
+    let width = counts
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for (code, n) in counts {
+        let name = crate::lints::find_rule(code).map_or("", |r| r.name);
+        writeln!(out, "{n:>width$}  {code}  {name}")?;
+    }
+    Ok(())
+}
+
 /// Start and end positions of a span.
 pub fn span_positions(source: &SourceFile, span: Span) -> (Position, Position) {
     (source.position(span.start), source.position(span.end))

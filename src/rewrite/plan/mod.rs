@@ -84,25 +84,57 @@ pub enum ReasonKind {
     Verification,
     /// Its edits would overlap other edits: a bug in the planner.
     Overlap,
+    /// CM001 is not among the rules selected.
+    NotSelected,
 }
 
 impl ReasonKind {
-    pub fn describe(self) -> &'static str {
-        match self {
-            ReasonKind::Module => "module without a certain counterpart",
-            ReasonKind::InstanceConfig => "config whose keys' roles are not known",
-            ReasonKind::MachineConfig => "per-machine config of a machine in no role",
-            ReasonKind::Membership => "config whose machines' roles are not known",
-            ReasonKind::Settings => "renamed or dropped settings",
-            ReasonKind::ExtraModules => "extraModules without a target",
-            ReasonKind::Disabled => "disabled or empty instance",
-            ReasonKind::NameCollision => "name collision",
-            ReasonKind::SharedDefinition => "shares a set with an instance that is left",
-            ReasonKind::Form => "form that needs evaluation",
-            ReasonKind::Config => "invalid clan-migrate.toml",
-            ReasonKind::Verification => "rewrite that failed verification (a bug)",
-            ReasonKind::Overlap => "edits that would overlap (a bug)",
-        }
+    /// What `n` instances left for this reason are, as the summary counts them.
+    pub fn describe(self, n: usize) -> &'static str {
+        let (one, many) = match self {
+            ReasonKind::Module => (
+                "module without a certain counterpart",
+                "modules without a certain counterpart",
+            ),
+            ReasonKind::InstanceConfig => (
+                "config whose keys' roles are not known",
+                "configs whose keys' roles are not known",
+            ),
+            ReasonKind::MachineConfig => (
+                "per-machine config of a machine in no role",
+                "per-machine configs of machines in no role",
+            ),
+            ReasonKind::Membership => (
+                "config whose machines' roles are not known",
+                "configs whose machines' roles are not known",
+            ),
+            ReasonKind::Settings => ("renamed or dropped settings", "renamed or dropped settings"),
+            ReasonKind::ExtraModules => (
+                "extraModules without a target",
+                "extraModules without a target",
+            ),
+            ReasonKind::Disabled => ("disabled or empty instance", "disabled or empty instances"),
+            ReasonKind::NameCollision => ("name collision", "name collisions"),
+            ReasonKind::SharedDefinition => (
+                "shares a set with an instance that is left",
+                "share a set with an instance that is left",
+            ),
+            ReasonKind::Form => ("form that needs evaluation", "forms that need evaluation"),
+            ReasonKind::Config => ("invalid clan-migrate.toml", "invalid clan-migrate.toml"),
+            ReasonKind::Verification => (
+                "rewrite that failed verification (a bug)",
+                "rewrites that failed verification (a bug)",
+            ),
+            ReasonKind::Overlap => (
+                "edits that would overlap (a bug)",
+                "edits that would overlap (a bug)",
+            ),
+            ReasonKind::NotSelected => (
+                "not selected (--select, --ignore)",
+                "not selected (--select, --ignore)",
+            ),
+        };
+        if n == 1 { one } else { many }
     }
 }
 

@@ -221,6 +221,16 @@ fn check_roles(work: &mut Work<'_>) {
                 .filter(|r| !module.roles.contains(&r.name))
                 .map(|r| r.name.clone())
                 .collect();
+            if module.roles.is_empty() {
+                work.block(
+                    ReasonKind::Module,
+                    format!(
+                        "the module table lists no roles for `{service}`: add `roles = [ … ]` to its entry in clan-migrate.toml"
+                    ),
+                    None,
+                );
+                return;
+            }
             for role in unknown {
                 work.block(
                     ReasonKind::Module,
