@@ -640,3 +640,60 @@ fn check_help_lists_no_fix_only_option_and_rules_are_aligned() {
         .collect();
     assert!(columns.windows(2).all(|w| w[0] == w[1]), "{}", rules.stdout);
 }
+
+/// An invalid `clan-migrate.toml` is a configuration error, whatever path the
+/// run was given (its directory, the file beside it, the file on stdin) and in
+/// every format: exit 2, and never "could not be read".
+#[test]
+fn an_invalid_configuration_is_reported_as_such_from_every_entry_point() {
+    let config = "testdata/before/toml-invalid/clan-migrate.toml";
+    for path in [
+        "testdata/before/toml-invalid",
+        "testdata/before/toml-invalid/clan.nix",
+    ] {
+        let out = run(&["check", "--color", "never", path]);
+        assert_eq!(out.code, 2, "{path}: {}", out.stderr);
+        assert!(
+            out.stdout
+                .contains(&format!("error: {config}: invalid configuration at line 2")),
+            "{path}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stderr.ends_with("; 1 configuration is invalid\n"),
+            "{path}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("could not be read"), "{}", out.stderr);
+
+        let github = run(&["check", "--format", "github", path]);
+        assert_eq!(github.code, 2);
+        assert!(
+            github.stdout.starts_with(&format!(
+                "::error file={config},title=clan-migrate%3A invalid configuration::"
+            )),
+            "{}",
+            github.stdout
+        );
+
+        let doc = json(&run(&["check", "--format", "json", path]).stdout);
+        assert_eq!(doc["errors"][0]["kind"], "configuration", "{doc}");
+        assert_eq!(doc["errors"][0]["path"], config);
+    }
+    let stdin = run_in(
+        None,
+        &[
+            "fix",
+            "--stdin-filename",
+            "testdata/before/toml-invalid/clan.nix",
+            "-",
+        ],
+        Some(b"{ inventory.services.sshd.default.roles.server.tags = [ \"all\" ]; }\n"),
+    );
+    assert_eq!(stdin.code, 2, "{}", stdin.stderr);
+    assert!(
+        stdin.stderr.contains("1 configuration is invalid"),
+        "{}",
+        stdin.stderr
+    );
+}

@@ -556,3 +556,47 @@ fn the_summary_counts_in_plurals() {
         out.stderr
     );
 }
+
+/// `fix --format json` lists each file's edits in offset order, disjoint, and
+/// applying them to the original bytes gives what `fix --write` writes.
+#[test]
+fn json_edits_are_in_offset_order_and_reproduce_the_written_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        fs::read_to_string(common::repo_root().join("testdata/before/split-dotted.nix")).unwrap();
+    fs::write(dir.path().join("clan.nix"), &original).unwrap();
+    let out = run_in(
+        Some(dir.path()),
+        &["fix", "--format", "json", "clan.nix"],
+        None,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let edits = doc["fixes"][0]["edits"].as_array().unwrap();
+    assert!(edits.len() > 2, "{edits:?}");
+    let spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                e["start"]["offset"].as_u64().unwrap() as usize,
+                e["end"]["offset"].as_u64().unwrap() as usize,
+                e["insert"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "out of order or overlapping: {pair:?}"
+        );
+    }
+    let mut applied = original.clone();
+    for (start, end, insert) in spans.iter().rev() {
+        applied.replace_range(start..end, insert);
+    }
+    let write = run_in(Some(dir.path()), &["fix", "--write", "clan.nix"], None);
+    assert_eq!(write.code, 0, "{}", write.stderr);
+    assert_eq!(
+        applied,
+        fs::read_to_string(dir.path().join("clan.nix")).unwrap()
+    );
+}

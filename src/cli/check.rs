@@ -61,12 +61,7 @@ pub(super) fn run(
         return usage_error(&message);
     }
     if !output.quiet {
-        let line = report::summary_line(
-            run.files_scanned,
-            &totals,
-            run.errors.len(),
-            run.skipped.len(),
-        );
+        let line = report::summary_line(run.files_scanned, &totals, &run.errors, run.skipped.len());
         writeln!(io::stderr(), "{line}")?;
     }
     Ok(exit_code(totals.exit_code(!run.errors.is_empty()), output))

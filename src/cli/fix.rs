@@ -106,7 +106,7 @@ pub(super) fn run(
         return usage_error(&message);
     }
     if !output.quiet {
-        writeln!(err, "{}", fix_summary(&fix_run.totals, errors.len(), write))?;
+        writeln!(err, "{}", fix_summary(&fix_run.totals, &errors, write))?;
     }
     err.flush()?;
     Ok(exit_code)
@@ -131,7 +131,7 @@ fn run_stdin(input: &Input, output: &OutputArgs, options: &Options) -> io::Resul
     if !output.quiet {
         let mut totals = fix::FixTotals::default();
         totals.add(&fixed, false);
-        let line = fix_summary(&totals, fixed.report.errors.len(), false);
+        let line = fix_summary(&totals, &fixed.report.errors, false);
         writeln!(err, "{line}")?;
     }
     err.flush()?;
@@ -212,7 +212,11 @@ fn write_stdin_result(fixed: &FixReport, out: &mut dyn Write) -> io::Result<()> 
     out.write_all(&atomic_write::with_bom(&file.source, text))
 }
 
-fn fix_summary(totals: &fix::FixTotals, read_errors: usize, write: bool) -> String {
+fn fix_summary(
+    totals: &fix::FixTotals,
+    errors: &[crate::io::discover::IoFailure],
+    write: bool,
+) -> String {
     let (migrated, changed, failed) = (totals.migrated, totals.changed, totals.failed);
     let remaining = totals.remaining;
     let left = totals.left.describe();
@@ -254,11 +258,6 @@ fn fix_summary(totals: &fix::FixTotals, read_errors: usize, write: bool) -> Stri
         if remaining == 1 { "" } else { "s" },
         if remaining == 1 { "s" } else { "" }
     ));
-    if read_errors > 0 {
-        line.push_str(&format!(
-            "; {} could not be read",
-            crate::report::plural(read_errors, "path", "paths")
-        ));
-    }
+    line.push_str(&crate::report::failures_summary(errors));
     line
 }

@@ -256,9 +256,8 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
         .map(|path| (path, false))
         .chain(context_files.iter().map(|path| (path.clone(), true)))
         .map(|(path, context_only)| {
-            let mut looked = around.dir_of(&path);
-            errors.append(&mut looked.errors);
-            (path, looked.dir, context_only)
+            let dir = around.dir_of(&path);
+            (path, dir, context_only)
         })
         .collect();
     let flakes: HashSet<PathBuf> = jobs
@@ -314,6 +313,7 @@ pub(super) fn collect(paths: &[PathBuf], options: &Options) -> Collection {
         &mut around,
         &mut errors,
     );
+    errors.append(&mut around.take_errors());
     files.retain(|file| !file.is_quiet());
     // Paths are unique: walked files are deduplicated, imported files are quiet ones.
     files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
@@ -353,7 +353,7 @@ fn clans_around(
         } else {
             path.clone()
         };
-        let Some(clan_dir) = around.dir_of(&probe).dir.clan_dir.clone() else {
+        let Some(clan_dir) = around.dir_of(&probe).clan_dir.clone() else {
             continue;
         };
         if walked_dirs.iter().any(|d| clan_dir.starts_with(d)) || roots.contains(&clan_dir) {
@@ -445,11 +445,10 @@ fn follow_imports(
                     )
                 }
                 Err(path) => {
-                    let mut looked = around.dir_of(path);
-                    errors.append(&mut looked.errors);
+                    let dir = around.dir_of(path);
                     let mounts = analysis::default_mounts_for(path);
                     let context_only = context_files.contains(path);
-                    (path.clone(), mounts, looked.dir, false, context_only)
+                    (path.clone(), mounts, dir, false, context_only)
                 }
             };
             mounts.push(import.mount);

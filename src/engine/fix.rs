@@ -389,10 +389,15 @@ fn without_failing_instances(file: &FileReport) -> Option<FileAnalysis> {
 
 /// Rewrites and verifies one file as its analysis plans it.
 fn fix_file_as_planned(report_index: usize, file: &FileReport) -> FileFix {
+    // Shown (JSON) in offset order; edits that do not normalize fail the
+    // rewrite below and are shown as planned.
+    let planned = &file.analysis.plan.edits;
+    let edits =
+        edit::normalize(planned.clone(), &file.source.text).unwrap_or_else(|_| planned.clone());
     let mut fix = FileFix {
         report_index,
         path: file.source.path.clone(),
-        edits: file.analysis.plan.edits.clone(),
+        edits,
         status: Status::Pending,
         migrated: file.analysis.plan.migrated(),
         corrections: file.analysis.plan.corrections,
@@ -402,9 +407,8 @@ fn fix_file_as_planned(report_index: usize, file: &FileReport) -> FileFix {
     match rewrite(file) {
         Err(Refusal(reason)) => fix.status = Status::Refused(reason),
         Ok(after) => {
-            // The edits applied, so they normalize.
-            let edits = edit::normalize(fix.edits.clone(), &file.source.text).unwrap_or_default();
-            fix.remaining = placed_in_original(&file.analysis.findings, &after.1, &edits);
+            // The edits applied, so they are the normalized ones.
+            fix.remaining = placed_in_original(&file.analysis.findings, &after.1, &fix.edits);
             fix.after = Some(after);
         }
     }

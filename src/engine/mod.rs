@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::inventory::context::FileContext;
-use crate::io::discover::{IoFailure, Skipped, describe_io_error};
+use crate::io::discover::{FailureKind, IoFailure, Skipped, describe_io_error};
 use crate::text::{FileKind, SourceFile};
 use analysis::FileAnalysis;
 
@@ -200,6 +200,7 @@ fn report(mut file: Collected, options: &Options) -> Result<Option<FileReport>, 
             let source = read_source(&file.path)?;
             if source.text.len() != file.len || collect::digest(&source) != file.digest {
                 return Err(IoFailure {
+                    kind: FailureKind::Read,
                     path: file.path,
                     message:
                         "the file changed while clan-migrate was reading the tree; run it again"
@@ -242,6 +243,7 @@ fn start_stdin(name: &Path, options: &Options) -> Run {
     let mut bytes = Vec::new();
     if let Err(err) = std::io::stdin().read_to_end(&mut bytes) {
         run.errors.push(IoFailure {
+            kind: FailureKind::Read,
             path: name.to_path_buf(),
             message: format!("cannot read standard input: {}", describe_io_error(&err)),
         });
@@ -250,10 +252,11 @@ fn start_stdin(name: &Path, options: &Options) -> Run {
     match decode(name, bytes) {
         Err(failure) => run.errors.push(failure),
         Ok(source) => {
-            let mut looked = surroundings::Surroundings::new(options).dir_of(name);
-            run.errors.append(&mut looked.errors);
+            let mut around = surroundings::Surroundings::new(options);
+            let dir = around.dir_of(name);
+            run.errors.append(&mut around.take_errors());
             run.files_scanned = 1;
-            run.files = vec![Collected::stdin(source, looked.dir, options)].into_iter();
+            run.files = vec![Collected::stdin(source, dir, options)].into_iter();
         }
     }
     run
@@ -262,6 +265,7 @@ fn start_stdin(name: &Path, options: &Options) -> Run {
 /// Reads a file as a [`SourceFile`].
 pub fn read_source(path: &Path) -> Result<SourceFile, IoFailure> {
     let bytes = std::fs::read(path).map_err(|err| IoFailure {
+        kind: FailureKind::Read,
         path: path.to_path_buf(),
         message: describe_io_error(&err),
     })?;
@@ -271,6 +275,7 @@ pub fn read_source(path: &Path) -> Result<SourceFile, IoFailure> {
 fn decode(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, IoFailure> {
     SourceFile::from_bytes(path.to_path_buf(), bytes, FileKind::of_path(path)).map_err(|err| {
         IoFailure {
+            kind: FailureKind::Read,
             path: path.to_path_buf(),
             message: err.to_string(),
         }

@@ -11,14 +11,7 @@ use crate::inventory::config::ConfigLookup;
 use crate::inventory::context::FileContext;
 use crate::inventory::flake::FlakeLookup;
 use crate::inventory::modules::ModuleTable;
-use crate::io::discover::{IoFailure, normalize};
-
-/// The surroundings of a directory's files (`path` is the directory), and the
-/// invalid configurations met looking them up (each reported once per run).
-pub(super) struct Looked {
-    pub dir: Arc<FileContext>,
-    pub errors: Vec<IoFailure>,
-}
+use crate::io::discover::{FailureKind, IoFailure, normalize};
 
 /// Per-run caches of what lies around the files.
 pub(super) struct Surroundings {
@@ -27,6 +20,8 @@ pub(super) struct Surroundings {
     configs: ConfigLookup,
     /// Invalid configurations already reported.
     reported: Vec<PathBuf>,
+    /// The invalid configurations met, each once, until taken.
+    errors: Vec<IoFailure>,
     /// Directory (as walked) -> the context of its files, `path` being the directory.
     by_dir: HashMap<PathBuf, Arc<FileContext>>,
 }
@@ -38,29 +33,32 @@ impl Surroundings {
             flakes: FlakeLookup::default(),
             configs: ConfigLookup::default(),
             reported: Vec::new(),
+            errors: Vec::new(),
             by_dir: HashMap::new(),
         }
     }
 
-    /// The surroundings of the directory of the file at `path`.
-    pub fn dir_of(&mut self, path: &Path) -> Looked {
-        let mut errors = Vec::new();
+    /// The surroundings of the directory of the file at `path` (the context's
+    /// `path` is the directory).
+    pub fn dir_of(&mut self, path: &Path) -> Arc<FileContext> {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let context = match self.by_dir.get(&dir) {
+        match self.by_dir.get(&dir) {
             Some(context) => context.clone(),
             None => {
-                let context = Arc::new(self.directory_context(&dir, &mut errors));
+                let context = Arc::new(self.directory_context(&dir));
                 self.by_dir.insert(dir, context.clone());
                 context
             }
-        };
-        Looked {
-            dir: context,
-            errors,
         }
     }
 
-    fn directory_context(&mut self, dir: &Path, errors: &mut Vec<IoFailure>) -> FileContext {
+    /// The invalid configurations met since the last call, each reported once
+    /// per run whichever lookup met it first.
+    pub fn take_errors(&mut self) -> Vec<IoFailure> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn directory_context(&mut self, dir: &Path) -> FileContext {
         let absolute = std::path::absolute(if dir.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -80,9 +78,10 @@ impl Surroundings {
                 let shown = relative_to_cwd(&config_path);
                 if !self.reported.contains(&config_path) {
                     self.reported.push(config_path.clone());
-                    errors.push(IoFailure {
+                    self.errors.push(IoFailure {
                         path: shown.clone(),
                         message: error.message.clone(),
+                        kind: FailureKind::Configuration,
                     });
                 }
                 let message = format!("{} is invalid", shown.display());

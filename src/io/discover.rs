@@ -23,11 +23,32 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// A path that could not be read.
+/// A path that could not be read, or a configuration that is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IoFailure {
     pub path: PathBuf,
     pub message: String,
+    pub kind: FailureKind,
+}
+
+/// What went wrong with a path: both stop the run with exit code 2, but a user
+/// fixes them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Missing, permission denied, not UTF-8, not a regular file, a loop.
+    Read,
+    /// A `clan-migrate.toml` that was read but is not a valid configuration.
+    Configuration,
+}
+
+impl FailureKind {
+    /// The name JSON and GitHub annotations use.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Read => "read",
+            FailureKind::Configuration => "configuration",
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +74,7 @@ pub fn discover(paths: &[PathBuf], options: &WalkOptions) -> Discovery {
     for path in paths {
         match fs::metadata(path) {
             Err(err) => found.errors.push(IoFailure {
+                kind: FailureKind::Read,
                 path: path.clone(),
                 message: describe_io_error(&err),
             }),
@@ -62,6 +84,7 @@ pub fn discover(paths: &[PathBuf], options: &WalkOptions) -> Discovery {
                 found.explicit.push(path.clone());
             }
             Ok(_) => found.errors.push(IoFailure {
+                kind: FailureKind::Read,
                 path: path.clone(),
                 message: "not a regular file or directory (a FIFO, socket or device is never read)"
                     .into(),
@@ -81,6 +104,7 @@ fn walk(root: &Path, options: &WalkOptions, found: &mut Discovery) {
         // An override glob selects; `!glob` excludes.
         if let Err(err) = overrides.add(&format!("!{glob}")) {
             found.errors.push(IoFailure {
+                kind: FailureKind::Read,
                 path: PathBuf::from(glob),
                 message: format!("invalid --exclude glob: {err}"),
             });
@@ -91,6 +115,7 @@ fn walk(root: &Path, options: &WalkOptions, found: &mut Discovery) {
         Ok(overrides) => overrides,
         Err(err) => {
             found.errors.push(IoFailure {
+                kind: FailureKind::Read,
                 path: root.to_path_buf(),
                 message: format!("invalid --exclude glob: {err}"),
             });
@@ -113,6 +138,7 @@ fn walk(root: &Path, options: &WalkOptions, found: &mut Discovery) {
             Ok(entry) => entry,
             Err(err) => {
                 found.errors.push(IoFailure {
+                    kind: FailureKind::Read,
                     path: walk_error_path(&err).unwrap_or_else(|| root.to_path_buf()),
                     message: walk_error_message(&err),
                 });

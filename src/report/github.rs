@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::span_positions;
-use crate::io::discover::IoFailure;
+use crate::io::discover::{FailureKind, IoFailure};
 use crate::lints::{Finding, Severity};
 use crate::text::source::SourceFile;
 
@@ -14,7 +14,10 @@ pub fn errors(errors: &[IoFailure], out: &mut dyn Write) -> io::Result<()> {
             out,
             "::error file={},title={}::{}",
             escape_property(&error.path.display().to_string()),
-            escape_property("clan-migrate: unreadable file"),
+            escape_property(match error.kind {
+                FailureKind::Read => "clan-migrate: unreadable file",
+                FailureKind::Configuration => "clan-migrate: invalid configuration",
+            }),
             escape_data(&error.message)
         )?;
     }

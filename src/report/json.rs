@@ -70,6 +70,7 @@ struct Location {
 struct JsonError<'a> {
     path: String,
     message: &'a str,
+    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -179,6 +180,7 @@ fn document<'a>(ending: &Ending<'a>, by_code: &BTreeMap<&'static str, u64>) -> D
             .map(|e| JsonError {
                 path: e.path.display().to_string(),
                 message: &e.message,
+                kind: e.kind.name(),
             })
             .collect(),
         skipped: ending

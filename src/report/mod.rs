@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use rayon::prelude::*;
 
 use crate::engine::FileReport;
-use crate::io::discover::{IoFailure, Skipped};
+use crate::io::discover::{FailureKind, IoFailure, Skipped};
 use crate::lints::Finding;
 use crate::lints::Severity;
 use crate::text::Span;
@@ -268,7 +268,7 @@ pub fn span_positions(source: &SourceFile, span: Span) -> (Position, Position) {
 pub fn summary_line(
     files_scanned: usize,
     totals: &Totals,
-    errors: usize,
+    errors: &[IoFailure],
     skipped: usize,
 ) -> String {
     let files = plural(files_scanned, "file", "files");
@@ -284,16 +284,34 @@ pub fn summary_line(
             by_code.join(", ")
         )
     };
-    if errors > 0 {
-        line.push_str(&format!(
-            "; {} could not be read",
-            plural(errors, "path", "paths")
-        ));
-    }
+    line.push_str(&failures_summary(errors));
     if skipped > 0 {
         line.push_str(&format!("; {} skipped", plural(skipped, "path", "paths")));
     }
     line
+}
+
+/// What the summary line says of the run's failures: "; 1 path could not be
+/// read; 1 configuration is invalid" (empty without failures).
+pub fn failures_summary(errors: &[IoFailure]) -> String {
+    let count = |kind| errors.iter().filter(|e| e.kind == kind).count();
+    let mut text = String::new();
+    let unread = count(FailureKind::Read);
+    if unread > 0 {
+        text.push_str(&format!(
+            "; {} could not be read",
+            plural(unread, "path", "paths")
+        ));
+    }
+    let invalid = count(FailureKind::Configuration);
+    if invalid > 0 {
+        let verb = if invalid == 1 { "is" } else { "are" };
+        text.push_str(&format!(
+            "; {} {verb} invalid",
+            plural(invalid, "configuration", "configurations")
+        ));
+    }
+    text
 }
 
 /// `n` with the singular or plural noun: "1 path", "2 paths".

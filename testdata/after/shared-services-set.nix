@@ -20,11 +20,13 @@ clan-core.lib.clan {
     sshd-lab.module.name = "sshd";
     sshd-lab.roles.server.tags = [ "all" ];
     sshd-lab.roles.client.tags = [ "all" ];
+
     zerotier-lab = {
       module.name = "zerotier";
       roles.controller.machines = { hub = { }; };
       roles.peer.tags = [ "all" ];
     };
+
     admin-default.module.name = "admin";
     admin-default.roles.default.tags = [ "server" ]; # keys below
     admin-default.roles.default.settings.allowedKeys.alice = "ssh-ed25519 AAAA alice";

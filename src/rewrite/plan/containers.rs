@@ -415,9 +415,18 @@ pub(super) fn move_out(
     };
     let head = &text[container.span.start..usize::from(last.range.start())];
     let indent = line_indent(text, container.span.start);
-    let body: String = pieces.into_iter().map(|(_, piece)| piece).collect();
     let eol = style.eol;
-    let insertion = match following_instances_set(container, &segs, text) {
+    let existing = following_instances_set(container, &segs, text);
+    // A piece that followed a blank line is still set apart by one, except at
+    // the top of a new set.
+    let mut body = String::new();
+    for (n, (start, piece)) in pieces.into_iter().enumerate() {
+        if (n > 0 || existing.is_some()) && blank_line_before(text, start).is_some() {
+            body.push_str(eol);
+        }
+        body.push_str(&piece);
+    }
+    let insertion = match existing {
         // Into the `instances` set that follows (one an earlier run wrote).
         Some(closing_line) => TextEdit::insert(closing_line, body),
         None => TextEdit::insert(

@@ -186,11 +186,12 @@ fn instances_move_out_of_a_services_set_that_keeps_others() {
         fixed(wrapper),
         "{\n  inventory.services = {\n    # ours\n    custom.x.roles.default.machines = [ \"a\" ];\n  };\n  inventory.instances = {\n    # both\n      sshd-y.module.name = \"sshd\";\n      sshd-y.roles.server.machines = { a = { }; };\n      sshd-z.module.name = \"sshd\";\n      sshd-z.roles.client.machines = { a = { }; };\n  };\n}\n"
     );
-    // Blank lines: one kept between lines that stay, none next to `{` or `}`.
+    // Blank lines: one kept between lines that stay and between instances
+    // that move, none next to `{` or `}`.
     let blanks = "{\n  inventory.services = {\n\n    sshd.a.roles.server.machines = [ \"m\" ];\n\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    sshd.c.roles.server.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n\n    sshd.e.roles.server.machines = [ \"m\" ];\n\n  };\n}\n";
     assert_eq!(
         fixed(blanks),
-        "{\n  inventory.services = {\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n  };\n  inventory.instances = {\n    sshd-a.module.name = \"sshd\";\n    sshd-a.roles.server.machines = { m = { }; };\n    sshd-c.module.name = \"sshd\";\n    sshd-c.roles.server.machines = { m = { }; };\n    sshd-e.module.name = \"sshd\";\n    sshd-e.roles.server.machines = { m = { }; };\n  };\n}\n"
+        "{\n  inventory.services = {\n    custom.b.roles.default.machines = [ \"m\" ];\n\n    custom.d.roles.default.machines = [ \"m\" ];\n  };\n  inventory.instances = {\n    sshd-a.module.name = \"sshd\";\n    sshd-a.roles.server.machines = { m = { }; };\n\n    sshd-c.module.name = \"sshd\";\n    sshd-c.roles.server.machines = { m = { }; };\n\n    sshd-e.module.name = \"sshd\";\n    sshd-e.roles.server.machines = { m = { }; };\n  };\n}\n"
     );
 }
 
