@@ -212,7 +212,7 @@ pub fn analyze_valid_tree_leaving(
         instance_checks::instance_modules(root, &facts)
     }));
     let suppressions = suppress::collect(root, source);
-    let mut findings = suppress::apply(findings, &suppressions, source);
+    let mut findings = suppress::apply(findings, &suppressions);
     findings.retain(|f| lints::selected(&ctx.rules, f.rule));
     findings.sort_by_key(|f| (f.primary.span.start, f.rule.code));
     // The fixes the findings carry (mistakes in `inventory.instances` code).

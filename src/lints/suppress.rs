@@ -1,6 +1,8 @@
-//! `# clan-migrate: ignore[CODE, …] reason` comments on the line(s) before a binding.
+//! `# clan-migrate: ignore[CODE, …] reason` comments on the line(s) before a
+//! binding: they silence the findings of those codes anywhere in that binding
+//! (or, when the next line starts no binding, on that line).
 
-use rnix::{SyntaxKind, SyntaxNode};
+use rnix::{SyntaxKind, SyntaxNode, TextSize};
 
 use crate::lints::Finding;
 use crate::lints::{find_rule, unused_suppression};
@@ -14,6 +16,9 @@ pub struct Suppression {
     pub span: Span,
     /// 1-based line of the comment.
     pub line: usize,
+    /// What it silences: the binding that starts on the first line after the
+    /// comment lines, or that line.
+    pub covers: Span,
     /// Codes as written (upper-cased); empty when malformed.
     pub codes: Vec<String>,
     pub reason: String,
@@ -49,9 +54,37 @@ pub fn collect(root: &SyntaxNode, source: &SourceFile) -> Vec<Suppression> {
             if !starts_line {
                 return None;
             }
-            Some(parse(rest, span, position.line))
+            let mut suppression = parse(rest, span, position.line);
+            suppression.covers = covered(root, source, position.line);
+            Some(suppression)
         })
         .collect()
+}
+
+/// The binding that starts the first line after the comment lines from
+/// `line` on (the whole `name = …;`, nested bindings and all), or that line
+/// when it starts no binding.
+fn covered(root: &SyntaxNode, source: &SourceFile, line: usize) -> Span {
+    let mut next = line + 1;
+    while source.line_text(next).trim_start().starts_with('#') {
+        next += 1;
+    }
+    let text = source.line_text(next);
+    let start = source.line_start(next) + (text.len() - text.trim_start().len());
+    let line_span = Span::new(start, source.line_start(next) + text.len());
+    let Ok(offset) = u32::try_from(start) else {
+        return line_span;
+    };
+    let binding = root
+        .token_at_offset(TextSize::from(offset))
+        .right_biased()
+        .and_then(|token| token.parent())
+        .into_iter()
+        .flat_map(|node| node.ancestors())
+        .take_while(|node| usize::from(node.text_range().start()) == start)
+        .filter(|node| node.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
+        .last();
+    binding.map_or(line_span, |node| Span::from(node.text_range()))
 }
 
 fn parse(rest: &str, span: Span, line: usize) -> Suppression {
@@ -68,6 +101,7 @@ fn parse(rest: &str, span: Span, line: usize) -> Suppression {
         Some((codes, reason)) => Suppression {
             span,
             line,
+            covers: span,
             codes,
             reason,
             malformed: false,
@@ -75,6 +109,7 @@ fn parse(rest: &str, span: Span, line: usize) -> Suppression {
         None => Suppression {
             span,
             line,
+            covers: span,
             codes: Vec::new(),
             reason: String::new(),
             malformed: true,
@@ -84,11 +119,7 @@ fn parse(rest: &str, span: Span, line: usize) -> Suppression {
 
 /// Removes suppressed findings and adds a CM004 finding for every suppression
 /// (or code in one) that silenced nothing.
-pub fn apply(
-    findings: Vec<Finding>,
-    suppressions: &[Suppression],
-    source: &SourceFile,
-) -> Vec<Finding> {
+pub fn apply(findings: Vec<Finding>, suppressions: &[Suppression]) -> Vec<Finding> {
     if suppressions.is_empty() {
         return findings;
     }
@@ -98,23 +129,15 @@ pub fn apply(
         .collect();
     let mut kept = Vec::with_capacity(findings.len());
     for finding in findings {
-        let line = source.position(finding.primary.span.start).line;
+        let at = finding.primary.span.start;
         let mut suppressed = false;
-        let mut above = line;
-        while above > 1 {
-            above -= 1;
-            if !source.line_text(above).trim_start().starts_with('#') {
-                break;
+        for (i, s) in suppressions.iter().enumerate() {
+            if !(s.covers.start <= at && at < s.covers.end.max(s.covers.start + 1)) {
+                continue;
             }
-            for (i, s) in suppressions
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.line == above)
-            {
-                if let Some(j) = s.codes.iter().position(|c| c == finding.rule.code) {
-                    used[i][j] = true;
-                    suppressed = true;
-                }
+            if let Some(j) = s.codes.iter().position(|c| c == finding.rule.code) {
+                used[i][j] = true;
+                suppressed = true;
             }
         }
         if !suppressed {
@@ -147,6 +170,41 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn suppressions(text: &str) -> Vec<(String, String)> {
+        let source = SourceFile::from_bytes(
+            "t.nix".into(),
+            text.as_bytes().to_vec(),
+            crate::text::FileKind::Nix,
+        )
+        .unwrap();
+        let root = rnix::Root::parse(&source.text).syntax();
+        collect(&root, &source)
+            .into_iter()
+            .map(|s| {
+                (
+                    s.codes.join(","),
+                    text[s.covers.start..s.covers.end].to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_suppression_covers_the_whole_binding_after_it() {
+        let text = "{\n  # clan-migrate: ignore[CM002] the test reads it\n  # (on purpose)\n  a = let\n    x = inventory.services;\n  in x;\n  b = [\n    # clan-migrate: ignore[CM001]\n    \"m\" \"n\"\n  ];\n}\n";
+        assert_eq!(
+            suppressions(text),
+            [
+                (
+                    "CM002".to_owned(),
+                    "a = let\n    x = inventory.services;\n  in x;".to_owned()
+                ),
+                // No binding starts the next line: that line.
+                ("CM001".to_owned(), "\"m\" \"n\"".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn parses_codes_and_reason() {
