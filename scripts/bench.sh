@@ -25,7 +25,11 @@ cd "$(dirname "$0")/.."
 for tool in hyperfine rg python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 2; }
 done
-cargo build --release -q --bin clan-migrate --example parse-baseline --example write-floor
+# The binary as `cargo install` builds it: on its own, since building the
+# examples in the same call would switch on the dev-dependency features
+# (failpoints) for it too.
+cargo build --release -q --bin clan-migrate
+cargo build --release -q --example parse-baseline --example write-floor
 root=$PWD
 cm=$root/target/release/clan-migrate
 base=$root/target/release/examples/parse-baseline
@@ -174,7 +178,10 @@ for fix in json.load(open(sys.argv[2]))["fixes"]:
     done
 done
 
-one=$(find "$work" -name 'f000000.nix' | head -1)
+# A module of the 1% tree of the first size: a clan of realistic size, which
+# a file named alone reads whole for its cross-file facts.
+one=$work/tree-${sizes%% *}-0.01/d0000/f000000.nix
+[ -f "$one" ] || one=
 if [ -n "$one" ]; then
     mapfile -t s < <(medians "$cm check --quiet $one")
     echo

@@ -49,22 +49,25 @@ pub(super) struct Collected {
     pub context_only: bool,
 }
 
-/// An analysis held from pass 1 to pass 2, encoded (postcard): its findings
-/// and plan take a fraction of the memory they take as Rust values, and a run
-/// holds the analyses of all its files with findings between the passes.
+/// An analysis held from pass 1 to pass 2, encoded (postcard) and compressed
+/// (LZ4): a run holds the analyses of all its files with findings between the
+/// passes, and their messages, labels and edits repeat from instance to
+/// instance.
 pub(super) struct Held(Box<[u8]>);
 
 impl Held {
     /// `None` when it cannot be encoded (it is then made again in pass 2).
     fn keep(analysis: &FileAnalysis) -> Option<Held> {
-        postcard::to_allocvec(analysis)
-            .ok()
-            .map(|bytes| Held(bytes.into_boxed_slice()))
+        let encoded = postcard::to_allocvec(analysis).ok()?;
+        Some(Held(
+            lz4_flex::compress_prepend_size(&encoded).into_boxed_slice(),
+        ))
     }
 
     /// The analysis as it was kept; `None` if it does not decode.
     pub fn take(self) -> Option<FileAnalysis> {
-        postcard::from_bytes(&self.0).ok()
+        let encoded = lz4_flex::decompress_size_prepended(&self.0).ok()?;
+        postcard::from_bytes(&encoded).ok()
     }
 }
 
