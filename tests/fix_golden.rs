@@ -109,3 +109,42 @@ fn reasons_for_what_is_left_are_reviewed() {
     assert_eq!(out.code, 2, "the parse-error fixture makes the run exit 2");
     insta::assert_snapshot!("fix_remaining_reasons", out.stderr);
 }
+
+/// What `fix` says remains after it is what `check` reports on the written
+/// result: `testdata/after` holds exactly the findings `fix` leaves, rule by
+/// rule and message by message.
+#[test]
+fn check_of_after_reports_exactly_what_fix_leaves() {
+    let key = |doc: &serde_json::Value, side: &str| {
+        let mut keys: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f["path"].as_str().unwrap(),
+                    f["code"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+                .replace(&format!("testdata/{side}/"), "testdata/UNIT/")
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    let fix = run_in(None, &["fix", "--format", "json", "testdata/before"], None);
+    let check = run_in(None, &["check", "--format", "json", "testdata/after"], None);
+    let (fix, check): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&fix.stdout).unwrap(),
+        serde_json::from_str(&check.stdout).unwrap(),
+    );
+    let (left, found) = (key(&fix, "before"), key(&check, "after"));
+    assert!(left.len() > 20, "{left:?}");
+    let missing: Vec<&String> = left.iter().filter(|k| !found.contains(k)).collect();
+    let extra: Vec<&String> = found.iter().filter(|k| !left.contains(k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "fix leaves but check of after does not report: {missing:#?}\ncheck of after reports but fix did not leave: {extra:#?}"
+    );
+}

@@ -154,6 +154,8 @@ pub enum ColorChoice {
 pub enum RulesFormat {
     Human,
     Json,
+    /// The rules reference, docs/rules.md
+    Markdown,
 }
 
 /// Runs a parsed command line.
