@@ -82,29 +82,33 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
 /// Whether a walked file that no other file imports can hold anything the tool reports:
 /// every legacy definition, read, instance and machine fact is spelled under an
 /// `inventory` path, suppressions start with `clan-migrate:`, and registered
-/// `@clan/` module names spell `@clan/`. Files without any of them are not
-/// parsed (so their syntax errors are not reported either).
+/// `@clan/` module names spell `@clan/`, clan.service modules `clan.service`.
+/// Files without any of them are not parsed (so their syntax errors are not
+/// reported either).
 pub fn may_hold_inventory(text: &str) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     // SIMD searches, built once. Most walked files contain none of the words,
     // so each search reads the whole text: `clan` is read once for the two
     // words that contain it.
-    static WORDS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+    static WORDS: LazyLock<[Finder<'static>; 5]> = LazyLock::new(|| {
         [
             Finder::new("inventory"),
             Finder::new("clan"),
             Finder::new("clan-migrate:"),
             Finder::new("@clan/"),
+            Finder::new(crate::lints::service_checks::MARKER),
         ]
     });
-    let [inventory, clan, suppression, module] = &*WORDS;
+    let [inventory, clan, suppression, module, service] = &*WORDS;
     let bytes = text.as_bytes();
     inventory.find(bytes).is_some()
         || clan.find(bytes).is_some_and(|at| {
-            // Both words have `clan` at most one byte in.
+            // The three words have `clan` at most one byte in.
             let from = &bytes[at.saturating_sub(1)..];
-            suppression.find(from).is_some() || module.find(from).is_some()
+            suppression.find(from).is_some()
+                || module.find(from).is_some()
+                || service.find(from).is_some()
         })
 }
 
@@ -211,6 +215,7 @@ pub fn analyze_valid_tree_leaving(
     findings.extend(lints::zerotier_renames(&facts, || {
         instance_checks::instance_modules(root, &facts)
     }));
+    findings.extend(lints::service_checks::check(root, &source.text));
     let suppressions = suppress::collect(root, source);
     let mut findings = suppress::apply(findings, &suppressions);
     findings.retain(|f| lints::selected(&ctx.rules, f.rule));

@@ -14,6 +14,12 @@ pub mod instances_unknown_module_or_role;
 pub mod legacy_service_instance;
 pub mod legacy_services_read;
 pub mod parse_error;
+pub mod service_checks;
+pub mod service_interface_config;
+pub mod service_legacy_leftover;
+pub mod service_missing_manifest_name;
+pub mod service_settings_not_serializable;
+pub mod service_unknown_result;
 pub mod suppress;
 pub mod unmigratable_legacy_form;
 pub mod unused_suppression;
@@ -37,6 +43,11 @@ pub static RULES: &[&Rule] = &[
     &instances_unknown_module_or_role::RULE,
     &instances_duplicate_settings::RULE,
     &zerotier_instance_renamed::RULE,
+    &service_interface_config::RULE,
+    &service_unknown_result::RULE,
+    &service_missing_manifest_name::RULE,
+    &service_settings_not_serializable::RULE,
+    &service_legacy_leftover::RULE,
 ];
 
 /// CM108: new zerotier instances next to legacy zerotier instances of other names.
