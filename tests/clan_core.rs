@@ -192,3 +192,25 @@ fn before_and_after_mean_the_same_to_the_real_clan_core() {
         compared.len()
     );
 }
+
+/// clan-core's own current code (its services, their tests, its library tests)
+/// is correct: `check` raises no error and no warning on it, legacy or
+/// `clan.service` rule alike (clan-core's test modules registered without
+/// `_class` are `info`).
+#[test]
+fn current_clan_core_raises_no_false_alarm() {
+    let Some(trees) = trees() else { return };
+    let head = trees.join("clan-head");
+    let out = common::run(&["check", "--format", "json", head.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let alarms: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| format!("{} {} {}", f["path"], f["code"], f["message"]))
+        .collect();
+    assert!(alarms.is_empty(), "{alarms:#?}");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(doc["summary"]["files_scanned"].as_u64().unwrap() > 200);
+}

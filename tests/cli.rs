@@ -636,7 +636,12 @@ fn check_help_lists_no_fix_only_option_and_rules_are_aligned() {
         .stdout
         .lines()
         .filter(|l| l.starts_with("CM"))
-        .map(|l| l.find(" error ").or_else(|| l.find(" warning ")).unwrap())
+        .map(|l| {
+            [" error ", " warning ", " info "]
+                .iter()
+                .find_map(|s| l.find(s))
+                .unwrap()
+        })
         .collect();
     assert!(columns.windows(2).all(|w| w[0] == w[1]), "{}", rules.stdout);
 }

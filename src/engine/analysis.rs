@@ -82,7 +82,8 @@ pub fn analyze(source: &SourceFile, mounts: &[Vec<String>], ctx: &FileContext) -
 /// Whether a walked file that no other file imports can hold anything the tool reports:
 /// every legacy definition, read, instance and machine fact is spelled under an
 /// `inventory` path, suppressions start with `clan-migrate:`, and registered
-/// `@clan/` module names spell `@clan/`, clan.service modules `clan.service`.
+/// `@clan/` module names spell `@clan/`, clan.service modules `clan.service`,
+/// and modules a clan registers `clan.modules` (or sit beside its `inventory`).
 /// Files without any of them are not parsed (so their syntax errors are not
 /// reported either).
 pub fn may_hold_inventory(text: &str) -> bool {
@@ -91,24 +92,25 @@ pub fn may_hold_inventory(text: &str) -> bool {
     // SIMD searches, built once. Most walked files contain none of the words,
     // so each search reads the whole text: `clan` is read once for the two
     // words that contain it.
-    static WORDS: LazyLock<[Finder<'static>; 5]> = LazyLock::new(|| {
+    static WORDS: LazyLock<[Finder<'static>; 6]> = LazyLock::new(|| {
         [
             Finder::new("inventory"),
             Finder::new("clan"),
             Finder::new("clan-migrate:"),
             Finder::new("@clan/"),
             Finder::new(crate::lints::service_checks::MARKER),
+            Finder::new("clan.modules"),
         ]
     });
-    let [inventory, clan, suppression, module, service] = &*WORDS;
+    let [inventory, clan, suppression, module, service, registry] = &*WORDS;
     let bytes = text.as_bytes();
     inventory.find(bytes).is_some()
         || clan.find(bytes).is_some_and(|at| {
-            // The three words have `clan` at most one byte in.
+            // The four words have `clan` at most one byte in.
             let from = &bytes[at.saturating_sub(1)..];
-            suppression.find(from).is_some()
-                || module.find(from).is_some()
-                || service.find(from).is_some()
+            [suppression, module, service, registry]
+                .iter()
+                .any(|word| word.find(from).is_some())
         })
 }
 

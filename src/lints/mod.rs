@@ -20,6 +20,7 @@ pub mod service_legacy_leftover;
 pub mod service_missing_manifest_name;
 pub mod service_settings_not_serializable;
 pub mod service_unknown_result;
+pub mod service_without_class;
 pub mod suppress;
 pub mod unmigratable_legacy_form;
 pub mod unused_suppression;
@@ -48,6 +49,7 @@ pub static RULES: &[&Rule] = &[
     &service_missing_manifest_name::RULE,
     &service_settings_not_serializable::RULE,
     &service_legacy_leftover::RULE,
+    &service_without_class::RULE,
 ];
 
 /// CM108: new zerotier instances next to legacy zerotier instances of other names.

@@ -1,6 +1,7 @@
-//! The checks of `clan.service` modules (CM201–CM205): every attribute set that
+//! The checks of `clan.service` modules (CM201–CM206): every attribute set that
 //! defines `_class = "clan.service"` is one, wherever it is written (a module
-//! file, or inline where a clan registers it in `modules.<name>`).
+//! file, or inline where a clan registers it in `modules.<name>`); a module a
+//! clan registers inline without `_class` is reported too.
 
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
@@ -8,7 +9,7 @@ use rowan::ast::AstNode;
 
 use super::{
     Finding, service_interface_config, service_legacy_leftover, service_missing_manifest_name,
-    service_settings_not_serializable, service_unknown_result,
+    service_settings_not_serializable, service_unknown_result, service_without_class,
 };
 use crate::syntax::nix::{attrpath_keys, binding_value, str_literal, strip_parens};
 use crate::text::Span;
@@ -21,19 +22,104 @@ struct Binding {
     path: Vec<String>,
     /// The binding's attribute path (the part of the source that spells it).
     key_span: Span,
-    value: ast::Expr,
+    /// `None` for an `inherit`.
+    value: Option<ast::Expr>,
 }
 
-/// The findings of every clan.service module in the file.
+/// The findings of every clan.service module in the file, and of the
+/// modules the file registers in a clan without `_class`.
 pub fn check(root: &SyntaxNode, text: &str) -> Vec<Finding> {
-    if !text.contains(MARKER) {
-        return Vec::new();
+    let mut findings = Vec::new();
+    if text.contains("modules") {
+        findings.extend(registered_without_class(root));
     }
-    root.descendants()
-        .filter_map(ast::AttrSet::cast)
-        .filter_map(|set| class_binding(&set).map(|class| (set, class)))
-        .flat_map(|(set, class)| check_module(&set, class))
-        .collect()
+    if text.contains(MARKER) {
+        findings.extend(
+            root.descendants()
+                .filter_map(ast::AttrSet::cast)
+                .filter_map(|set| class_binding(&set).map(|class| (set, class)))
+                .flat_map(|(set, class)| check_module(&set, class)),
+        );
+    }
+    findings
+}
+
+/// Inline modules registered in a clan's `modules` (`clan.modules.<name>`,
+/// or `modules.<name>` in a set that also defines the clan's `inventory`)
+/// that set no `_class`. Modules given as paths or imports are not read.
+fn registered_without_class(root: &SyntaxNode) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for set in root.descendants().filter_map(ast::AttrSet::cast) {
+        let clan_set = set.attrpath_values().any(|b| {
+            b.attrpath()
+                .and_then(|p| attrpath_keys(&p).first().map(|k| k.key.is("inventory")))
+                .unwrap_or(false)
+        });
+        for binding in set.attrpath_values() {
+            let (Some(attrpath), Some(value)) = (binding.attrpath(), binding_value(&binding))
+            else {
+                continue;
+            };
+            let keys: Vec<Option<String>> = attrpath_keys(&attrpath)
+                .iter()
+                .map(|k| k.key.as_static().map(str::to_owned))
+                .collect();
+            let Some(at) = keys.iter().position(|k| k.as_deref() == Some("modules")) else {
+                continue;
+            };
+            let in_clan = if at == 0 {
+                clan_set
+            } else {
+                keys[at - 1].as_deref() == Some("clan")
+            };
+            if !in_clan {
+                continue;
+            }
+            let registered: Vec<(String, Span, ast::Expr)> = match &keys[at + 1..] {
+                [Some(name)] => vec![(
+                    name.clone(),
+                    Span::from(attrpath.syntax().text_range()),
+                    value,
+                )],
+                [] => match strip_parens(value) {
+                    ast::Expr::AttrSet(modules) => modules
+                        .attrpath_values()
+                        .filter_map(|b| {
+                            let path = b.attrpath()?;
+                            let keys = attrpath_keys(&path);
+                            let [key] = keys.as_slice() else { return None };
+                            Some((
+                                key.key.as_static()?.to_owned(),
+                                Span::from(path.syntax().text_range()),
+                                binding_value(&b)?,
+                            ))
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            for (name, span, module) in registered {
+                if let Some(body) = module_body(module)
+                    && class_binding_any(&body).is_none()
+                {
+                    findings.push(service_without_class::finding(span, &name));
+                }
+            }
+        }
+    }
+    findings
+}
+
+/// The span of any `_class = …` binding of `set`.
+fn class_binding_any(set: &ast::AttrSet) -> Option<Span> {
+    set.attrpath_values().find_map(|binding| {
+        let keys = attrpath_keys(&binding.attrpath()?);
+        let [key] = keys.as_slice() else { return None };
+        key.key
+            .is("_class")
+            .then(|| Span::from(binding.syntax().text_range()))
+    })
 }
 
 /// The span of `_class = "clan.service"` when `set` defines it.
@@ -55,13 +141,24 @@ fn class_binding(set: &ast::AttrSet) -> Option<Span> {
 fn check_module(set: &ast::AttrSet, class: Span) -> Vec<Finding> {
     let mut bindings = Vec::new();
     flatten(set, &[], &mut bindings);
+    // `{ _class = …; config = { manifest.name = …; … }; }`: the module's
+    // definitions are under `config`.
+    for binding in &mut bindings {
+        if binding.path.first().is_some_and(|k| k == "config") {
+            binding.path.remove(0);
+        }
+    }
     let mut findings = Vec::new();
     let manifest_name = bindings
         .iter()
         .any(|b| b.path.starts_with(&strs(&["manifest", "name"])));
     // `manifest = import ./manifest.nix;` or the like: its name is not known here.
     let manifest_computed = bindings.iter().any(|b| {
-        b.path == ["manifest"] && !matches!(strip_parens(b.value.clone()), ast::Expr::AttrSet(_))
+        b.path == ["manifest"]
+            && !matches!(
+                b.value.clone().map(strip_parens),
+                Some(ast::Expr::AttrSet(_))
+            )
     });
     if !manifest_name && !manifest_computed {
         findings.push(service_missing_manifest_name::finding(class));
@@ -83,10 +180,8 @@ fn check_module(set: &ast::AttrSet, class: Span) -> Vec<Finding> {
             }
             _ => {}
         }
-        if let ["roles", role, "interface", ..] = path.as_slice()
-            && path.len() == 3
-        {
-            findings.extend(not_serializable(binding.value.syntax(), role));
+        if let (["roles", role, "interface"], Some(value)) = (path.as_slice(), &binding.value) {
+            findings.extend(not_serializable(value.syntax(), role));
         }
     }
     // The first use stands for the others (a parameter and its reads).
@@ -129,6 +224,20 @@ fn strs(keys: &[&str]) -> Vec<String> {
 /// nested sets, and through the bodies of module functions
 /// (`interface = { lib, ... }: { … }`, `perInstance = { settings, ... }: { … }`).
 fn flatten(set: &ast::AttrSet, prefix: &[String], out: &mut Vec<Binding>) {
+    // `inherit name;` and `inherit (x) name;` define `name` too.
+    for inherit in set.inherits() {
+        for attr in inherit.attrs() {
+            if let Some(name) = crate::syntax::nix::attr_key(&attr).as_static() {
+                let mut path = prefix.to_vec();
+                path.push(name.to_owned());
+                out.push(Binding {
+                    path,
+                    key_span: Span::from(attr.syntax().text_range()),
+                    value: None,
+                });
+            }
+        }
+    }
     for binding in set.attrpath_values() {
         let (Some(attrpath), Some(value)) = (binding.attrpath(), binding_value(&binding)) else {
             continue;
@@ -147,7 +256,7 @@ fn flatten(set: &ast::AttrSet, prefix: &[String], out: &mut Vec<Binding>) {
         out.push(Binding {
             path: path.clone(),
             key_span: Span::from(attrpath.syntax().text_range()),
-            value: value.clone(),
+            value: Some(value.clone()),
         });
         if let Some(inner) = module_body(value) {
             flatten(&inner, &path, out);
@@ -209,7 +318,7 @@ mod tests {
     fn each_mistake_is_reported_once() {
         let module = r#"{ _class = "clan.service";
           roles.a.interface.config.x = 1;
-          roles.a.perInstance = { instanceConfig, ... }: { nixosModule = { }; config = instanceConfig; };
+          roles.a.perInstance = { instanceConfig, ... }: { nixosModule = { }; vars = instanceConfig; };
           perMachine = { ... }: let x = 1; in { services = { }; services.b = x; };
           roles.b.interface = { lib, ... }: { options.f = lib.mkOption { type = types.functionTo types.str; }; };
         }"#;
@@ -246,5 +355,14 @@ mod tests {
     fn inline_modules_where_a_clan_registers_them_are_checked() {
         let flake = r#"{ clan = { modules.hello = { _class = "clan.service"; manifest.name = "hello"; perMachine = _: { vars = { }; }; }; }; }"#;
         assert_eq!(codes(flake), ["CM202"]);
+        // Without `_class`: in `clan.modules`, in the clan call's `modules`
+        // set, as a module function.
+        let without = r#"{
+          clan.modules.a = { roles.default = { }; };
+          x = clan-core.lib.clan { inventory = { }; modules = { b = { lib, ... }: { roles.default = { }; }; c = ./c.nix; }; };
+          nixos = lib.nixosSystem { modules = [ { networking.hostName = "x"; } ]; };
+          other.modules.d = { services.x.enable = true; };
+        }"#;
+        assert_eq!(codes(without), ["CM206", "CM206"]);
     }
 }

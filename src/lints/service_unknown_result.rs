@@ -5,8 +5,22 @@ use crate::lints::{Finding, Label, Severity};
 use crate::text::Span;
 
 /// What `perInstance` and `perMachine` may return (clan-core
-/// `lib/inventory/distributed-service/service-module.nix`).
-pub const RESULTS: &[&str] = &["nixosModule", "darwinModule", "exports"];
+/// `lib/inventory/distributed-service/service-module.nix`): the result is a
+/// module whose options are these three, so the module system's own keys
+/// (`options`, `config`, `imports`, …) are allowed too.
+pub const RESULTS: &[&str] = &[
+    "nixosModule",
+    "darwinModule",
+    "exports",
+    "options",
+    "config",
+    "imports",
+    "_file",
+    "key",
+    "_class",
+    "_module",
+    "freeformType",
+];
 
 pub static RULE: Rule = Rule {
     code: "CM202",
@@ -18,7 +32,8 @@ pub static RULE: Rule = Rule {
 
 Reports an attribute of the set that `roles.<role>.perInstance` or
 `perMachine` of a clan.service returns, other than `nixosModule`,
-`darwinModule` and `exports`.
+`darwinModule` and `exports` (and the module system's own `options`, `config`,
+`imports`: the result is a module).
 
 ## Why
 
