@@ -256,6 +256,29 @@ fn legacy_instance(
     legacy_from_tree(&tree, &legacy.service, paths, table, machines)
 }
 
+/// Whether the config of role `giver` reaches the members of `role` that are
+/// not certain (the open rest): yes when all of `role` is within `giver`; no
+/// when every member of `giver` is known and none of them can be in that
+/// rest (each is a certain member of `role`, or certainly not one).
+fn rest_reached(role: &RoleMembers, giver: &RoleMembers, machines: &MachineFacts) -> Known {
+    match role.within(giver, machines) {
+        Known::Unknown => {}
+        known => return known,
+    }
+    let Some(givers) = giver.all(machines) else {
+        return Known::Unknown;
+    };
+    let certain = role.certain(machines);
+    let outside_the_rest = givers
+        .iter()
+        .all(|m| certain.contains(m) || role.has(m, machines) == Known::No);
+    if outside_the_rest {
+        Known::No
+    } else {
+        Known::Unknown
+    }
+}
+
 /// Members of a role as lists and tags write them.
 struct Membership {
     members: RoleMembers,
@@ -369,9 +392,11 @@ pub fn legacy_from_tree(
                 let reaches = match member {
                     Some(machine) => other_membership.members.has(machine, machines),
                     None if other == name => Known::Yes,
-                    None => membership
-                        .members
-                        .within(&other_membership.members, machines),
+                    None => rest_reached(
+                        &membership.members,
+                        &other_membership.members,
+                        machines,
+                    ),
                 };
                 match reaches {
                     Known::Yes => merged = merge(merged, part)?,
