@@ -167,3 +167,157 @@ fn comments_between_bindings_survive() {
         assert_eq!(again.stdout, "", "{unit} with comments is not idempotent");
     }
 }
+
+/// A deterministic generator (64-bit LCG): the same cases on every run.
+struct Cases(u64);
+
+impl Cases {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.next(100) < percent
+    }
+
+    fn some<'a>(&mut self, items: &[&'a str], at_least: usize) -> Vec<&'a str> {
+        let count = at_least + self.next(items.len() + 1 - at_least);
+        let mut picked: Vec<&str> = Vec::new();
+        while picked.len() < count {
+            let item = items[self.next(items.len())];
+            if !picked.contains(&item) {
+                picked.push(item);
+            }
+        }
+        picked
+    }
+}
+
+/// A module for random instances: its name, roles, and settings with a value.
+type RandomModule = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+/// One legacy instance with random members (lists, tags, `all`) and config
+/// at instance, role and machine level, in a clan of four tagged machines.
+fn random_inventory(cases: &mut Cases) -> String {
+    let modules: [RandomModule; 3] = [
+        (
+            "sshd",
+            &["server", "client"],
+            &[
+                ("certificate.searchDomains", "[ \"a.example\" ]"),
+                ("hostKeys.rsa.enable", "true"),
+            ],
+        ),
+        (
+            "borgbackup",
+            &["client", "server"],
+            &[
+                ("directory", "\"/srv/borg\""),
+                ("destinations.x.repo", "\"u@h:r\""),
+            ],
+        ),
+        (
+            "zerotier",
+            &["controller", "moon", "peer"],
+            &[
+                ("networkIps", "[ \"10.0.0.1\" ]"),
+                ("moon.stableEndpoints", "[ \"1.2.3.4\" ]"),
+            ],
+        ),
+    ];
+    let machines = ["m0", "m1", "m2", "m3"];
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut text = String::from("{\n  inventory.machines = {\n");
+    for machine in machines {
+        let tags = cases.some(&["web", "db"], 0);
+        text.push_str(&format!(
+            "    {machine} = {{ tags = [ {} ]; }};\n",
+            quoted(&tags)
+        ));
+    }
+    text.push_str("  };\n");
+    let (service, roles, keys) = modules[cases.next(modules.len())];
+    let config = |cases: &mut Cases| keys[cases.next(keys.len())];
+    text.push_str(&format!("  inventory.services.{service}.i = {{\n"));
+    for role in roles {
+        if !cases.chance(80) {
+            continue;
+        }
+        if cases.chance(50) {
+            let listed = cases.some(&machines, 1);
+            text.push_str(&format!(
+                "    roles.{role}.machines = [ {} ];\n",
+                quoted(&listed)
+            ));
+        }
+        if cases.chance(50) {
+            let tags = cases.some(&["web", "db", "all"], 1);
+            text.push_str(&format!("    roles.{role}.tags = [ {} ];\n", quoted(&tags)));
+        }
+        if cases.chance(40) {
+            let (key, value) = config(cases);
+            text.push_str(&format!("    roles.{role}.config.{key} = {value};\n"));
+        }
+    }
+    if cases.chance(40) {
+        let (key, value) = config(cases);
+        text.push_str(&format!("    config.{key} = {value};\n"));
+    }
+    if cases.chance(40) {
+        let machine = machines[cases.next(machines.len())];
+        let (key, value) = config(cases);
+        text.push_str(&format!("    machines.{machine}.config.{key} = {value};\n"));
+    }
+    text.push_str("  };\n}\n");
+    text
+}
+
+/// What the planner decides to rewrite, the verifier accepts: on random
+/// memberships and configs, `fix` migrates an instance or leaves it with a
+/// reason, and never ends in a rewrite refused by its own verification
+/// (which the user would see as an error, exit code 2).
+#[test]
+fn the_planner_and_the_verifier_agree_on_random_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = Cases(0x5eed);
+    for n in 0..300 {
+        fs::write(
+            dir.path().join(format!("c{n:03}.nix")),
+            random_inventory(&mut cases),
+        )
+        .unwrap();
+    }
+    let out = run_in(Some(dir.path()), &["fix", "--format", "json", "."], None);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let refused: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "pending")
+        .map(|f| {
+            let path = f["path"].as_str().unwrap();
+            let text = fs::read_to_string(dir.path().join(path)).unwrap();
+            format!("{path}: {}\n{text}", f["reason"])
+        })
+        .collect();
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+    let fixed = doc["summary"]["files_fixed"].as_u64().unwrap();
+    assert!(
+        fixed > 100,
+        "only {fixed} of 300 migrate: the cases lost their variety"
+    );
+}

@@ -107,6 +107,8 @@ pub enum UncertainKind {
     Membership,
     /// A machine's config reaches no role: it is certainly in none.
     NoRole,
+    /// A role's config reaches no machine: the role certainly has no members.
+    EmptyRole,
 }
 
 /// The legacy instance, as the mapping needs it.
@@ -217,6 +219,11 @@ fn distribute_part(
             }
         }
     }
+    if moves.is_empty()
+        && let Scope::Role(role) = &part.scope
+    {
+        check_role_has_members(instance, index, role)?;
+    }
     let every_entry = |entries: &[Option<usize>]| {
         entries.iter().all(Option::is_none)
             || (entries.len() == keys.len() && keys.iter().all(|(e, _)| entries.contains(e)))
@@ -302,6 +309,30 @@ fn targets(
             }),
         },
     }
+}
+
+/// Legacy applied the config of a role without members to no machine; when
+/// none of its keys has a place in the new format (no role may hold keys it
+/// does not declare), dropping it is the user's decision.
+fn check_role_has_members(
+    instance: &Instance<'_>,
+    index: usize,
+    role: &str,
+) -> Result<(), Uncertain> {
+    let empty = instance
+        .role(role)
+        .and_then(|r| r.members.all(instance.machines))
+        .is_some_and(|all| all.is_empty());
+    if !empty {
+        return Ok(());
+    }
+    Err(Uncertain {
+        kind: UncertainKind::EmptyRole,
+        message: format!(
+            "role `{role}` has `config` but no members (legacy applied it to no machine): delete the config, or add the machines it was meant for"
+        ),
+        part: Some(index),
+    })
 }
 
 /// Legacy ignored the config of a machine that is in no role; the new format

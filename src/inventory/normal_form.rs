@@ -392,11 +392,7 @@ pub fn legacy_from_tree(
                 let reaches = match member {
                     Some(machine) => other_membership.members.has(machine, machines),
                     None if other == name => Known::Yes,
-                    None => rest_reached(
-                        &membership.members,
-                        &other_membership.members,
-                        machines,
-                    ),
+                    None => rest_reached(&membership.members, &other_membership.members, machines),
                 };
                 match reaches {
                     Known::Yes => merged = merge(merged, part)?,

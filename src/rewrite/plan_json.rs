@@ -361,6 +361,7 @@ fn migrate_instance(
         let kind = match u.kind {
             UncertainKind::Keys => ReasonKind::InstanceConfig,
             UncertainKind::NoRole => ReasonKind::MachineConfig,
+            UncertainKind::EmptyRole => ReasonKind::EmptyRole,
             UncertainKind::Membership => ReasonKind::Membership,
         };
         block(kind, u.message)

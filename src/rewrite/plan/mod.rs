@@ -86,6 +86,10 @@ pub enum ReasonKind {
     Overlap,
     /// CM001 is not among the rules selected.
     NotSelected,
+    /// `config` of a role that certainly has no members.
+    EmptyRole,
+    /// Settings that would come before the set Nix would have to merge them into.
+    DefinitionOrder,
 }
 
 impl ReasonKind {
@@ -103,6 +107,14 @@ impl ReasonKind {
             ReasonKind::MachineConfig => (
                 "per-machine config of a machine in no role",
                 "per-machine configs of machines in no role",
+            ),
+            ReasonKind::EmptyRole => (
+                "config of a role without members",
+                "configs of roles without members",
+            ),
+            ReasonKind::DefinitionOrder => (
+                "config above the machine list it would join",
+                "configs above the machine lists they would join",
             ),
             ReasonKind::Membership => (
                 "config whose machines' roles are not known",

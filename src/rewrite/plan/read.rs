@@ -51,6 +51,8 @@ pub(super) struct RoleReading {
     /// `roles.<r>.machines` is written as an expression the rewrite keeps
     /// (per-machine settings cannot be added to it).
     pub machines_computed: bool,
+    /// Where the binding of `roles.<r>.machines` starts, when there is one.
+    pub machines_at: Option<usize>,
     /// `roles.<r>.extraModules` and `roles.<r>.imports` (2024's name).
     pub extra_modules: Vec<ast::AttrpathValue>,
 }
@@ -61,6 +63,7 @@ impl RoleReading {
             name: name.to_owned(),
             members: RoleMembers::default(),
             machines_computed: false,
+            machines_at: None,
             extra_modules: Vec::new(),
         }
     }
@@ -411,6 +414,7 @@ fn visit_binding(
                     });
                     let reading = role_mut(work, &role);
                     reading.machines_computed = listed == Listed::Computed;
+                    reading.machines_at = Some(binding_span.start);
                     reading.members.machines = listed;
                 }
                 Some("tags") if rel.len() == 3 => {

@@ -116,6 +116,7 @@ pub(super) fn plan_settings(work: &mut Work<'_>, text: &str, machines: &MachineF
             let kind = match uncertain.kind {
                 UncertainKind::Keys => ReasonKind::InstanceConfig,
                 UncertainKind::NoRole => ReasonKind::MachineConfig,
+                UncertainKind::EmptyRole => ReasonKind::EmptyRole,
                 UncertainKind::Membership => ReasonKind::Membership,
             };
             let span = uncertain
@@ -126,7 +127,7 @@ pub(super) fn plan_settings(work: &mut Work<'_>, text: &str, machines: &MachineF
             return;
         }
     };
-    check_per_machine_targets(work, &moves);
+    check_per_machine_targets(work, &parts, &moves);
     check_conflicts(work, &parts, &entries_of, &moves);
     if work.blockers.is_empty() {
         for ((part, entries), moves) in parts.iter().zip(&entries_of).zip(&moves) {
@@ -404,22 +405,37 @@ fn check_dropped(
 }
 
 /// Per-machine settings go into `roles.<r>.machines`, which must then be an
-/// attribute set the rewrite writes (not an expression it keeps).
-fn check_per_machine_targets(work: &mut Work<'_>, moves: &[Vec<Move>]) {
-    for target in moves.iter().flatten().map(|m| &m.target) {
-        if let Target::Machine { role, machine } = target
-            && work
-                .roles
-                .iter()
-                .any(|r| r.name == *role && r.machines_computed)
-        {
-            work.block(
-                ReasonKind::Membership,
-                format!(
-                    "machine `{machine}` gets settings of role `{role}`, whose `machines` is an expression: per-machine settings cannot be added to it"
-                ),
-                None,
-            );
+/// attribute set the rewrite writes (not an expression it keeps), defined
+/// before them: they are written where their `config` was, and Nix merges
+/// `roles.<r>.machines.<m>.settings` into a `roles.<r>.machines = { … }`
+/// set only when the set comes first.
+fn check_per_machine_targets(work: &mut Work<'_>, parts: &[PartReading], moves: &[Vec<Move>]) {
+    for (part, moves) in parts.iter().zip(moves) {
+        for target in moves.iter().map(|m| &m.target) {
+            let Target::Machine { role, machine } = target else {
+                continue;
+            };
+            let Some(reading) = work.roles.iter().find(|r| r.name == *role) else {
+                continue;
+            };
+            let at = part_span(part).start;
+            let blocked = if reading.machines_computed {
+                Some((
+                    ReasonKind::Membership,
+                    format!(
+                        "machine `{machine}` gets settings of role `{role}`, whose `machines` is an expression: per-machine settings cannot be added to it"
+                    ),
+                ))
+            } else {
+                reading.machines_at.filter(|&m| m > at).map(|_| {
+                    (ReasonKind::DefinitionOrder, format!(
+                        "machine `{machine}` gets settings of role `{role}` where this `config` is, above `roles.{role}.machines`, and Nix does not merge a set defined after its attributes: move `roles.{role}.machines` above the `config`, then run fix again"
+                    ))
+                })
+            };
+            if let Some((kind, message)) = blocked {
+                work.block(kind, message, part.path_span);
+            }
         }
     }
 }
