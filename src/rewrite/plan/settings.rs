@@ -52,12 +52,6 @@ struct Entry {
     comment_after: Option<String>,
 }
 
-impl Entry {
-    fn is_set(&self) -> bool {
-        matches!(strip_parens(self.value.clone()), ast::Expr::AttrSet(_))
-    }
-}
-
 /// Distributes and writes the settings of `work`'s parts.
 pub(super) fn plan_settings(work: &mut Work<'_>, text: &str, machines: &MachineFacts) {
     if work.parts.is_empty() {
@@ -448,14 +442,30 @@ fn check_conflicts(
     entries_of: &[Option<Vec<Entry>>],
     moves: &[Vec<Move>],
 ) {
-    let mut defs: Vec<(Target, Vec<String>, bool, Span)> = Vec::new();
+    let mut defs: Vec<SettingsDef> = Vec::new();
     let module = work.module;
     for ((part, entries), moves) in parts.iter().zip(entries_of).zip(moves) {
         let span = part.path_span.unwrap_or(part_span(part));
         for m in moves {
             match (entries, &m.share) {
-                (None, _) => defs.push((m.target.clone(), Vec::new(), part_is_set(part), span)),
+                (None, _) => defs.push((
+                    m.target.clone(),
+                    Vec::new(),
+                    set_literal(part.value.clone()),
+                    span,
+                )),
                 (Some(entries), share) => {
+                    // `config = { … };` whole to one target is renamed in
+                    // place: a set literal at the target's root, whose place
+                    // in the file matters to Nix next to the other parts.
+                    if matches!(share, Share::All) && part.after.is_empty() {
+                        defs.push((
+                            m.target.clone(),
+                            Vec::new(),
+                            set_literal(part.value.clone()),
+                            span,
+                        ));
+                    }
                     for (i, entry) in entries.iter().enumerate() {
                         if let Share::Entries(chosen) = share
                             && !chosen.contains(&i)
@@ -465,7 +475,12 @@ fn check_conflicts(
                         let keys = module
                             .and_then(|m| renamed_keys(m, &entry.keys))
                             .unwrap_or_else(|| entry.keys.clone());
-                        defs.push((m.target.clone(), keys, entry.is_set(), span));
+                        defs.push((
+                            m.target.clone(),
+                            keys,
+                            set_literal(Some(entry.value.clone())),
+                            span,
+                        ));
                     }
                 }
             }
@@ -477,7 +492,7 @@ fn check_conflicts(
                 defs.push((
                     Target::Role(role.name.clone()),
                     vec![key.clone()],
-                    false,
+                    None,
                     Span::default(),
                 ));
             }
@@ -488,34 +503,132 @@ fn check_conflicts(
     }
 }
 
-fn part_is_set(part: &PartReading) -> bool {
-    matches!(
-        part.value.clone().map(strip_parens),
-        Some(ast::Expr::AttrSet(_))
-    )
+/// A settings definition: where it goes, its keys there, its value when that
+/// is an attribute set literal, and the span reported.
+type SettingsDef = (Target, Vec<String>, Option<ast::AttrSet>, Span);
+
+/// The attribute set literal `value` is, if it is one.
+fn set_literal(value: Option<ast::Expr>) -> Option<ast::AttrSet> {
+    match value.map(strip_parens) {
+        Some(ast::Expr::AttrSet(set)) if !crate::syntax::nix::is_rec(&set) => Some(set),
+        _ => None,
+    }
+}
+
+/// The bindings of a set literal, each at its attribute path with its value
+/// when that is a set literal; `None` when a key needs evaluation or the set
+/// inherits.
+type Leaves = Vec<(Vec<String>, Option<ast::AttrSet>)>;
+
+fn leaves(set: &ast::AttrSet) -> Option<Leaves> {
+    if set.inherits().next().is_some() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for binding in set.attrpath_values() {
+        let keys = crate::syntax::nix::attrpath_keys(&binding.attrpath()?);
+        let keys: Option<Vec<String>> = keys
+            .iter()
+            .map(|k| k.key.as_static().map(str::to_owned))
+            .collect();
+        out.push((
+            keys?,
+            set_literal(crate::syntax::nix::binding_value(&binding)),
+        ));
+    }
+    Some(out)
+}
+
+/// Whether two groups of bindings, under one path, would define some
+/// attribute twice: Nix merges set literals (recursively), and `x = { … };`
+/// with `x.y = …;` when the set comes first; the rest clashes.
+fn leaves_clash(left: &Leaves, right: &Leaves) -> bool {
+    left.iter().any(|(path, set)| {
+        right.iter().any(|(other, other_set)| {
+            let (shorter, longer) = if path.len() <= other.len() {
+                (path, other)
+            } else {
+                (other, path)
+            };
+            if !longer.starts_with(shorter) {
+                return false;
+            }
+            match (set, other_set) {
+                (Some(x), Some(y)) if path.len() == other.len() => sets_clash(x, y),
+                (Some(x), _) if path.len() < other.len() => {
+                    set_clashes_with(x, &other[path.len()..], other_set.clone())
+                }
+                (_, Some(y)) if other.len() < path.len() => {
+                    set_clashes_with(y, &path[other.len()..], set.clone())
+                }
+                _ => true,
+            }
+        })
+    })
+}
+
+/// Whether two set literals defined at one path would define some attribute
+/// twice. Keys that need evaluation count as a clash.
+fn sets_clash(a: &ast::AttrSet, b: &ast::AttrSet) -> bool {
+    match (leaves(a), leaves(b)) {
+        (Some(left), Some(right)) => leaves_clash(&left, &right),
+        _ => true,
+    }
+}
+
+/// Whether set literal `set` clashes with a definition at `rest` below it
+/// (whose value is `value` when a set literal).
+fn set_clashes_with(set: &ast::AttrSet, rest: &[String], value: Option<ast::AttrSet>) -> bool {
+    match leaves(set) {
+        Some(left) => leaves_clash(&left, &vec![(rest.to_vec(), value)]),
+        None => true,
+    }
 }
 
 /// The first pair of settings definitions that would define one path twice.
-fn settings_conflict(defs: &[(Target, Vec<String>, bool, Span)]) -> Option<(String, Span)> {
+fn settings_conflict(defs: &[SettingsDef]) -> Option<(String, Span)> {
     for (i, (target, path, literal, span)) in defs.iter().enumerate() {
         for (other_target, other_path, other_literal, other_span) in &defs[i + 1..] {
             if target != other_target || span == other_span {
                 continue;
             }
             let (shorter, shorter_literal, longer) = if path.len() <= other_path.len() {
-                (path, *literal, other_path)
+                (path, literal.is_some(), other_path)
             } else {
-                (other_path, *other_literal, path)
+                (other_path, other_literal.is_some(), path)
             };
             if !longer.starts_with(shorter) {
                 continue;
             }
             let equal = path.len() == other_path.len();
-            if equal && *literal && *other_literal {
-                continue; // two set literals merge one level (and the verifier checks the rest)
+            if equal
+                && let (Some(a), Some(b)) = (literal, other_literal)
+                && !sets_clash(a, b)
+            {
+                continue; // Nix merges two set literals that share no attribute
             }
             if !equal && shorter_literal {
-                continue;
+                let (set, set_span, value, value_span) = if path.len() < other_path.len() {
+                    (literal, span, other_literal, other_span)
+                } else {
+                    (other_literal, other_span, literal, span)
+                };
+                let rest = &longer[shorter.len()..];
+                let merges = set.as_ref().is_some_and(|set| {
+                    if set_span.start < value_span.start {
+                        // `x = { … }; x.y = …;`: Nix merges what does not clash.
+                        !set_clashes_with(set, rest, value.clone())
+                    } else {
+                        // `x.y = …; x = { … };`: Nix merges only keys the set
+                        // does not touch at all.
+                        leaves(set).is_some_and(|leaves| {
+                            leaves.iter().all(|(keys, _)| keys.first() != rest.first())
+                        })
+                    }
+                });
+                if merges {
+                    continue;
+                }
             }
             let target = target.nix_path();
             let what = if shorter.is_empty() {
