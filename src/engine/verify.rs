@@ -74,6 +74,24 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         &file.context,
         &leave,
     );
+    // What clan would reject in `inventory.instances` (an attribute instances
+    // do not have, such as a `machines` body left behind) and the original
+    // did not have.
+    let unknown_key = &crate::lints::instances_unknown_key::RULE;
+    if let Some(new) = again.findings.iter().find(|f| {
+        std::ptr::eq(f.rule, unknown_key)
+            && !file
+                .analysis
+                .findings
+                .iter()
+                .any(|old| std::ptr::eq(old.rule, unknown_key) && old.message == f.message)
+    }) {
+        return Err(Refusal(format!(
+            "the rewritten file would have {} (line {}), which clan rejects; nothing was written",
+            new.message,
+            rewritten.position(new.primary.span.start).line
+        )));
+    }
     let after = model::meaning(
         &new_root,
         &facts_after,

@@ -311,6 +311,29 @@ fn targets(
     }
 }
 
+/// Legacy clan resolved a role's tags in order and, on a tag no machine
+/// carries, warned "no machine with tag … found" and dropped the members of
+/// the tags before it (clan-core `lib/modules/inventoryClass/builder/default.nix`
+/// at the last legacy commit: the fold returns `[ ]` instead of its
+/// accumulator). The new format keeps them, so a role whose tag after the
+/// first may have no machine changes members: the user decides. `None` when
+/// every tag after the first certainly has a machine.
+pub fn tags_legacy_dropped(role: &str, tags: &[String], machines: &MachineFacts) -> Option<String> {
+    let empty = tags
+        .iter()
+        .skip(1)
+        .find(|tag| machines.tagged(std::slice::from_ref(tag)).0.is_empty())?;
+    let before: Vec<String> = tags
+        .iter()
+        .take_while(|t| *t != empty)
+        .map(|t| format!("`{t}`"))
+        .collect();
+    Some(format!(
+        "role `{role}` lists tag `{empty}`, which may have no machine: legacy clan then dropped the members of the tags before it ({}), the new format keeps them; remove `{empty}` to keep them, or the tags before it to keep what legacy deployed",
+        before.join(", ")
+    ))
+}
+
 /// Legacy applied the config of a role without members to no machine; when
 /// none of its keys has a place in the new format (no role may hold keys it
 /// does not declare), dropping it is the user's decision.

@@ -332,6 +332,11 @@ fn migrate_instance(
             }
         }
     }
+    for (name, role) in &roles {
+        if let Some(message) = mapping::tags_legacy_dropped(name, &role.tags, machines) {
+            return Err(block(ReasonKind::Membership, message));
+        }
+    }
     let mapped_roles: Vec<mapping::Role> = roles
         .iter()
         .map(|(name, role)| mapping::Role {

@@ -8,7 +8,7 @@ use rnix::ast::{self, HasEntry};
 use rowan::ast::AstNode;
 
 use super::read::{Contributor, Holder};
-use super::style::{Style, line_end, line_indent, line_start};
+use super::style::{Style, line_end, line_indent, line_start, whole_lines};
 use super::{FileContext, Work};
 use crate::syntax::nix::{attrpath_keys, strip_parens};
 use crate::syntax::quote::{nix_attr, nix_string};
@@ -30,21 +30,45 @@ pub(super) fn instance_edits(
     style: &Style,
     ctx: &FileContext,
 ) -> Vec<TextEdit> {
+    let (deleted, kept_comments) = deletions(work, text);
+    let is_deleted = |span: Span| deleted.iter().any(|d| d.contains(span));
     let mut edits: Vec<TextEdit> = work
         .body
         .iter()
-        .filter(|e| !work.is_deleted(e.span))
+        .filter(|e| !is_deleted(e.span))
         .cloned()
         .collect();
     // A deletion inside another is part of it.
-    let deletions = work.deleted.iter().enumerate().filter(|(i, d)| {
-        !work
-            .deleted
+    let outermost = deleted.iter().enumerate().filter(|(i, d)| {
+        !deleted
             .iter()
             .enumerate()
             .any(|(j, outer)| j != *i && outer.contains(**d) && (outer != *d || j < *i))
     });
-    edits.extend(deletions.map(|(_, d)| TextEdit::delete(*d)));
+    // The comments of a deleted `machines` body follow the settings that moved
+    // out of it to the instance's end; without any, they stay where it was.
+    let mut tail = work.tail.clone();
+    let outermost: Vec<Span> = outermost.map(|(_, d)| *d).collect();
+    for span in &outermost {
+        let comments = kept_comments
+            .iter()
+            .filter(|(at, _)| span.contains(*at))
+            .flat_map(|(_, c)| c.lines().map(str::to_owned))
+            .collect::<Vec<_>>();
+        if comments.is_empty() {
+            edits.push(TextEdit::delete(*span));
+        } else if work.tail.is_empty() {
+            let indent = line_indent(text, span.start);
+            let lines: String = comments
+                .iter()
+                .map(|c| format!("{indent}{c}{}", style.eol))
+                .collect();
+            edits.push(TextEdit::replace(*span, lines));
+        } else {
+            edits.push(TextEdit::delete(*span));
+            tail.extend(comments);
+        }
+    }
     let name = nix_attr(&work.new_name);
     let mut heads: Vec<Head<'_>> = Vec::new();
     for c in &work.contributors {
@@ -63,6 +87,9 @@ pub(super) fn instance_edits(
             (_, Holder::Mount) => continue,
         };
         let span = Span::new(usize::from(replace_from), usize::from(inst.range.end()));
+        if is_deleted(span) {
+            continue;
+        }
         let first = usize::from(c.segs[0].range.start());
         let head = format!("{}{replacement}", &text[first..span.start]);
         let replaced = work
@@ -80,6 +107,9 @@ pub(super) fn instance_edits(
     }
     for replacement in &work.replaced {
         let span = Span::from(replacement.binding.syntax().text_range());
+        if is_deleted(span) {
+            continue;
+        }
         // A contributor's copies keep its (renamed) path in front.
         let prefix = heads
             .iter()
@@ -102,8 +132,86 @@ pub(super) fn instance_edits(
         edits.push(TextEdit::replace(span, joined));
     }
     edits.extend(module_insertion(work, text, style, ctx, &heads));
-    edits.extend(tail_insertion(work, text, style, &heads));
+    edits.extend(tail_insertion(&tail, text, style, &heads));
     edits
+}
+
+/// What the instance's rewrite deletes: the planned deletions, the bindings
+/// replaced by nothing (whole lines, so no indentation is left behind), and
+/// the `machines.<m> = { … };` bodies (or `machines = { … };`) left with
+/// nothing but blanks and comments once their config moved to the roles:
+/// instances have no `machines`. The second list holds each deleted body's
+/// own comments (those of no binding that moved), one per line: they follow
+/// the settings that moved out of it.
+fn deletions(work: &Work<'_>, text: &str) -> (Vec<Span>, Vec<(Span, String)>) {
+    let mut deleted = work.deleted.clone();
+    for replacement in work.replaced.iter().filter(|r| r.lines.is_empty()) {
+        let span = Span::from(replacement.binding.syntax().text_range());
+        deleted.push(whole_lines(text, span));
+    }
+    let planned = deleted.clone();
+    let mut kept: Vec<(Span, String)> = Vec::new();
+    let machine_parts = work
+        .parts
+        .iter()
+        .filter(|p| matches!(p.scope, crate::inventory::mapping::Scope::Machine(_)));
+    for part in machine_parts {
+        let mut node = part.binding.syntax().clone();
+        while let Some(body) = crate::syntax::nix::enclosing_binding(&node) {
+            let span = Span::from(body.syntax().text_range());
+            if !is_machines_body(&body) || deleted.iter().any(|d| d.contains(span)) {
+                break;
+            }
+            let Some(ast::Expr::AttrSet(set)) =
+                crate::syntax::nix::binding_value(&body).map(strip_parens)
+            else {
+                break;
+            };
+            let emptied = set.inherits().next().is_none()
+                && set.attrpath_values().all(|entry| {
+                    let entry = Span::from(entry.syntax().text_range());
+                    deleted.iter().any(|d| d.contains(entry))
+                });
+            if !emptied {
+                break;
+            }
+            let lines = whole_lines(text, span);
+            let comments = body
+                .syntax()
+                .descendants_with_tokens()
+                .filter_map(|e| e.into_token())
+                .filter(|t| t.kind() == SyntaxKind::TOKEN_COMMENT)
+                .filter(|t| {
+                    let at = Span::from(t.text_range());
+                    !planned.iter().any(|d| d.contains(at))
+                })
+                .map(|t| t.text().to_owned())
+                .collect::<Vec<_>>()
+                .join("\n");
+            if !comments.is_empty() {
+                kept.push((lines, comments));
+            }
+            deleted.push(lines);
+            node = body.syntax().clone();
+        }
+    }
+    (deleted, kept)
+}
+
+/// `machines.<m> = { … }`, `machines = { … }`, or `<m> = { … }` in a
+/// `machines = { … }` set.
+fn is_machines_body(binding: &ast::AttrpathValue) -> bool {
+    let names = |b: &ast::AttrpathValue| -> Vec<String> {
+        b.attrpath()
+            .map(|p| attrpath_keys(&p))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|k| k.key.as_static().map(str::to_owned))
+            .collect()
+    };
+    names(binding).iter().any(|k| k == "machines")
+        || crate::syntax::nix::enclosing_binding(binding.syntax())
+            .is_some_and(|outer| names(&outer).last().is_some_and(|k| k == "machines"))
 }
 
 /// `line` with `prefix` in front, unless it is a comment.
@@ -263,16 +371,16 @@ fn module_insertion(
 /// its own set, or after its last contributor, with the instance's path in
 /// front.
 fn tail_insertion(
-    work: &Work<'_>,
+    tail: &[String],
     text: &str,
     style: &Style,
     heads: &[Head<'_>],
 ) -> Option<TextEdit> {
-    if work.tail.is_empty() {
+    if tail.is_empty() {
         return None;
     }
     if let Some((set, head)) = instance_set(heads) {
-        return insert_into_set(&set, &head.contributor.node, &work.tail, text, style, true);
+        return insert_into_set(&set, &head.contributor.node, tail, text, style, true);
     }
     let last = heads
         .iter()
@@ -280,8 +388,7 @@ fn tail_insertion(
     let end = usize::from(last.contributor.node.syntax().text_range().end());
     let indent = line_indent(text, last.start);
     let prefix = format!("{}.", last.text);
-    let lines: String = work
-        .tail
+    let lines: String = tail
         .iter()
         .map(|l| format!("{indent}{}{}", prefixed(l, &prefix), style.eol))
         .collect();

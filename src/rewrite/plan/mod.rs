@@ -25,6 +25,8 @@ use rnix::SyntaxNode;
 use serde::{Deserialize, Serialize};
 
 pub use crate::inventory::context::FileContext;
+use crate::inventory::mapping;
+use crate::inventory::membership::Listed;
 use crate::inventory::modules::ModuleInfo;
 use crate::inventory::naming::default_instance_name;
 use crate::inventory::{LegacyFacts, LegacyInstance};
@@ -306,6 +308,13 @@ pub fn plan_leaving(
             Some(_) => facts.machines_of(work.instance.clan),
             None => &machine_facts,
         };
+        for role in work.roles.clone() {
+            if let Listed::Names(tags) = &role.members.tags
+                && let Some(message) = mapping::tags_legacy_dropped(&role.name, tags, machines)
+            {
+                work.block(ReasonKind::Membership, message, None);
+            }
+        }
         settings::plan_settings(work, text, machines);
     }
     check_names(&mut works, facts, ctx);

@@ -124,6 +124,7 @@ pub(super) fn plan_settings(work: &mut Work<'_>, text: &str, machines: &MachineF
     check_per_machine_targets(work, &parts, &moves);
     check_conflicts(work, &parts, &entries_of, &moves);
     if work.blockers.is_empty() {
+        note_dropped(work, &parts, &entries_of, &moves);
         for ((part, entries), moves) in parts.iter().zip(&entries_of).zip(&moves) {
             write_part(work, text, part, entries.as_deref(), moves);
         }
@@ -394,6 +395,43 @@ fn check_dropped(
                 ),
                 part.path_span,
             );
+        }
+    }
+}
+
+/// Says which config reaches no machine whose role declares it (legacy
+/// applied it to none): it has nowhere to go, and is dropped.
+fn note_dropped(
+    work: &mut Work<'_>,
+    parts: &[PartReading],
+    entries_of: &[Option<Vec<Entry>>],
+    moves: &[Vec<Move>],
+) {
+    for ((part, entries), moves) in parts.iter().zip(entries_of).zip(moves) {
+        let scope = match &part.scope {
+            Scope::Instance => "config".to_owned(),
+            Scope::Role(role) => format!("roles.{}.config", nix_attr(role)),
+            Scope::Machine(machine) => format!("machines.{}.config", nix_attr(machine)),
+        };
+        let dropped: Vec<String> = match entries {
+            Some(entries) => entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    !moves.iter().any(|m| match &m.share {
+                        Share::All => true,
+                        Share::Entries(chosen) => chosen.contains(i),
+                    })
+                })
+                .map(|(_, e)| format!("{scope}.{}", nix_path(&e.keys)))
+                .collect(),
+            None if moves.is_empty() => vec![scope],
+            None => Vec::new(),
+        };
+        for what in dropped {
+            work.note(&format!(
+                "`{what}` reaches no machine of a role that declares it (legacy applied it to none) and is dropped"
+            ));
         }
     }
 }
