@@ -334,7 +334,7 @@ fn migrate_instance(
     }
     for (name, role) in &roles {
         if let Some(message) = mapping::tags_legacy_dropped(name, &role.tags, machines) {
-            return Err(block(ReasonKind::Membership, message));
+            return Err(block(ReasonKind::EmptyTag, message));
         }
     }
     let mapped_roles: Vec<mapping::Role> = roles

@@ -35,13 +35,19 @@ let
     ++ [ "all" ]
     ++ (if (machines.${m}.machineClass or "nixos") == "darwin" then [ "darwin" ] else [ "nixos" ]);
   tagMembers = tags: filter (m: any (t: elem t tags) (machineTags m)) (attrNames machines);
+  # Legacy clan resolved a role's tags in order and, on a tag no machine
+  # carries, restarted from nothing: the members of the tags before it were
+  # dropped (its fold returned [ ] instead of the accumulator).
+  legacyTagMembers = foldl' (acc: t:
+    let members = tagMembers [ t ]; in
+    if members == [ ] then [ ] else acc ++ members) [ ];
 
   modulePath = x: if isString x then clanDir + "/" + x else if isPath x then toString x else x;
 
   # Per role: members, settings, per-machine settings, tags, extraModules.
   legacyRoles = inst:
     mapAttrs (r: role: {
-      members = unique ((role.machines or [ ]) ++ tagMembers (role.tags or [ ]));
+      members = unique ((role.machines or [ ]) ++ legacyTagMembers (role.tags or [ ]));
       settings = role.config or { };
       machineSettings = m: (inst.machines.${m}.config or { });
       tags = role.tags or [ ];

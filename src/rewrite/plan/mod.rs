@@ -92,6 +92,8 @@ pub enum ReasonKind {
     EmptyRole,
     /// Settings that would come before the set Nix would have to merge them into.
     DefinitionOrder,
+    /// A role listing, after another tag, a tag that may have no machine.
+    EmptyTag,
 }
 
 impl ReasonKind {
@@ -113,6 +115,10 @@ impl ReasonKind {
             ReasonKind::EmptyRole => (
                 "config of a role without members",
                 "configs of roles without members",
+            ),
+            ReasonKind::EmptyTag => (
+                "role listing a tag no machine may carry",
+                "roles listing a tag no machine may carry",
             ),
             ReasonKind::DefinitionOrder => (
                 "config above the machine list it would join",
@@ -312,7 +318,7 @@ pub fn plan_leaving(
             if let Listed::Names(tags) = &role.members.tags
                 && let Some(message) = mapping::tags_legacy_dropped(&role.name, tags, machines)
             {
-                work.block(ReasonKind::Membership, message, None);
+                work.block(ReasonKind::EmptyTag, message, None);
             }
         }
         settings::plan_settings(work, text, machines);
