@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod golden;
+pub mod random;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
