@@ -216,9 +216,9 @@ fn current_clan_core_raises_no_false_alarm() {
 }
 
 /// Random legacy instances (the generator of `fix_properties`: lists, tags,
-/// role and machine bodies, set-valued config, several instances per set)
-/// mean the same to the real clan-core before and after `fix --write`, for
-/// every file the fix changes.
+/// role and machine bodies, set-valued config, several instances per set; and
+/// the same drawn as `inventory.json`) mean the same to the real clan-core
+/// before and after `fix --write`, for every file the fix changes.
 #[test]
 fn random_migrations_mean_the_same_to_the_real_clan_core() {
     let Some(trees) = trees() else { return };
@@ -226,14 +226,23 @@ fn random_migrations_mean_the_same_to_the_real_clan_core() {
     let (before, after) = (root.path().join("before"), root.path().join("after"));
     std::fs::create_dir_all(&before).unwrap();
     let mut cases = common::random::Cases(0xc1a4);
-    let names: Vec<String> = (0..120).map(|n| format!("c{n:03}.nix")).collect();
+    let mut names: Vec<String> = (0..120).map(|n| format!("c{n:03}.nix")).collect();
     for name in &names {
         let text = common::random::random_inventory(&mut cases);
         std::fs::write(before.join(name), text).unwrap();
     }
-    std::fs::create_dir_all(&after).unwrap();
+    // inventory.json files, each in a clan directory of its own.
+    for n in 0..60 {
+        let name = format!("j{n:03}/inventory.json");
+        std::fs::create_dir_all(before.join(format!("j{n:03}"))).unwrap();
+        let text = common::random::random_inventory_json(&mut cases);
+        std::fs::write(before.join(&name), text).unwrap();
+        names.push(name);
+    }
     for name in &names {
-        std::fs::copy(before.join(name), after.join(name)).unwrap();
+        let to = after.join(name);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(before.join(name), to).unwrap();
     }
     let out = common::run_in(Some(&after), &["fix", "--write", "--quiet", "."], None);
     // Some generated files define a key twice (CM000, exit code 2): Nix
@@ -248,6 +257,10 @@ fn random_migrations_mean_the_same_to_the_real_clan_core() {
         .filter(|n| std::fs::read(before.join(n)).unwrap() != std::fs::read(after.join(n)).unwrap())
         .collect();
     assert!(changed.len() >= 40, "only {} files changed", changed.len());
+    assert!(
+        changed.iter().filter(|n| n.ends_with(".json")).count() >= 20,
+        "too few inventory.json files changed"
+    );
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let differences: Vec<String> = std::thread::scope(|scope| {
@@ -258,8 +271,9 @@ fn random_migrations_mean_the_same_to_the_real_clan_core() {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(name) = changed.get(i) else { break };
-                        let b = evaluate(&trees, &before.join(name), &before);
-                        let a = evaluate(&trees, &after.join(name), &after);
+                        let (b, a) = (before.join(name), after.join(name));
+                        let b = evaluate(&trees, &b, b.parent().unwrap());
+                        let a = evaluate(&trees, &a, a.parent().unwrap());
                         match (b, a) {
                             (Ok(b), Ok(a)) if b == a => {}
                             (b, a) => found.push(format!(

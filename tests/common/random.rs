@@ -192,3 +192,82 @@ pub fn random_inventory(cases: &mut Cases) -> String {
     lines.push("}".to_owned());
     lines.join("\n") + "\n"
 }
+
+/// An `inventory.json` in the clan CLI's layout (`json.dump` with an indent of
+/// 2) with one to three legacy instances, drawn like [`random_inventory`].
+pub fn random_inventory_json(cases: &mut Cases) -> String {
+    use serde_json::{Map, Value, json};
+    let machines = ["m0", "m1", "m2", "m3"];
+    let names =
+        |list: Vec<&str>| Value::from(list.into_iter().map(Value::from).collect::<Vec<_>>());
+    let mut inventory_machines = Map::new();
+    for machine in machines {
+        let tags = cases.some(&["web", "db"], 0);
+        inventory_machines.insert(
+            machine.to_owned(),
+            json!({ "name": machine, "tags": names(tags) }),
+        );
+    }
+    let config = |cases: &mut Cases, keys: &[(&str, &str)]| {
+        let mut config = Map::new();
+        for _ in 0..=cases.next(2) {
+            let (key, _) = keys[cases.next(keys.len())];
+            let value = match key {
+                "certificate.searchDomains" | "certificate" => {
+                    json!({ "searchDomains": ["a.example"] })
+                }
+                "hostKeys.rsa.enable" => json!({ "rsa": { "enable": true } }),
+                "directory" => json!("/srv/borg"),
+                "destinations.x.repo" | "destinations" => json!({ "x": { "repo": "u@h:r" } }),
+                "networkIps" => json!(["10.0.0.1"]),
+                "moon.stableEndpoints" | "moon" => json!({ "stableEndpoints": ["1.2.3.4"] }),
+                "allowedKeys" | "allowedKeys.b" => json!({ "a": "ssh-ed25519 AAAA" }),
+                _ => json!(1),
+            };
+            let top = key.split('.').next().unwrap_or(key).to_owned();
+            config.insert(top, value);
+        }
+        Value::Object(config)
+    };
+    let mut services: Map<String, Value> = Map::new();
+    for n in 0..=cases.next(3) {
+        let (service, roles, keys) = RANDOM_MODULES[cases.next(RANDOM_MODULES.len())];
+        let mut instance = Map::new();
+        let mut role_map = Map::new();
+        for role in roles {
+            if !cases.chance(85) {
+                continue;
+            }
+            let mut body = Map::new();
+            if cases.chance(60) {
+                body.insert("machines".into(), names(cases.some(&machines, 1)));
+            }
+            if cases.chance(50) {
+                body.insert("tags".into(), names(cases.some(&["web", "db", "all"], 1)));
+            }
+            if cases.chance(35) {
+                body.insert("config".into(), config(cases, keys));
+            }
+            role_map.insert((*role).to_owned(), Value::Object(body));
+        }
+        instance.insert("roles".into(), Value::Object(role_map));
+        if cases.chance(35) {
+            instance.insert("config".into(), config(cases, keys));
+        }
+        if cases.chance(35) {
+            let machine = machines[cases.next(machines.len())];
+            instance.insert(
+                "machines".into(),
+                json!({ machine: { "config": config(cases, keys) } }),
+            );
+        }
+        let entry = services
+            .entry(service.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(instances) = entry {
+            instances.insert(format!("i{n}"), Value::Object(instance));
+        }
+    }
+    let document = json!({ "machines": inventory_machines, "services": services });
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
