@@ -74,24 +74,6 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
         &file.context,
         &leave,
     );
-    // What clan would reject in `inventory.instances` (an attribute instances
-    // do not have, such as a `machines` body left behind) and the original
-    // did not have.
-    let unknown_key = &crate::lints::instances_unknown_key::RULE;
-    if let Some(new) = again.findings.iter().find(|f| {
-        std::ptr::eq(f.rule, unknown_key)
-            && !file
-                .analysis
-                .findings
-                .iter()
-                .any(|old| std::ptr::eq(old.rule, unknown_key) && old.message == f.message)
-    }) {
-        return Err(Refusal(format!(
-            "the rewritten file would have {} (line {}), which clan rejects; nothing was written",
-            new.message,
-            rewritten.position(new.primary.span.start).line
-        )));
-    }
     let after = model::meaning(
         &new_root,
         &facts_after,
@@ -122,6 +104,27 @@ pub fn verify(file: &FileReport, new_text: &str) -> Result<(SourceFile, FileAnal
                 "the rewrite would not keep the meaning: {difference}; nothing was written"
             )));
         }
+    }
+    // The meaning is kept as the model sees it; a mistake in
+    // `inventory.instances` code (CM1xx, error) that the original did not have
+    // is something clan rejects that the model does not see, such as an
+    // attribute instances do not have.
+    let is_new_mistake = |f: &&crate::lints::Finding| {
+        f.rule.code.starts_with("CM1")
+            && f.severity() == crate::lints::Severity::Error
+            && !file
+                .analysis
+                .findings
+                .iter()
+                .any(|old| std::ptr::eq(old.rule, f.rule) && old.message == f.message)
+    };
+    if let Some(new) = again.findings.iter().find(is_new_mistake) {
+        return Err(Refusal(format!(
+            "the rewritten file would be rejected by clan ({}: {}, line {}); nothing was written",
+            new.rule.code,
+            new.message,
+            rewritten.position(new.primary.span.start).line
+        )));
     }
     settled(file, rewritten, again)
 }

@@ -11,7 +11,7 @@ use super::{
     Finding, service_interface_config, service_legacy_leftover, service_missing_manifest_name,
     service_settings_not_serializable, service_unknown_result, service_without_class,
 };
-use crate::syntax::nix::{attrpath_keys, binding_value, str_literal, strip_parens};
+use crate::syntax::nix::{attrpath_keys, binding_value, static_keys, str_literal, strip_parens};
 use crate::text::Span;
 
 /// The word every file with a clan.service module holds (the prefilter looks for it).
@@ -37,7 +37,7 @@ pub fn check(root: &SyntaxNode, text: &str) -> Vec<Finding> {
         findings.extend(
             root.descendants()
                 .filter_map(ast::AttrSet::cast)
-                .filter_map(|set| class_binding(&set).map(|class| (set, class)))
+                .filter_map(|set| service_class(&set).map(|class| (set, class)))
                 .flat_map(|(set, class)| check_module(&set, class)),
         );
     }
@@ -60,23 +60,22 @@ fn registered_without_class(root: &SyntaxNode) -> Vec<Finding> {
             else {
                 continue;
             };
-            let keys: Vec<Option<String>> = attrpath_keys(&attrpath)
-                .iter()
-                .map(|k| k.key.as_static().map(str::to_owned))
-                .collect();
-            let Some(at) = keys.iter().position(|k| k.as_deref() == Some("modules")) else {
+            let Some(keys) = static_keys(&attrpath) else {
+                continue;
+            };
+            let Some(at) = keys.iter().position(|k| k == "modules") else {
                 continue;
             };
             let in_clan = if at == 0 {
                 clan_set
             } else {
-                keys[at - 1].as_deref() == Some("clan")
+                keys[at - 1] == "clan"
             };
             if !in_clan {
                 continue;
             }
             let registered: Vec<(String, Span, ast::Expr)> = match &keys[at + 1..] {
-                [Some(name)] => vec![(
+                [name] => vec![(
                     name.clone(),
                     Span::from(attrpath.syntax().text_range()),
                     value,
@@ -101,7 +100,7 @@ fn registered_without_class(root: &SyntaxNode) -> Vec<Finding> {
             };
             for (name, span, module) in registered {
                 if let Some(body) = module_body(module)
-                    && class_binding_any(&body).is_none()
+                    && class_binding(&body).is_none()
                 {
                     findings.push(service_without_class::finding(span, &name));
                 }
@@ -111,31 +110,26 @@ fn registered_without_class(root: &SyntaxNode) -> Vec<Finding> {
     findings
 }
 
-/// The span of any `_class = …` binding of `set`.
-fn class_binding_any(set: &ast::AttrSet) -> Option<Span> {
-    set.attrpath_values().find_map(|binding| {
-        let keys = attrpath_keys(&binding.attrpath()?);
-        let [key] = keys.as_slice() else { return None };
-        key.key
-            .is("_class")
-            .then(|| Span::from(binding.syntax().text_range()))
-    })
-}
-
-/// The span of `_class = "clan.service"` when `set` defines it.
-fn class_binding(set: &ast::AttrSet) -> Option<Span> {
+/// The span of `set`'s `_class = …` binding, with the class when it is a
+/// string literal.
+fn class_binding(set: &ast::AttrSet) -> Option<(Span, Option<String>)> {
     set.attrpath_values().find_map(|binding| {
         let keys = attrpath_keys(&binding.attrpath()?);
         let [key] = keys.as_slice() else { return None };
         if !key.key.is("_class") {
             return None;
         }
-        let ast::Expr::Str(value) = strip_parens(binding_value(&binding)?) else {
-            return None;
+        let class = match binding_value(&binding).map(strip_parens) {
+            Some(ast::Expr::Str(value)) => str_literal(&value),
+            _ => None,
         };
-        (str_literal(&value).as_deref() == Some(MARKER))
-            .then(|| Span::from(binding.syntax().text_range()))
+        Some((Span::from(binding.syntax().text_range()), class))
     })
+}
+
+/// The span of `_class = "clan.service"` when `set` defines it.
+fn service_class(set: &ast::AttrSet) -> Option<Span> {
+    class_binding(set).and_then(|(span, class)| (class.as_deref() == Some(MARKER)).then_some(span))
 }
 
 fn check_module(set: &ast::AttrSet, class: Span) -> Vec<Finding> {
@@ -242,17 +236,11 @@ fn flatten(set: &ast::AttrSet, prefix: &[String], out: &mut Vec<Binding>) {
         let (Some(attrpath), Some(value)) = (binding.attrpath(), binding_value(&binding)) else {
             continue;
         };
-        let mut path = prefix.to_vec();
-        let mut dynamic = false;
-        for key in attrpath_keys(&attrpath) {
-            match key.key.as_static() {
-                Some(name) => path.push(name.to_owned()),
-                None => dynamic = true,
-            }
-        }
-        if dynamic {
+        let Some(keys) = static_keys(&attrpath) else {
             continue;
-        }
+        };
+        let mut path = prefix.to_vec();
+        path.extend(keys);
         out.push(Binding {
             path: path.clone(),
             key_span: Span::from(attrpath.syntax().text_range()),

@@ -60,6 +60,14 @@ pub fn binding_value(binding: &ast::AttrpathValue) -> Option<ast::Expr> {
     binding.syntax().last_child().and_then(ast::Expr::cast)
 }
 
+/// The names of an attribute path, when none needs evaluation.
+pub fn static_keys(path: &ast::Attrpath) -> Option<Vec<String>> {
+    attrpath_keys(path)
+        .iter()
+        .map(|k| k.key.as_static().map(str::to_owned))
+        .collect()
+}
+
 /// The segments of an attribute path, in order.
 pub fn attrpath_keys(path: &ast::Attrpath) -> Vec<KeySeg> {
     plain_attrpath_keys(path).unwrap_or_else(|| attrpath_keys_by_attrs(path))

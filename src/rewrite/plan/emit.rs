@@ -203,11 +203,8 @@ fn deletions(work: &Work<'_>, text: &str) -> (Vec<Span>, Vec<(Span, String)>) {
 fn is_machines_body(binding: &ast::AttrpathValue) -> bool {
     let names = |b: &ast::AttrpathValue| -> Vec<String> {
         b.attrpath()
-            .map(|p| attrpath_keys(&p))
+            .and_then(|p| crate::syntax::nix::static_keys(&p))
             .unwrap_or_default()
-            .iter()
-            .filter_map(|k| k.key.as_static().map(str::to_owned))
-            .collect()
     };
     names(binding).iter().any(|k| k == "machines")
         || crate::syntax::nix::enclosing_binding(binding.syntax())

@@ -314,12 +314,16 @@ pub fn plan_leaving(
             Some(_) => facts.machines_of(work.instance.clan),
             None => &machine_facts,
         };
-        for role in work.roles.clone() {
-            if let Listed::Names(tags) = &role.members.tags
-                && let Some(message) = mapping::tags_legacy_dropped(&role.name, tags, machines)
-            {
-                work.block(ReasonKind::EmptyTag, message, None);
-            }
+        let dropped_by_tags: Vec<String> = work
+            .roles
+            .iter()
+            .filter_map(|role| match &role.members.tags {
+                Listed::Names(tags) => mapping::tags_legacy_dropped(&role.name, tags, machines),
+                Listed::Computed => None,
+            })
+            .collect();
+        for message in dropped_by_tags {
+            work.block(ReasonKind::EmptyTag, message, None);
         }
         settings::plan_settings(work, text, machines);
     }

@@ -210,11 +210,7 @@ fn set_entries(set: &ast::AttrSet, before: &[String]) -> Result<Vec<Entry>, Bloc
         ) else {
             continue;
         };
-        let keys: Option<Vec<String>> = attrpath_keys(&path)
-            .into_iter()
-            .map(|k| k.key.as_static().map(str::to_owned))
-            .collect();
-        let Some(keys) = keys else {
+        let Some(keys) = crate::syntax::nix::static_keys(&path) else {
             return Err((
                 ReasonKind::Form,
                 "a computed attribute name in `config`".to_owned(),
@@ -564,13 +560,8 @@ fn leaves(set: &ast::AttrSet) -> Option<Leaves> {
     }
     let mut out = Vec::new();
     for binding in set.attrpath_values() {
-        let keys = crate::syntax::nix::attrpath_keys(&binding.attrpath()?);
-        let keys: Option<Vec<String>> = keys
-            .iter()
-            .map(|k| k.key.as_static().map(str::to_owned))
-            .collect();
         out.push((
-            keys?,
+            crate::syntax::nix::static_keys(&binding.attrpath()?)?,
             set_literal(crate::syntax::nix::binding_value(&binding)),
         ));
     }

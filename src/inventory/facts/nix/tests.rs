@@ -1,8 +1,9 @@
 use super::*;
 use foldhash::{HashMap, HashMapExt};
 
-/// The detector as it was before it walked the green tree: a cursor for every
-/// node, contexts in a map, parents climbed. The walk must find the same facts.
+/// A reference detector, written the plain way: a cursor for every node,
+/// contexts in a map, parents climbed. The green-tree walk must find the same
+/// facts.
 fn reference_detect_with(root: &SyntaxNode, mounts: &[Vec<String>], prune: bool) -> LegacyFacts {
     let mut facts = LegacyFacts::default();
     let mut contexts: HashMap<SyntaxNode, SetContext> = HashMap::new();
