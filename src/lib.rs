@@ -7,6 +7,7 @@ pub(crate) mod failpoint;
 pub mod inventory;
 pub mod io;
 pub(crate) mod lints;
+pub mod port;
 pub(crate) mod report;
 pub mod rewrite;
 pub(crate) mod syntax;

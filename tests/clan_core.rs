@@ -13,40 +13,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::golden::{as_inventory_arg, golden_files, user_table_args};
-use common::repo_root;
-
-/// The clan-core trees, or `None` (after saying so) when the suite cannot run.
-fn trees() -> Option<PathBuf> {
-    let trees = std::env::var_os("CLAN_CORE_TREES").map(PathBuf::from);
-    let usable = trees
-        .as_ref()
-        .is_some_and(|t| t.join("clan-head").is_dir() && t.join("clan-legacy").is_dir());
-    if usable && common::nix_available() {
-        return trees;
-    }
-    let why = match &trees {
-        None => "CLAN_CORE_TREES is not set".to_owned(),
-        Some(t) if !usable => format!("{} holds no clan-head/ and clan-legacy/", t.display()),
-        Some(_) => "nix-instantiate is not available".to_owned(),
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the clan-core evaluation must run in CI: {why}"
-    );
-    eprintln!("the clan-core evaluation did not run: {why}");
-    None
-}
-
-/// An empty clan directory: the evaluations read nothing from it.
-fn empty_directory() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clan-core-empty-directory");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{clan_core_trees as trees, empty_clan_directory as empty_directory, repo_root};
 
 fn nix_eval(expression: &str, trees: &Path, extra: &[String]) -> Result<serde_json::Value, String> {
     let out = Command::new("nix-instantiate")

@@ -3,6 +3,7 @@
 
 mod check;
 mod fix;
+mod port;
 mod rules;
 
 use std::io::{self, IsTerminal, Write};
@@ -23,6 +24,14 @@ Exit codes:
   2  usage error, no file found, unreadable file, a file that does not parse,
      or a rewrite that failed verification (nothing is written for that file)
 --exit-zero turns 1 into 0.";
+
+const PORT_EXIT_CODES: &str = "\
+Exit codes:
+  0  ported (--write), or nothing left to write
+  1  changes are pending (without --write), or the module needs a human
+     (the reasons are printed; nothing is written)
+  2  not a legacy clanModule directory, an unreadable file, or a port that
+     failed verification (nothing is written)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +74,19 @@ pub enum Command {
         /// Write the verified rewrite in place (atomically; only files that change)
         #[arg(long)]
         write: bool,
+    },
+    /// Write a clan.service module that wraps a legacy clanModule directory,
+    /// register it in the clan, and describe it in clan-migrate.toml
+    #[command(name = "port-module", after_help = PORT_EXIT_CODES)]
+    PortModule {
+        /// The legacy clanModule directory (with roles/<role>.nix)
+        dir: PathBuf,
+        /// Write the files (verified first); without it, print them as a diff
+        #[arg(long)]
+        write: bool,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
     },
     /// List all rules
     Rules {
@@ -174,6 +196,7 @@ pub fn run(cli: Cli) -> ExitCode {
             rewrite,
             write,
         } => fix::run(&input, &rules, &output, &rewrite, write),
+        Command::PortModule { dir, write, color } => port::run(&dir, write, use_color(color)),
         Command::Rules { format } => rules::print(format).map(|()| 0),
         Command::Explain { code } => rules::explain(&code),
         Command::Completions { shell } => rules::completions(shell).map(|()| 0),

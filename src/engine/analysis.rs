@@ -194,7 +194,23 @@ pub fn analyze_valid_tree_leaving(
     ctx: &FileContext,
     leave: &[(InstanceKey, Reason)],
 ) -> (FileAnalysis, LegacyFacts) {
-    let facts = detect_nix(root, &source.text, mounts, ctx);
+    let mut facts = detect_nix(root, &source.text, mounts, ctx);
+    if !facts.reads.is_empty()
+        && let Some(path) = &ctx.path
+    {
+        // A legacy module that `port-module` wrapped reads the option its
+        // generated module fills.
+        let filled = crate::port::filled_inventory_services(path);
+        facts.reads.retain(|read| {
+            let text: String = source.text[read.span.start..read.span.end]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            !filled
+                .iter()
+                .any(|svc| text.contains(&format!("inventory.services.{svc}")))
+        });
+    }
     let mut plan = plan_selected(source, root, &facts, ctx, leave);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);
     let registered = crate::syntax::nix::registered_module_names(root, &source.text);

@@ -87,7 +87,7 @@ pub fn json_finding(error: &JsonError) -> Finding {
     .with_help("fix the JSON; this file is not analysed and never rewritten")
 }
 
-fn describe(error: &ParseError, eof: TextRange) -> (TextRange, String) {
+pub(crate) fn describe(error: &ParseError, eof: TextRange) -> (TextRange, String) {
     match error {
         ParseError::Unexpected(range) => (*range, "syntax error".into()),
         ParseError::UnexpectedExtra(range) => (

@@ -268,8 +268,16 @@ fn module_body(value: ast::Expr) -> Option<ast::AttrSet> {
 
 /// Option types that no JSON value can give, in an interface.
 fn not_serializable(interface: &SyntaxNode, role: &str) -> Vec<Finding> {
-    interface
-        .descendants()
+    non_serializable_types(interface)
+        .into_iter()
+        .map(|(span, ty)| service_settings_not_serializable::finding(span, role, &ty))
+        .collect()
+}
+
+/// The uses of option types whose values are not JSON (`types.package`,
+/// `lib.types.functionTo`, …) in `node`.
+pub fn non_serializable_types(node: &SyntaxNode) -> Vec<(Span, String)> {
+    node.descendants()
         .filter_map(ast::Select::cast)
         .filter_map(|select| {
             let keys = attrpath_keys(&select.attrpath()?);
@@ -278,15 +286,8 @@ fn not_serializable(interface: &SyntaxNode, role: &str) -> Vec<Finding> {
             let is_types = receiver == "types"
                 || receiver.ends_with(".types")
                 || (keys.len() > 1 && keys[keys.len() - 2].key.is("types"));
-            (is_types && service_settings_not_serializable::TYPES.contains(&last.as_str())).then(
-                || {
-                    service_settings_not_serializable::finding(
-                        Span::from(select.syntax().text_range()),
-                        role,
-                        &last,
-                    )
-                },
-            )
+            (is_types && service_settings_not_serializable::TYPES.contains(&last.as_str()))
+                .then(|| (Span::from(select.syntax().text_range()), last))
         })
         .collect()
 }

@@ -47,21 +47,27 @@ let
     modules.clan.default = libLegacy.modules.importApply (legacyTree + "/lib/modules/clan") { clan-core = legacyClanCore; };
     inputs = { };
   };
+
+  # With the clan's own `modules` (clan.service modules of this flake,
+  # reached as `module.input = "self"`).
+  allServicesWith = { inventory, modules ? { } }: (headClanLib.clan {
+    # `module.input` names a flake input: clan-core is known as both names
+    # public flakes give it.
+    self.inputs = {
+      nixpkgs.lib = libHead;
+      clan-core.clan.modules = headModules;
+      clan.clan.modules = headModules;
+      self.clan.modules = modules;
+    };
+    inherit directory inventory modules;
+  }).config._services.allServices;
 in
 {
   head = {
     lib = libHead;
     services = headServices;
-    allServices = inventory: (headClanLib.clan {
-      # `module.input` names a flake input: clan-core is known as both names
-      # public flakes give it.
-      self.inputs = {
-        nixpkgs.lib = libHead;
-        clan-core.clan.modules = headModules;
-        clan.clan.modules = headModules;
-      };
-      inherit directory inventory;
-    }).config._services.allServices;
+    allServices = inventory: allServicesWith { inherit inventory; };
+    inherit allServicesWith;
   };
   legacy = {
     lib = libLegacy;

@@ -116,3 +116,34 @@ pub fn write_imported_services(root: &Path) {
     )
     .expect("services.nix is written");
 }
+
+/// The clan-core trees of `CLAN_CORE_TREES` (`.ci/run` sets it to
+/// `../shared/clan-core-trees`), or `None`, after saying so, when the real
+/// evaluations cannot run; under `CI` that is a failure.
+pub fn clan_core_trees() -> Option<PathBuf> {
+    let trees = std::env::var_os("CLAN_CORE_TREES").map(PathBuf::from);
+    let usable = trees
+        .as_ref()
+        .is_some_and(|t| t.join("clan-head").is_dir() && t.join("clan-legacy").is_dir());
+    if usable && nix_available() {
+        return trees;
+    }
+    let why = match &trees {
+        None => "CLAN_CORE_TREES is not set".to_owned(),
+        Some(t) if !usable => format!("{} holds no clan-head/ and clan-legacy/", t.display()),
+        Some(_) => "nix-instantiate is not available".to_owned(),
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the clan-core evaluation must run in CI: {why}"
+    );
+    eprintln!("the clan-core evaluation did not run: {why}");
+    None
+}
+
+/// An empty clan directory: the evaluations read nothing from it.
+pub fn empty_clan_directory() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clan-core-empty-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

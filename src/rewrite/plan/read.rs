@@ -210,7 +210,7 @@ fn check_roles(work: &mut Work<'_>) {
             work.block(
                 ReasonKind::Module,
                 format!(
-                    "`{service}` is not a module clan-migrate knows: a custom module must first be rewritten as a clan.service by its author; then describe it in clan-migrate.toml, e.g. `modules.{} = {{ status = \"migrated\", roles = [{}], input = \"self\" }}` (add `keys` when instances have `config`)",
+                    "`{service}` is not a module clan-migrate knows: a custom module must first be rewritten as a clan.service (for a legacy clanModule directory, `clan-migrate port-module DIR --write` writes a wrapper, registers it and describes it in clan-migrate.toml); or describe your own port in clan-migrate.toml, e.g. `modules.{} = {{ status = \"migrated\", roles = [{}], input = \"self\" }}` (add `keys` when instances have `config`)",
                     nix_attr(&service),
                     roles.join(", ")
                 ),
