@@ -267,7 +267,7 @@ impl Reader<'_> {
             return;
         }
         self.by_path.insert(canonical.clone(), None);
-        let Some((file, imports)) = self.read_file(path, &canonical) else {
+        let Some((file, imports)) = self.read_file(&canonical, &canonical) else {
             return;
         };
         let index = self.module.files.len();
@@ -588,8 +588,8 @@ impl Reader<'_> {
         let path = keys[target.len()..].to_vec();
         let settings = match path.first() {
             Some(first) => vec![first.clone()],
-            None => match crate::syntax::nix::resolve_let(value).map(strip_parens) {
-                Some(ast::Expr::AttrSet(set)) => scope::entry_names(&set),
+            None => match let_body(value.clone()) {
+                ast::Expr::AttrSet(set) => scope::entry_names(&set),
                 _ => {
                     let span = Span::from(value.syntax().text_range());
                     self.block(
@@ -731,6 +731,19 @@ impl Reader<'_> {
                 self.note(source, Span::from(node.text_range()), message);
             }
         }
+    }
+}
+
+/// The body of `let … in body` (through parentheses and nested `let`s).
+fn let_body(mut expr: ast::Expr) -> ast::Expr {
+    loop {
+        expr = match strip_parens(expr) {
+            ast::Expr::LetIn(l) => match l.body() {
+                Some(body) => body,
+                None => return ast::Expr::LetIn(l),
+            },
+            other => return other,
+        };
     }
 }
 
