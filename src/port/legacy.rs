@@ -902,7 +902,7 @@ mod tests {
             ),
             (
                 "shared.nix",
-                "{ lib, ... }: { options = { clan.svc = { x = lib.mkOption { }; }; }; }",
+                "{ lib, ... }: { options = { clan.svc = let inherit (lib.types) str; in { x = lib.mkOption { type = str; }; }; }; }",
             ),
         ]);
         assert!(m.blockers.is_empty(), "{:?}", m.blockers);
