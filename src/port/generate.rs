@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 
 use super::legacy::LegacyModule;
+use crate::syntax::quote::{nix_attr as attr_name, nix_string};
 
 /// Categories clan-core accepts in `manifest.categories`.
 pub const CATEGORIES: &[&str] = &[
@@ -298,43 +299,6 @@ fn indent(text: &str, by: usize) -> String {
             out.push_str(line);
         }
     }
-    out
-}
-
-/// A name as an attribute: bare when Nix allows, quoted otherwise.
-pub fn attr_name(name: &str) -> String {
-    let bare = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_'-".contains(c))
-        && !matches!(
-            name,
-            "assert" | "else" | "if" | "in" | "inherit" | "let" | "or" | "rec" | "then" | "with"
-        );
-    if bare {
-        name.to_owned()
-    } else {
-        nix_string(name)
-    }
-}
-
-pub fn nix_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

@@ -139,7 +139,10 @@ fn registration_edit(
     let path = value.syntax().text().to_string();
     let new_path = format!("{}/{file_name}", path.trim_end_matches('/'));
     let mut new_keys = own;
-    new_keys.extend(["modules".to_owned(), super::generate::attr_name(service)]);
+    new_keys.extend([
+        "modules".to_owned(),
+        crate::syntax::quote::nix_attr(service),
+    ]);
     // After the clan's other `modules.<name>` registrations, if any; else
     // after the binding with `inventory`.
     let mut modules_prefix = new_keys[..new_keys.len() - 1].to_vec();
