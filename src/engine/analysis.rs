@@ -201,15 +201,12 @@ pub fn analyze_valid_tree_leaving(
         // A legacy module that `port-module` wrapped reads the option its
         // generated module fills.
         let filled = crate::port::filled_inventory_services(path);
-        facts.reads.retain(|read| {
-            let text: String = source.text[read.span.start..read.span.end]
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            !filled
-                .iter()
-                .any(|svc| text.contains(&format!("inventory.services.{svc}")))
-        });
+        if !filled.is_empty() {
+            facts.reads.retain(|read| {
+                crate::port::inventory_service_read(&source.text[read.span.start..read.span.end])
+                    .is_none_or(|service| !filled.contains(&service))
+            });
+        }
     }
     let mut plan = plan_selected(source, root, &facts, ctx, leave);
     let mut findings = lints::legacy_findings(&facts, source.kind, &plan);

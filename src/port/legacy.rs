@@ -148,6 +148,8 @@ const REMOVED: &[(&str, &str)] = &[
 
 /// Reads the legacy module in `dir`, whose settings live in `clan.<service>`.
 pub fn read(dir: &Path, service: &str) -> Result<LegacyModule, NotAModule> {
+    // Files are known by their real paths (`roles/../shared.nix` is `shared.nix`).
+    let dir = &dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let roles_dir = dir.join("roles");
     let entries = std::fs::read_dir(&roles_dir).map_err(|e| {
         NotAModule(format!(
@@ -267,7 +269,7 @@ impl Reader<'_> {
             return;
         }
         self.by_path.insert(canonical.clone(), None);
-        let Some((file, imports)) = self.read_file(&canonical, &canonical) else {
+        let Some((file, imports)) = self.read_file(&canonical) else {
             return;
         };
         let index = self.module.files.len();
@@ -304,7 +306,7 @@ impl Reader<'_> {
 
     /// The file's declarations and the files it imports; `None` (with a
     /// blocker) when it cannot be read or parsed.
-    fn read_file(&mut self, path: &Path, canonical: &Path) -> Option<(ModuleFile, Vec<PathBuf>)> {
+    fn read_file(&mut self, path: &Path) -> Option<(ModuleFile, Vec<PathBuf>)> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -345,15 +347,10 @@ impl Reader<'_> {
             return None;
         }
         let root = parsed.syntax();
-        let relative = canonical
-            .strip_prefix(
-                self.module
-                    .dir
-                    .canonicalize()
-                    .unwrap_or_else(|_| self.module.dir.clone()),
-            )
+        let relative = path
+            .strip_prefix(&self.module.dir)
             .map(|r| r.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_else(|_| canonical.display().to_string());
+            .unwrap_or_else(|_| path.display().to_string());
         let mut file = ModuleFile {
             relative,
             declarations: Vec::new(),
@@ -588,7 +585,7 @@ impl Reader<'_> {
         let path = keys[target.len()..].to_vec();
         let settings = match path.first() {
             Some(first) => vec![first.clone()],
-            None => match let_body(value.clone()) {
+            None => match scoped_body(value.clone()) {
                 ast::Expr::AttrSet(set) => scope::entry_names(&set),
                 _ => {
                     let span = Span::from(value.syntax().text_range());
@@ -629,8 +626,16 @@ impl Reader<'_> {
         carried: &mut Vec<SyntaxNode>,
         withs: &mut Vec<SyntaxNode>,
     ) {
-        for FreeName { name, span, .. } in scope::free_names(node) {
+        for FreeName {
+            name,
+            span,
+            under_with,
+        } in scope::free_names(node)
+        {
             match binder(node, &name) {
+                // A `with` inside the declaration provides it (a lexical
+                // binding outside would still win, and is carried above).
+                Binder::With(_) | Binder::Nothing if under_with => {}
                 Binder::Let(statement) => {
                     if !carried.contains(&statement) {
                         carried.push(statement.clone());
@@ -709,11 +714,7 @@ impl Reader<'_> {
             }
             if let Some(at) = text.find("inventory.services") {
                 file.reads_inventory = true;
-                let rest = &text[at + "inventory.services".len()..];
-                let read = rest
-                    .strip_prefix('.')
-                    .map(|r| r.split(['.', ' ']).next().unwrap_or(""))
-                    .unwrap_or("");
+                let read = super::inventory_service_read(&text[at..]).unwrap_or_default();
                 let service = self.module.service.clone();
                 let message = if read == service {
                     format!(
@@ -734,13 +735,18 @@ impl Reader<'_> {
     }
 }
 
-/// The body of `let … in body` (through parentheses and nested `let`s).
-fn let_body(mut expr: ast::Expr) -> ast::Expr {
+/// What `let … in body` and `with e; body` give: the body (through
+/// parentheses and nesting).
+fn scoped_body(mut expr: ast::Expr) -> ast::Expr {
     loop {
         expr = match strip_parens(expr) {
             ast::Expr::LetIn(l) => match l.body() {
                 Some(body) => body,
                 None => return ast::Expr::LetIn(l),
+            },
+            ast::Expr::With(w) => match w.body() {
+                Some(body) => body,
+                None => return ast::Expr::With(w),
             },
             other => return other,
         };
@@ -943,5 +949,25 @@ mod tests {
             )[0]
             .contains("nothing in the file binds")
         );
+    }
+
+    #[test]
+    fn a_with_inside_a_declaration_provides_its_names() {
+        let m = module(&[(
+            "roles/a.nix",
+            "{ lib, ... }:\nlet\n  t = lib.types;\nin\n{\n  options.clan.svc = with lib; { x = mkOption { type = t.int; }; };\n}\n",
+        )]);
+        assert!(m.blockers.is_empty(), "{:?}", m.blockers);
+        assert_eq!(
+            m.files[0].lets,
+            ["t = lib.types;"],
+            "a lexical binding wins over `with`"
+        );
+        assert!(m.files[0].withs.is_empty());
+        let arguments_win = module(&[(
+            "roles/a.nix",
+            "{ lib, config, ... }: { options.clan.svc = with lib; { x = mkOption { default = config.a; }; }; }",
+        )]);
+        assert!(arguments_win.blockers[0].message.contains("reads `config`"));
     }
 }

@@ -323,8 +323,8 @@ fn toml_key(key: &str) -> String {
 }
 
 /// The services whose `clan.inventory.services.<service>` a module generated
-/// by `port-module` fills for the legacy files at `path` (its directory or the
-/// one above, as for `roles/<role>.nix`).
+/// by `port-module` fills for the legacy file at `path`: the generated module
+/// is in the file's directory or the one above (as for `roles/<role>.nix`).
 pub fn filled_inventory_services(path: &Path) -> Vec<String> {
     let mut services = Vec::new();
     for dir in path.ancestors().skip(1).take(2) {
@@ -334,15 +334,29 @@ pub fn filled_inventory_services(path: &Path) -> Vec<String> {
         if !text.starts_with(generate::HEADER) {
             continue;
         }
-        for line in text.lines() {
-            if let Some(rest) = line.trim().strip_prefix(generate::SHIM_PREFIX)
-                && let Some(name) = rest.strip_suffix(" = lib.mkOption {")
-            {
-                services.push(name.trim_matches('"').to_owned());
-            }
-        }
+        services.extend(text.lines().filter_map(|line| {
+            let name = line
+                .trim()
+                .strip_prefix(generate::SHIM_PREFIX)?
+                .strip_suffix(" = lib.mkOption {")?;
+            Some(name.trim_matches('"').to_owned())
+        }));
     }
     services
+}
+
+/// The service whose `clan.inventory.services.<service>` the expression
+/// `read` (e.g. `config.clan.inventory.services.monitoring or { }`) reads.
+pub fn inventory_service_read(read: &str) -> Option<String> {
+    let at = read.find(generate::SHIM_READ)?;
+    let rest = &read[at + generate::SHIM_READ.len()..];
+    let service = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => rest
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "_-'".contains(c)))
+            .next()?,
+    };
+    (!service.is_empty()).then(|| service.to_owned())
 }
 
 /// Writes a port's files: new files are created (never over a file that
@@ -395,4 +409,28 @@ fn create_new(path: &Path, text: &str) -> Result<(), String> {
     file.persist_noclobber(path)
         .map(|_| ())
         .map_err(|e| format!("{}: {}", path.display(), e.error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_an_inventory_read_names() {
+        let read = |s: &str| inventory_service_read(s);
+        assert_eq!(
+            read("config.clan.inventory.services.monitoring or { }").as_deref(),
+            Some("monitoring")
+        );
+        assert_eq!(
+            read("config.clan.inventory.services.\"my-svc\".x").as_deref(),
+            Some("my-svc")
+        );
+        assert_eq!(
+            read("config.clan.inventory.services.monitoringX").as_deref(),
+            Some("monitoringX")
+        );
+        assert_eq!(read("config.clan.inventory.services"), None);
+        assert_eq!(read("self.clan.inventory.services.${name}"), None);
+    }
 }
